@@ -1,0 +1,189 @@
+import {
+  createAerieHost, createEnrollmentIssuer, libp2pKeyFromPem, openCaStore, readDeviceCertificate, TrustStore, unlockCAKey
+} from '@aerie/core'
+import { startControlServer } from './control-server.ts'
+import { KnownPeers } from './known-peers.ts'
+import type { DeviceHome } from './device-home.ts'
+import type { AerieHost, CaStore, EnrollmentIssuer } from '@aerie/core'
+import type { ControlServer } from './control-server.ts'
+
+/**
+ * The agent: what `aerie run` runs (and, later, Electron's utility process). It holds
+ * the device's authenticated libp2p host, keeps its static peers connected, enforces
+ * and forwards CRLs, enrolls devices when it is the CA holder, and answers the control API.
+ */
+export interface AgentOptions {
+  home: DeviceHome
+  /** Overrides config.json's listen addresses. */
+  listen?: string[]
+  mdns?: boolean
+  /** The CA passphrase, on the CA holder: without it the agent cannot enroll devices. */
+  caPassphrase?: string
+  log(line: string): void
+}
+
+export interface PeerStatus {
+  deviceId: string
+  deviceName: string
+  user: string
+  peerId: string
+  connected: boolean
+  address?: string
+  lastSeen?: string
+}
+
+export interface AgentStatus {
+  deviceId: string
+  deviceName: string
+  user: string
+  peerId: string
+  addresses: string[]
+  caHolder: boolean
+  enrollmentOpen: boolean
+  crlNumber?: string
+  peers: PeerStatus[]
+}
+
+const REDIAL_MS = 5_000
+
+export class Agent {
+  private readonly options: AgentOptions
+  private host!: AerieHost
+  private trust!: TrustStore
+  private control?: ControlServer
+  private caStore?: CaStore
+  private issuer?: EnrollmentIssuer
+  private known!: KnownPeers
+  private redialTimer?: NodeJS.Timeout
+  private identity!: ReturnType<typeof readDeviceCertificate>
+
+  private constructor (options: AgentOptions) {
+    this.options = options
+  }
+
+  static async start (options: AgentOptions): Promise<Agent> {
+    const agent = new Agent(options)
+    await agent.boot()
+    return agent
+  }
+
+  private async boot (): Promise<void> {
+    const { home, log } = this.options
+    const config = await home.readConfig()
+    const certificate = await home.read('device.crt')
+    const ca = await home.read('ca.crt')
+    this.identity = readDeviceCertificate(certificate)
+    this.trust = new TrustStore({ credentials: { certificate, ca }, crl: await home.readBytes('crl.der') })
+    this.trust.addEventListener('crl', (evt) => {
+      home.write('crl.der', evt.detail.der).catch((err: Error) => { log(`could not save the CRL: ${err.message}`) })
+    })
+    this.known = await KnownPeers.load(home)
+
+    if (await home.isCaHolder()) {
+      if (this.options.caPassphrase == null) {
+        log('CA key is locked (no passphrase given): this agent will not enroll devices; set AERIE_CA_PASSPHRASE to enable enrollment')
+      } else {
+        const caKey = unlockCAKey(await home.read('ca/ca-key.pem'), this.options.caPassphrase)
+        this.caStore = openCaStore(home.path('ca/ca.db'))
+        this.issuer = createEnrollmentIssuer({
+          caCertPem: ca,
+          caKey,
+          store: this.caStore,
+          audit: (event) => { log(`${event.action} from ${event.remoteAddress}: ${event.detail}`) }
+        })
+      }
+    }
+
+    this.host = await createAerieHost({
+      privateKey: libp2pKeyFromPem(await home.read('device-key.pem')),
+      trust: this.trust,
+      listen: this.options.listen ?? config.listen,
+      issuer: this.issuer,
+      mdns: this.options.mdns ?? config.mdns,
+      log
+    })
+    this.host.addEventListener('device:connect', (evt) => {
+      const { identity, remoteAddress } = evt.detail
+      log(`connected to ${identity.deviceName} (${identity.deviceId}, ${identity.user}) at ${remoteAddress}`)
+      this.known.seen(identity, remoteAddress, evt.detail.direction === 'outbound').catch(() => {})
+    })
+    this.host.addEventListener('device:disconnect', (evt) => {
+      log(`disconnected from ${evt.detail.identity?.deviceName ?? evt.detail.peerId}`)
+    })
+
+    this.control = await startControlServer(home, {
+      'GET /v1/status': async () => this.status(),
+      'POST /v1/crl/reload': async () => ({ adopted: await this.reloadCrl() }),
+      'POST /v1/peers/dial': async (body) => {
+        const address = String((body as { address?: unknown } | undefined)?.address ?? '')
+        const identity = await this.host.dial(address, { signal: AbortSignal.timeout(15_000) })
+        return { deviceId: identity.deviceId, deviceName: identity.deviceName }
+      }
+    })
+    log(`agent ${this.identity.deviceName} (${this.identity.deviceId}) listening on ${this.host.addresses().join(', ')}`)
+    this.redialStaticPeers()
+  }
+
+  status (): AgentStatus {
+    const connected = new Map(this.host.connectedDevices().map(d => [d.identity.deviceId, d]))
+    const peers: PeerStatus[] = this.known.list().map(peer => ({
+      deviceId: peer.deviceId,
+      deviceName: peer.deviceName,
+      user: peer.user,
+      peerId: peer.peerId,
+      connected: connected.has(peer.deviceId),
+      address: connected.get(peer.deviceId)?.remoteAddress ?? peer.address,
+      lastSeen: peer.lastSeen
+    }))
+    for (const device of connected.values()) {
+      if (!peers.some(p => p.deviceId === device.identity.deviceId)) {
+        peers.push({ ...pick(device.identity), peerId: device.peerId, connected: true, address: device.remoteAddress })
+      }
+    }
+    return {
+      ...pick(this.identity),
+      peerId: this.host.peerId.toString(),
+      addresses: this.host.addresses(),
+      caHolder: this.caStore != null || this.issuer != null,
+      enrollmentOpen: this.issuer != null,
+      crlNumber: this.trust.currentCrl()?.number.toString(),
+      peers
+    }
+  }
+
+  /** `aerie revoke` wrote a new CRL: adopt it, which drops the device and tells every peer. */
+  async reloadCrl (): Promise<boolean> {
+    const der = await this.options.home.readBytes('crl.der')
+    return der != null && this.trust.offerCrl(der)
+  }
+
+  private redialStaticPeers (): void {
+    const tick = async (): Promise<void> => {
+      const config = await this.options.home.readConfig().catch(() => undefined)
+      const connected = new Set(this.host.connectedDevices().map(d => d.identity.deviceId))
+      const targets = [...(config?.peers ?? []), ...this.known.list().filter(p => p.address != null).map(p => ({ deviceId: p.deviceId, address: p.address! }))]
+      const tried = new Set<string>()
+      for (const peer of targets) {
+        if ((peer.deviceId != null && connected.has(peer.deviceId)) || tried.has(peer.address)) continue
+        tried.add(peer.address)
+        await this.host.dial(peer.address, { signal: AbortSignal.timeout(REDIAL_MS) }).catch(() => {})
+      }
+    }
+    const loop = (): void => {
+      this.redialTimer = setTimeout(() => { tick().finally(loop) }, REDIAL_MS)
+    }
+    tick().finally(loop)
+  }
+
+  async stop (): Promise<void> {
+    clearTimeout(this.redialTimer)
+    this.redialTimer = undefined
+    await this.control?.close()
+    await this.host.stop()
+    this.caStore?.close()
+  }
+}
+
+function pick (identity: { deviceId: string, deviceName: string, user: string }): { deviceId: string, deviceName: string, user: string } {
+  return { deviceId: identity.deviceId, deviceName: identity.deviceName, user: identity.user }
+}

@@ -1,0 +1,73 @@
+import { readDeviceCertificate } from '@aerie/core'
+import { Agent } from '../agent.ts'
+import { callAgent, tryCallAgent } from '../control-client.ts'
+import { caPassphrase } from '../passphrase.ts'
+import { dialableAddresses } from './addresses.ts'
+import { parse, UsageError } from './args.ts'
+import type { AgentStatus } from '../agent.ts'
+import type { CommandContext } from './main.ts'
+
+/** `aerie run`: the agent in the foreground until Ctrl-C / SIGTERM. */
+export async function run ({ home, args, out }: CommandContext): Promise<void> {
+  const { values } = parse(args, { listen: { type: 'string', multiple: true }, 'no-mdns': { type: 'boolean' } }, { min: 0, max: 0, names: '' })
+  const passphrase = await home.isCaHolder() ? await caPassphrase({ required: false }) : undefined
+  const agent = await Agent.start({
+    home,
+    listen: values.listen as string[] | undefined,
+    mdns: values['no-mdns'] === true ? false : undefined,
+    caPassphrase: passphrase,
+    log: (line) => { out(`${new Date().toISOString()} ${line}`) }
+  })
+  await new Promise<void>((resolve) => {
+    const stop = (): void => {
+      process.off('SIGINT', stop)
+      process.off('SIGTERM', stop)
+      out(`${new Date().toISOString()} stopping`)
+      agent.stop().finally(resolve)
+    }
+    process.on('SIGINT', stop)
+    process.on('SIGTERM', stop)
+  })
+}
+
+/** `aerie status`: what the running agent says about itself and its peers. */
+export async function status ({ home, args, out }: CommandContext): Promise<void> {
+  const { values } = parse(args, { json: { type: 'boolean' } }, { min: 0, max: 0, names: '' })
+  const s = await callAgent<AgentStatus>(home, 'GET', '/v1/status')
+  if (values.json === true) { out(JSON.stringify(s, null, 2)); return }
+  out(`${s.deviceName} (${s.deviceId}) for ${s.user}${s.caHolder ? ', CA holder' + (s.enrollmentOpen ? '' : ' (enrollment locked)') : ''}`)
+  out(`listening on ${s.addresses.join(', ') || 'nothing'}`)
+  if (s.peers.length === 0) out('no peers yet: `aerie peer add DEVICE ADDR`, or wait for LAN discovery')
+  for (const p of s.peers) {
+    out(`  ${p.connected ? 'connected   ' : 'disconnected'} ${p.deviceName} (${p.deviceId}, ${p.user})${p.address != null ? ' at ' + p.address : ''}`)
+  }
+}
+
+/** `aerie id`: who this device is and where it can be reached. */
+export async function id ({ home, args, out }: CommandContext): Promise<void> {
+  const { values } = parse(args, { json: { type: 'boolean' } }, { min: 0, max: 0, names: '' })
+  const identity = readDeviceCertificate(await home.read('device.crt'))
+  const running = await tryCallAgent<AgentStatus>(home, 'GET', '/v1/status')
+  const addresses = running?.addresses ?? dialableAddresses((await home.readConfig()).listen)
+  if (values.json === true) {
+    out(JSON.stringify({ deviceId: identity.deviceId, peerId: identity.peerId, addresses }))
+    return
+  }
+  out(`device  ${identity.deviceId}  ${identity.deviceName} (${identity.user})`)
+  out(`peer    ${identity.peerId}`)
+  for (const address of addresses) out(`address ${address}`)
+}
+
+/** `aerie peer add DEVICE ADDR`: a fixed address to keep connected (besides LAN discovery). */
+export async function peerAdd ({ home, args, out }: CommandContext): Promise<void> {
+  const { positionals } = parse(args, {}, { min: 2, max: 2, names: 'DEVICE ADDR (e.g. abcd1234 /ip4/192.168.1.20/tcp/4001)' })
+  const [deviceId, address] = positionals as [string, string]
+  if (!/^\/(ip4|ip6|dns4|dns6|dns)\/[^/]+\/tcp\/\d+/.test(address)) throw new UsageError(`"${address}" is not an address like /ip4/192.168.1.20/tcp/4001`)
+  const config = await home.readConfig()
+  config.peers = [...config.peers.filter(p => p.address !== address), { deviceId, address }]
+  await home.writeConfig(config)
+  const dialled = await tryCallAgent<{ deviceId: string, deviceName: string }>(home, 'POST', '/v1/peers/dial', { address })
+    .catch((err: Error) => { out(`saved, but could not connect now: ${err.message}`); return null })
+  if (dialled === undefined) out(`saved ${deviceId} at ${address}; the agent connects when it runs`)
+  else if (dialled != null) out(`connected to ${dialled.deviceName} (${dialled.deviceId}) at ${address}`)
+}

@@ -1,0 +1,69 @@
+import { AerieError } from '@aerie/core'
+import { DeviceHome, resolveHome } from '../device-home.ts'
+import { caInit, devices, invite, revoke } from './ca-commands.ts'
+import { enroll } from './enroll-command.ts'
+import { id, peerAdd, run, status } from './agent-commands.ts'
+import { UsageError } from './args.ts'
+import { USAGE } from './usage.ts'
+
+/**
+ * `aerie`: the headless agent and its command line. Every failure is one line that
+ * says what to do, with a non-zero exit code (1: it did not work, 2: wrong usage).
+ */
+export interface CommandContext {
+  home: DeviceHome
+  args: string[]
+  out(line: string): void
+}
+
+type Command = (ctx: CommandContext) => Promise<void>
+
+const commands: Record<string, Command> = {
+  'ca init': caInit,
+  invite,
+  enroll,
+  id,
+  devices,
+  revoke,
+  'peer add': peerAdd,
+  run,
+  status
+}
+
+export async function main (argv: string[]): Promise<number> {
+  let homeFlag: string | undefined
+  const rest = [...argv]
+  for (let i = 0; i < rest.length; i++) {
+    if (rest[i] === '--home') { homeFlag = rest[i + 1]; rest.splice(i, 2); i-- } else if (rest[i]?.startsWith('--home=') === true) { homeFlag = rest[i]!.slice(7); rest.splice(i, 1); i-- }
+  }
+  if (rest.length === 0 || rest[0] === '--help' || rest[0] === 'help') {
+    process.stdout.write(USAGE + '\n')
+    return rest.length === 0 ? 2 : 0
+  }
+  const two = `${rest[0]} ${rest[1] ?? ''}`
+  const [name, args] = commands[two] != null ? [two, rest.slice(2)] : [rest[0]!, rest.slice(1)]
+  const command = commands[name]
+  try {
+    if (command == null) throw new UsageError(`unknown command "${rest.join(' ')}"`)
+    await command({ home: new DeviceHome(resolveHome(homeFlag)), args, out: (line) => { process.stdout.write(line + '\n') } })
+    return 0
+  } catch (err) {
+    return report(err)
+  }
+}
+
+function report (err: unknown): number {
+  if (err instanceof AerieError) {
+    process.stderr.write(`aerie: ${err.message}\n`)
+    return err.code === 'ERR_USAGE' ? 2 : 1
+  }
+  // parseArgs' own errors are usage errors too.
+  if ((err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') === true) {
+    process.stderr.write(`aerie: ${(err as Error).message}\n\n${USAGE}\n`)
+    return 2
+  }
+  if (process.env.AERIE_DEBUG != null) process.stderr.write(`${(err as Error).stack}\n`)
+  process.stderr.write(`aerie: unexpected error: ${(err as Error).message} (set AERIE_DEBUG=1 for details)\n`)
+  return 1
+}
+

@@ -1,0 +1,20 @@
+/** The command line's help text. */
+export const USAGE = `usage: aerie [--home DIR] <command> [options]
+
+  ca init --org NAME --user EMAIL [--name DEVICE] [--listen ADDR] [--passphrase-file F]
+                              make this device the organisation's CA holder
+  invite --user EMAIL [--name DEVICE] [--expires 24h] [--address ADDR]...
+                              make a one-time enrollment code (CA holder)
+  enroll CODE [--name DEVICE] [--ca ADDR] [--listen ADDR]
+                              join the organisation with a code
+  id [--json]                 this device's id, peer id and addresses
+  devices [--json]            the organisation's devices (CA holder)
+  revoke DEVICE [--passphrase-file F]
+                              revoke a device everywhere (CA holder)
+  peer add DEVICE ADDR        connect to a device at a fixed address
+  run [--listen ADDR]... [--no-mdns]
+                              run the agent in the foreground
+  status [--json]             ask the running agent how it is
+
+  --home DIR (or AERIE_HOME) selects the device's state directory (default ~/.aerie).
+  AERIE_CA_PASSPHRASE gives the CA passphrase without a prompt.`

@@ -1,0 +1,22 @@
+/**
+ * @aerie/core — Aerie's engine: a library with no UI and no HTTP framework.
+ *
+ * - pki: the organisation's root CA, device keys and certificates, CRLs, enrollment codes
+ * - net: the libp2p host whose connections are certificate-authenticated before any
+ *   protocol is served, CRL propagation, enrollment over the same handshake
+ *
+ * @example
+ * ```ts
+ * import { createOrgCA, generateDeviceKey, libp2pKeyFromPem, TrustStore, createAerieHost } from '@aerie/core'
+ *
+ * const ca = await createOrgCA({ orgName: 'Example', passphrase: 'a long passphrase' })
+ * const { privateKeyPem } = generateDeviceKey()
+ * // ... issue a certificate (see README), then:
+ * const trust = new TrustStore({ credentials: { certificate, ca: ca.certPem } })
+ * const host = await createAerieHost({ privateKey: libp2pKeyFromPem(privateKeyPem), trust, listen: ['/ip4/127.0.0.1/tcp/0'] })
+ * ```
+ */
+export * from './errors.ts'
+export * from './pki/index.ts'
+export * from './net/index.ts'
+export { writeFileAtomic } from './util/atomic-file.ts'

@@ -1,0 +1,29 @@
+import { hkdfSync, randomBytes } from 'node:crypto'
+import type { RecordKeys } from './record-stream.ts'
+
+/**
+ * Keys for the record phase. Each side contributes 32 random bytes, sent inside the
+ * Noise channel after Noise has authenticated both peer keys; so only the two
+ * authenticated peers know them, and they inherit Noise's forward secrecy (the shares
+ * travelled under keys from ephemeral X25519). Both peer ids go into the salt, so the
+ * keys belong to this pair of identities and nothing else.
+ */
+export const KEY_SHARE_BYTES = 32
+
+export function newKeyShare (): Uint8Array {
+  return randomBytes(KEY_SHARE_BYTES)
+}
+
+export function deriveRecordKeys (init: {
+  initiatorShare: Uint8Array
+  responderShare: Uint8Array
+  initiatorPeer: string
+  responderPeer: string
+  weAreInitiator: boolean
+}): RecordKeys {
+  const ikm = Buffer.concat([init.initiatorShare, init.responderShare])
+  const salt = Buffer.from(`aerie/records/v1 ${init.initiatorPeer} ${init.responderPeer}`)
+  const i2r = new Uint8Array(hkdfSync('sha256', ikm, salt, 'initiator to responder', 32))
+  const r2i = new Uint8Array(hkdfSync('sha256', ikm, salt, 'responder to initiator', 32))
+  return init.weAreInitiator ? { send: i2r, receive: r2i } : { send: r2i, receive: i2r }
+}

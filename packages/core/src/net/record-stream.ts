@@ -1,0 +1,131 @@
+import { createCipheriv, createDecipheriv } from 'node:crypto'
+import { AbstractMessageStream } from '@libp2p/utils'
+import { Uint8ArrayList } from 'uint8arraylist'
+import { ProtocolError } from '../errors.ts'
+import type { SendResult } from '@libp2p/utils'
+import type { AbortOptions, MessageStream, StreamCloseEvent, StreamMessageEvent } from '@libp2p/interface'
+
+/**
+ * The record phase of an Aerie connection: AES-256-GCM records on the raw socket,
+ * keyed from secrets exchanged inside the Noise channel (see record-keys.ts).
+ *
+ *   record: u32 length of what follows | ciphertext | 16-byte tag
+ *
+ * The 4-byte header is the AEAD's associated data, so a length cannot be altered.
+ * Nonces are a per-direction 64-bit counter, so a record can be neither replayed,
+ * reordered nor dropped without the next one failing to open. Records are as large
+ * as what the muxer hands over in one go (up to 1 MiB): per-record work, not the
+ * cipher, is what limits Noise's 64 KiB messages (see README, "transport").
+ */
+export const MAX_RECORD_PLAINTEXT = 1024 * 1024
+const HEADER = 4
+const TAG = 16
+const CIPHER = 'aes-256-gcm'
+
+export interface RecordKeys {
+  send: Uint8Array
+  receive: Uint8Array
+}
+
+class Nonce {
+  private readonly bytes = new Uint8Array(12)
+  private readonly view = new DataView(this.bytes.buffer)
+  private counter = 0n
+
+  next (): Uint8Array {
+    // 2^64 records of 1 MiB will not happen; wrapping would reuse a nonce, so refuse.
+    if (this.counter === 0xffffffffffffffffn) throw new ProtocolError('record counter exhausted; reconnect')
+    this.view.setBigUint64(4, this.counter)
+    this.counter++
+    return this.bytes
+  }
+}
+
+export class RecordStream extends AbstractMessageStream {
+  private readonly raw: MessageStream
+  private readonly keys: RecordKeys
+  private readonly sendNonce = new Nonce()
+  private readonly receiveNonce = new Nonce()
+  private readonly pending = new Uint8ArrayList()
+  bytesIn = 0
+  bytesOut = 0
+
+  constructor (raw: MessageStream, keys: RecordKeys, initial: Uint8ArrayList) {
+    super({
+      log: raw.log.newScope('aerie-records'),
+      direction: raw.direction,
+      inactivityTimeout: raw.inactivityTimeout,
+      maxReadBufferLength: raw.maxReadBufferLength
+    })
+    this.raw = raw
+    this.keys = keys
+    raw.addEventListener('close', this.onRawClose)
+    raw.addEventListener('drain', this.onRawDrain)
+    raw.addEventListener('remoteCloseWrite', this.onRawRemoteCloseWrite)
+    if (initial.byteLength > 0) this.receive(initial)
+    raw.addEventListener('message', this.onRawMessage)
+  }
+
+  private readonly onRawMessage = (evt: StreamMessageEvent): void => { this.receive(evt.data) }
+
+  private receive (data: Uint8Array | Uint8ArrayList): void {
+    if (this.status !== 'open') return
+    this.pending.append(data)
+    try {
+      while (this.pending.byteLength >= HEADER) {
+        const length = this.pending.getUint32(0)
+        if (length < TAG || length > MAX_RECORD_PLAINTEXT + TAG) throw new ProtocolError(`peer sent a record of impossible length ${length}`)
+        if (this.pending.byteLength < HEADER + length) return
+        const header = this.pending.subarray(0, HEADER)
+        const body = this.pending.subarray(HEADER, HEADER + length - TAG)
+        const tag = this.pending.subarray(HEADER + length - TAG, HEADER + length)
+        this.pending.consume(HEADER + length)
+        const decipher = createDecipheriv(CIPHER, this.keys.receive, this.receiveNonce.next(), { authTagLength: TAG })
+        decipher.setAAD(header)
+        decipher.setAuthTag(tag)
+        const plain = decipher.update(body)
+        decipher.final()
+        this.bytesIn += HEADER + length
+        this.onData(plain)
+      }
+    } catch (err) {
+      const reason = err instanceof ProtocolError ? err : new ProtocolError('peer sent a record that does not authenticate', { cause: err })
+      this.log.error('closing connection - %e', reason)
+      this.abort(reason)
+    }
+  }
+
+  sendData (data: Uint8ArrayList): SendResult {
+    const out = new Uint8ArrayList()
+    for (let offset = 0; offset < data.byteLength; offset += MAX_RECORD_PLAINTEXT) {
+      const end = Math.min(offset + MAX_RECORD_PLAINTEXT, data.byteLength)
+      const header = new Uint8Array(HEADER)
+      new DataView(header.buffer).setUint32(0, end - offset + TAG)
+      const cipher = createCipheriv(CIPHER, this.keys.send, this.sendNonce.next(), { authTagLength: TAG })
+      cipher.setAAD(header)
+      out.append(header)
+      // Encrypt the muxer's buffers as they are, without first joining them.
+      for (const chunk of data.sublist(offset, end)) out.append(cipher.update(chunk))
+      out.append(cipher.final(), cipher.getAuthTag())
+    }
+    this.bytesOut += out.byteLength
+    return { sentBytes: data.byteLength, canSendMore: this.raw.send(out) }
+  }
+
+  private readonly onRawClose = (evt: StreamCloseEvent): void => {
+    if (evt.error != null) {
+      if (evt.local === true) this.abort(evt.error)
+      else this.onRemoteReset()
+    } else {
+      this.onTransportClosed()
+    }
+  }
+
+  private readonly onRawDrain = (): void => { this.safeDispatchEvent('drain') }
+  private readonly onRawRemoteCloseWrite = (): void => { this.onRemoteCloseWrite() }
+
+  sendReset (err: Error): void { this.raw.abort(err) }
+  sendPause (): void { this.raw.pause() }
+  sendResume (): void { this.raw.resume() }
+  async close (options?: AbortOptions): Promise<void> { await this.raw.close(options) }
+}

@@ -1,0 +1,140 @@
+import { spawn, execFile } from 'node:child_process'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { promisify } from 'node:util'
+import type { ChildProcess } from 'node:child_process'
+
+/**
+ * Real `aerie` processes for end-to-end tests: each device gets its own home directory
+ * and its agent listens on a random loopback port. Everything started here is stopped
+ * by PID in `stopAll()`.
+ */
+const BIN = resolve(import.meta.dirname, '../../apps/desktop/bin/aerie.js')
+export const PASSPHRASE = 'test passphrase, not a secret'
+const run = promisify(execFile)
+
+export interface CliResult { code: number, stdout: string, stderr: string }
+
+export class Device {
+  readonly home: string
+  agent?: ChildProcess
+  log = ''
+
+  constructor (home: string) {
+    this.home = home
+  }
+
+  /** Runs one CLI command to completion. */
+  async cli (...args: string[]): Promise<CliResult> {
+    try {
+      const { stdout, stderr } = await run(process.execPath, [BIN, '--home', this.home, ...args], {
+        env: { ...process.env, AERIE_CA_PASSPHRASE: PASSPHRASE },
+        timeout: 60_000
+      })
+      return { code: 0, stdout, stderr }
+    } catch (err) {
+      const e = err as { code?: number, stdout?: string, stderr?: string }
+      return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' }
+    }
+  }
+
+  /** Runs a command that must succeed, and returns its stdout. */
+  async ok (...args: string[]): Promise<string> {
+    const result = await this.cli(...args)
+    if (result.code !== 0) throw new Error(`aerie ${args.join(' ')} failed (${result.code}): ${result.stderr}`)
+    return result.stdout
+  }
+
+  /** Starts `aerie run` on a random loopback port and waits until it answers. */
+  async start (env: Record<string, string> = {}): Promise<void> {
+    this.agent = spawn(process.execPath, [BIN, '--home', this.home, 'run', '--listen', '/ip4/127.0.0.1/tcp/0', '--no-mdns'], {
+      env: { ...process.env, AERIE_CA_PASSPHRASE: PASSPHRASE, ...env },
+      stdio: ['ignore', 'pipe', 'pipe']
+    })
+    this.agent.stdout!.on('data', (d: Buffer) => { this.log += d.toString() })
+    this.agent.stderr!.on('data', (d: Buffer) => { this.log += d.toString() })
+    await waitFor(async () => (await this.cli('status', '--json')).code === 0, `agent in ${this.home} to start\n${this.log}`)
+  }
+
+  async stop (): Promise<void> {
+    const agent = this.agent
+    if (agent?.exitCode !== null || agent.pid == null) return
+    const exited = new Promise(resolve => agent.once('exit', resolve))
+    agent.kill('SIGTERM')
+    const timer = setTimeout(() => agent.kill('SIGKILL'), 5_000)
+    await exited
+    clearTimeout(timer)
+  }
+
+  async status (): Promise<Status> {
+    return JSON.parse(await this.ok('status', '--json')) as Status
+  }
+
+  async address (): Promise<string> {
+    const s = await this.status()
+    return s.addresses[0]!.replace(/\/p2p\/.*$/, '')
+  }
+
+  async connectedTo (other: Device): Promise<boolean> {
+    const them = JSON.parse(await other.ok('id', '--json')) as { deviceId: string }
+    return (await this.status()).peers.some(p => p.deviceId === them.deviceId && p.connected)
+  }
+}
+
+export interface Status {
+  deviceId: string
+  deviceName: string
+  peerId: string
+  addresses: string[]
+  crlNumber?: string
+  peers: Array<{ deviceId: string, deviceName: string, connected: boolean, bytesIn?: number }>
+}
+
+export class Lab {
+  private readonly devices: Device[] = []
+  private root?: string
+
+  async device (name: string): Promise<Device> {
+    this.root ??= await mkdtemp(join(tmpdir(), 'aerie-test-'))
+    const device = new Device(join(this.root, name))
+    this.devices.push(device)
+    return device
+  }
+
+  /** A CA holder with a running agent. */
+  async caHolder (name = 'alice', org = 'Example'): Promise<Device> {
+    const device = await this.device(name)
+    await device.ok('ca', 'init', '--org', org, '--user', `${name}@example.com`, '--name', name, '--listen', '/ip4/127.0.0.1/tcp/0')
+    await device.start()
+    return device
+  }
+
+  /** A device enrolled with `ca`, not yet running. */
+  async enrolled (ca: Device, name: string): Promise<Device> {
+    const code = await invite(ca, `${name}@example.com`)
+    const device = await this.device(name)
+    await device.ok('enroll', code, '--name', name, '--listen', '/ip4/127.0.0.1/tcp/0')
+    return device
+  }
+
+  async stopAll (): Promise<void> {
+    await Promise.all(this.devices.map(async d => { await d.stop() }))
+    if (this.root != null) await rm(this.root, { recursive: true, force: true })
+  }
+}
+
+export async function invite (ca: Device, user: string, ...args: string[]): Promise<string> {
+  const out = await ca.ok('invite', '--user', user, ...args)
+  return out.trim().split('\n').at(-1)!
+}
+
+/** Polls until `check` holds; bounded in time, so a broken feature fails instead of hanging. */
+export async function waitFor (check: () => Promise<boolean> | boolean, what: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    if (await check()) return
+    await new Promise(resolve => setTimeout(resolve, 100))
+  }
+  throw new Error(`timed out waiting for ${what}`)
+}
