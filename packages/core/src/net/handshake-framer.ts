@@ -1,6 +1,6 @@
-import { AbstractMessageStream } from '@libp2p/utils'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { ProtocolError } from '../errors.ts'
+import { LayeredStream } from './layered-stream.ts'
 import type { SendResult } from '@libp2p/utils'
 import type { AbortOptions, MessageStream, StreamCloseEvent, StreamMessageEvent } from '@libp2p/interface'
 
@@ -22,22 +22,16 @@ const MAX_FRAME = 0xffff
 /** No honest handshake comes close; a peer that sends more is cut off. */
 const MAX_HANDSHAKE_BYTES = 256 * 1024
 
-export class HandshakeFramer extends AbstractMessageStream {
-  private readonly raw: MessageStream
+export class HandshakeFramer extends LayeredStream {
   private readonly pending = new Uint8ArrayList()
   private received = 0
   private readonly switched = Promise.withResolvers<Uint8ArrayList>()
-  private detached = false
 
   constructor (raw: MessageStream) {
-    super({ log: raw.log.newScope('aerie-handshake'), direction: raw.direction, inactivityTimeout: raw.inactivityTimeout })
-    this.raw = raw
+    super(raw, 'aerie-handshake')
     // A rejection nobody awaits (the handshake failed before the switch) is not an error.
     this.switched.promise.catch(() => {})
-    raw.addEventListener('message', this.onRawMessage)
-    raw.addEventListener('close', this.onRawClose)
-    raw.addEventListener('drain', this.onRawDrain)
-    raw.addEventListener('remoteCloseWrite', this.onRawRemoteCloseWrite)
+    this.listen()
   }
 
   /** Resolves with the bytes that followed the peer's SWITCH frame. */
@@ -57,17 +51,7 @@ export class HandshakeFramer extends AbstractMessageStream {
     this.raw.send(Uint8Array.of(SWITCH))
   }
 
-  /** Stop listening to the raw stream; it belongs to the record phase now (or is dead). */
-  detach (): void {
-    if (this.detached) return
-    this.detached = true
-    this.raw.removeEventListener('message', this.onRawMessage)
-    this.raw.removeEventListener('close', this.onRawClose)
-    this.raw.removeEventListener('drain', this.onRawDrain)
-    this.raw.removeEventListener('remoteCloseWrite', this.onRawRemoteCloseWrite)
-  }
-
-  private readonly onRawMessage = (evt: StreamMessageEvent): void => {
+  protected onRawMessage (evt: StreamMessageEvent): void {
     this.received += evt.data.byteLength
     if (this.received > MAX_HANDSHAKE_BYTES) {
       this.fail(new ProtocolError('peer sent an oversized handshake'))
@@ -99,18 +83,9 @@ export class HandshakeFramer extends AbstractMessageStream {
     }
   }
 
-  private readonly onRawClose = (evt: StreamCloseEvent): void => {
+  protected override onRawClosing (evt: StreamCloseEvent): void {
     this.switched.reject(evt.error ?? new ProtocolError('connection closed during the handshake'))
-    if (evt.error != null) {
-      if (evt.local === true) this.abort(evt.error)
-      else this.onRemoteReset()
-    } else {
-      this.onTransportClosed()
-    }
   }
-
-  private readonly onRawDrain = (): void => { this.safeDispatchEvent('drain') }
-  private readonly onRawRemoteCloseWrite = (): void => { this.onRemoteCloseWrite() }
 
   private fail (err: Error): void {
     this.switched.reject(err)
@@ -131,8 +106,4 @@ export class HandshakeFramer extends AbstractMessageStream {
     return { sentBytes: data.byteLength, canSendMore: this.raw.send(out) }
   }
 
-  sendReset (err: Error): void { this.raw.abort(err) }
-  sendPause (): void { this.raw.pause() }
-  sendResume (): void { this.raw.resume() }
-  async close (options?: AbortOptions): Promise<void> { await this.raw.close(options) }
 }

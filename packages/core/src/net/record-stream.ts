@@ -1,9 +1,9 @@
 import { createCipheriv, createDecipheriv } from 'node:crypto'
-import { AbstractMessageStream } from '@libp2p/utils'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { ProtocolError } from '../errors.ts'
+import { LayeredStream } from './layered-stream.ts'
 import type { SendResult } from '@libp2p/utils'
-import type { AbortOptions, MessageStream, StreamCloseEvent, StreamMessageEvent } from '@libp2p/interface'
+import type { MessageStream, StreamMessageEvent } from '@libp2p/interface'
 
 /**
  * The record phase of an Aerie connection: AES-256-GCM records on the raw socket,
@@ -41,8 +41,7 @@ class Nonce {
   }
 }
 
-export class RecordStream extends AbstractMessageStream {
-  private readonly raw: MessageStream
+export class RecordStream extends LayeredStream {
   private readonly keys: RecordKeys
   private readonly sendNonce = new Nonce()
   private readonly receiveNonce = new Nonce()
@@ -51,22 +50,13 @@ export class RecordStream extends AbstractMessageStream {
   bytesOut = 0
 
   constructor (raw: MessageStream, keys: RecordKeys, initial: Uint8ArrayList) {
-    super({
-      log: raw.log.newScope('aerie-records'),
-      direction: raw.direction,
-      inactivityTimeout: raw.inactivityTimeout,
-      maxReadBufferLength: raw.maxReadBufferLength
-    })
-    this.raw = raw
+    super(raw, 'aerie-records')
     this.keys = keys
-    raw.addEventListener('close', this.onRawClose)
-    raw.addEventListener('drain', this.onRawDrain)
-    raw.addEventListener('remoteCloseWrite', this.onRawRemoteCloseWrite)
     if (initial.byteLength > 0) this.receive(initial)
-    raw.addEventListener('message', this.onRawMessage)
+    this.listen()
   }
 
-  private readonly onRawMessage = (evt: StreamMessageEvent): void => { this.receive(evt.data) }
+  protected onRawMessage (evt: StreamMessageEvent): void { this.receive(evt.data) }
 
   private receive (data: Uint8Array | Uint8ArrayList): void {
     if (this.status !== 'open') return
@@ -111,21 +101,4 @@ export class RecordStream extends AbstractMessageStream {
     this.bytesOut += out.byteLength
     return { sentBytes: data.byteLength, canSendMore: this.raw.send(out) }
   }
-
-  private readonly onRawClose = (evt: StreamCloseEvent): void => {
-    if (evt.error != null) {
-      if (evt.local === true) this.abort(evt.error)
-      else this.onRemoteReset()
-    } else {
-      this.onTransportClosed()
-    }
-  }
-
-  private readonly onRawDrain = (): void => { this.safeDispatchEvent('drain') }
-  private readonly onRawRemoteCloseWrite = (): void => { this.onRemoteCloseWrite() }
-
-  sendReset (err: Error): void { this.raw.abort(err) }
-  sendPause (): void { this.raw.pause() }
-  sendResume (): void { this.raw.resume() }
-  async close (options?: AbortOptions): Promise<void> { await this.raw.close(options) }
 }

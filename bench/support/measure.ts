@@ -1,0 +1,147 @@
+import { readFileSync, writeFileSync } from 'node:fs'
+import { cpus } from 'node:os'
+
+/**
+ * Small pieces every benchmark needs: byte sizes as people write them, percentiles,
+ * the machine description for the header, peak RSS, and a watchdog so that no loop
+ * can hang a run.
+ */
+
+/** A mistake in how the benchmark was invoked; bench/run.ts exits with 2 for these. */
+export class UsageError extends Error {
+  override name = 'UsageError'
+}
+
+const UNITS: Record<string, number> = {
+  '': 1, b: 1, k: 1024, kib: 1024, m: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gib: 1024 ** 3, kb: 1e3, mb: 1e6, gb: 1e9
+}
+
+/** '256MiB', '1 GiB', '500MB', '1048576' → bytes. */
+export function parseBytes (text: string, what: string): number {
+  const match = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(text.trim())
+  const unit = UNITS[match?.[2]?.toLowerCase() ?? 'x']
+  if (match == null || unit == null) throw new UsageError(`${what}: "${text}" is not a size; write it like 256MiB, 1GiB or 500MB`)
+  const bytes = Math.round(Number(match[1]) * unit)
+  if (bytes < 1) throw new UsageError(`${what}: the size must be at least one byte`)
+  return bytes
+}
+
+export function formatBytes (bytes: number): string {
+  for (const [unit, size] of [['GiB', 1024 ** 3], ['MiB', 1024 ** 2], ['KiB', 1024]] as const) {
+    if (bytes >= size) return `${Number((bytes / size).toFixed(2))} ${unit}`
+  }
+  return `${bytes} B`
+}
+
+/** The value of `--name value` or `--name=value`, if given. */
+export function flag (args: string[], name: string): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!
+    if (arg === `--${name}`) {
+      const value = args[i + 1]
+      if (value == null || value.startsWith('--')) throw new UsageError(`--${name} needs a value`)
+      return value
+    }
+    if (arg.startsWith(`--${name}=`)) return arg.slice(name.length + 3)
+  }
+  return undefined
+}
+
+/** Refuses flags a benchmark does not know, so a typo does not silently measure the default. */
+export function checkFlags (args: string[], known: string[]): void {
+  for (const arg of args) {
+    if (!arg.startsWith('--')) continue
+    const name = arg.slice(2).split('=')[0]!
+    if (!known.includes(name)) throw new UsageError(`unknown option --${name}; known: ${known.map(k => `--${k}`).join(', ')}`)
+  }
+}
+
+/** Nearest-rank percentile (p in 0..100) of the samples. */
+export function percentile (samples: number[], p: number): number {
+  if (samples.length === 0) throw new Error('no samples')
+  const sorted = [...samples].sort((a, b) => a - b)
+  return sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)]!
+}
+
+export function formatMs (ms: number): string {
+  return ms < 1 ? ms.toFixed(2) : ms.toFixed(1)
+}
+
+export function machine (): string {
+  let model = cpus()[0]?.model ?? 'unknown CPU'
+  try {
+    const line = readFileSync('/proc/cpuinfo', 'utf8').split('\n').find(l => l.startsWith('model name'))
+    if (line != null) model = line.split(':')[1]!.trim()
+  } catch { /* not Linux: os.cpus() is the next best thing */ }
+  return `${model} (${cpus().length} cpus)`
+}
+
+/**
+ * Peak resident memory of a process since the last reset, from /proc (Linux).
+ * Resetting (writing 5 to clear_refs) lets a figure cover one phase, not the whole run.
+ */
+export function resetPeakRss (pid: number | 'self'): boolean {
+  try {
+    writeFileSync(`/proc/${pid}/clear_refs`, '5')
+    return true
+  } catch {
+    return false
+  }
+}
+
+export function peakRss (pid: number | 'self'): number | undefined {
+  try {
+    const kib = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]
+    return kib == null ? undefined : Number(kib) * 1024
+  } catch {
+    return pid === 'self' ? process.resourceUsage().maxRSS * 1024 : undefined
+  }
+}
+
+export interface Watchdog extends Disposable {
+  readonly signal: AbortSignal
+}
+
+/**
+ * Aborts when `progress()` has not changed for `stallMs`, when the step as a whole took
+ * longer than `limitMs`, or when `also` aborts (e.g. the receiver process died).
+ */
+export function watchdog (what: string, init: { progress(): number, stallMs: number, limitMs: number, also?: AbortSignal }): Watchdog {
+  const controller = new AbortController()
+  const started = Date.now()
+  let last = init.progress()
+  let lastMoved = started
+  const timer = setInterval(() => {
+    const now = Date.now()
+    const current = init.progress()
+    if (current !== last) {
+      last = current
+      lastMoved = now
+    }
+    if (now - lastMoved > init.stallMs) {
+      controller.abort(new Error(`${what} stalled: no progress for ${Math.round(init.stallMs / 1000)} s (at ${formatBytes(current)})`))
+    } else if (now - started > init.limitMs) {
+      controller.abort(new Error(`${what} took longer than its limit of ${Math.round(init.limitMs / 1000)} s`))
+    }
+  }, 500)
+  const signal = init.also == null ? controller.signal : AbortSignal.any([controller.signal, init.also])
+  return {
+    signal,
+    [Symbol.dispose]: () => { clearInterval(timer) }
+  }
+}
+
+/** Rejects with the signal's reason as soon as it aborts. */
+export async function untilAborted<T> (promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  signal.throwIfAborted()
+  let onAbort!: () => void
+  const aborted = new Promise<never>((_resolve, reject) => {
+    onAbort = () => { reject(signal.reason) }
+    signal.addEventListener('abort', onAbort, { once: true })
+  })
+  try {
+    return await Promise.race([promise, aborted])
+  } finally {
+    signal.removeEventListener('abort', onAbort)
+  }
+}
