@@ -56,6 +56,7 @@ export class Agent {
   private known!: KnownPeers
   private redialTimer?: NodeJS.Timeout
   private identity!: ReturnType<typeof readDeviceCertificate>
+  private caHolder = false
 
   private constructor (options: AgentOptions) {
     this.options = options
@@ -79,7 +80,8 @@ export class Agent {
     })
     this.known = await KnownPeers.load(home)
 
-    if (await home.isCaHolder()) {
+    this.caHolder = await home.isCaHolder()
+    if (this.caHolder) {
       if (this.options.caPassphrase == null) {
         log('CA key is locked (no passphrase given): this agent will not enroll devices; set AERIE_CA_PASSPHRASE to enable enrollment')
       } else {
@@ -144,7 +146,7 @@ export class Agent {
       ...pick(this.identity),
       peerId: this.host.peerId.toString(),
       addresses: this.host.addresses(),
-      caHolder: this.caStore != null || this.issuer != null,
+      caHolder: this.caHolder,
       enrollmentOpen: this.issuer != null,
       crlNumber: this.trust.currentCrl()?.number.toString(),
       peers

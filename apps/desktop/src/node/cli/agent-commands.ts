@@ -69,5 +69,10 @@ export async function peerAdd ({ home, args, out }: CommandContext): Promise<voi
   const dialled = await tryCallAgent<{ deviceId: string, deviceName: string }>(home, 'POST', '/v1/peers/dial', { address })
     .catch((err: Error) => { out(`saved, but could not connect now: ${err.message}`); return null })
   if (dialled === undefined) out(`saved ${deviceId} at ${address}; the agent connects when it runs`)
-  else if (dialled != null) out(`connected to ${dialled.deviceName} (${dialled.deviceId}) at ${address}`)
+  else if (dialled != null) {
+    out(`connected to ${dialled.deviceName} (${dialled.deviceId}) at ${address}`)
+    if (!dialled.deviceId.startsWith(deviceId) && dialled.deviceName !== deviceId) {
+      out(`note: you named it "${deviceId}", but the device at that address is ${dialled.deviceName} (${dialled.deviceId})`)
+    }
+  }
 }
