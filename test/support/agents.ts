@@ -20,6 +20,8 @@ export class Device {
   readonly home: string
   agent?: ChildProcess
   log = ''
+  /** A network namespace (made by the test) that this device's processes run in. */
+  netns?: string
 
   constructor (home: string) {
     this.home = home
@@ -28,7 +30,8 @@ export class Device {
   /** Runs one CLI command to completion. */
   async cli (...args: string[]): Promise<CliResult> {
     try {
-      const { stdout, stderr } = await run(process.execPath, [BIN, '--home', this.home, ...args], {
+      const [file, argv] = this.command([BIN, '--home', this.home, ...args])
+      const { stdout, stderr } = await run(file, argv, {
         env: { ...process.env, AERIE_CA_PASSPHRASE: PASSPHRASE },
         timeout: 60_000
       })
@@ -47,14 +50,20 @@ export class Device {
   }
 
   /** Starts `aerie run` on a random loopback port and waits until it answers. */
-  async start (env: Record<string, string> = {}): Promise<void> {
-    this.agent = spawn(process.execPath, [BIN, '--home', this.home, 'run', '--listen', '/ip4/127.0.0.1/tcp/0', '--no-mdns'], {
+  async start (env: Record<string, string> = {}, runArgs = ['--listen', '/ip4/127.0.0.1/tcp/0', '--no-mdns']): Promise<void> {
+    const [file, argv] = this.command([BIN, '--home', this.home, 'run', ...runArgs])
+    this.agent = spawn(file, argv, {
       env: { ...process.env, AERIE_CA_PASSPHRASE: PASSPHRASE, ...env },
       stdio: ['ignore', 'pipe', 'pipe']
     })
     this.agent.stdout!.on('data', (d: Buffer) => { this.log += d.toString() })
     this.agent.stderr!.on('data', (d: Buffer) => { this.log += d.toString() })
     await waitFor(async () => (await this.cli('status', '--json')).code === 0, `agent in ${this.home} to start\n${this.log}`)
+  }
+
+  /** `ip netns exec` replaces itself with node, so the PID we hold is the agent's. */
+  private command (args: string[]): [string, string[]] {
+    return this.netns == null ? [process.execPath, args] : ['ip', ['netns', 'exec', this.netns, process.execPath, ...args]]
   }
 
   async stop (): Promise<void> {
