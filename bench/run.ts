@@ -1,7 +1,7 @@
 import { readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { UsageError } from './support/measure.ts'
+import { BenchError, UsageError } from './support/measure.ts'
 
 /**
  * Runs one benchmark: `node bench/run.ts <name> [options]` (or `npm run bench -- <name>`)
@@ -33,7 +33,8 @@ if (name == null || name === '--help' || name === '-h') {
   } catch (err) {
     const usage = err instanceof UsageError
     console.error(`bench ${name}: ${(err as Error).message}`)
-    if (!usage && (err as Error).stack != null) console.error((err as Error).stack)
+    // An unexpected failure needs its stack; a stall or a usage mistake is said in full by its message.
+    if (!usage && !(err instanceof BenchError)) console.error((err as Error).stack)
     process.exitCode = usage ? 2 : 1
   }
 }

@@ -12,6 +12,18 @@ export class UsageError extends Error {
   override name = 'UsageError'
 }
 
+/** A run that failed for a reason its message states (stall, timeout, receiver died): no stack needed. */
+export class BenchError extends Error {
+  override name = 'BenchError'
+}
+
+/** The reason a step was aborted (the watchdog's message), rather than a bare AbortError. */
+export function abortReason (err: unknown, signal: AbortSignal, what: string): Error {
+  const reason = signal.aborted ? signal.reason as unknown : err
+  if (reason instanceof BenchError) return reason
+  return new BenchError(`${what} failed: ${reason instanceof Error ? reason.message : String(reason)}`, { cause: err })
+}
+
 const UNITS: Record<string, number> = {
   '': 1, b: 1, k: 1024, kib: 1024, m: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gib: 1024 ** 3, kb: 1e3, mb: 1e6, gb: 1e9
 }
@@ -119,9 +131,9 @@ export function watchdog (what: string, init: { progress(): number, stallMs: num
       lastMoved = now
     }
     if (now - lastMoved > init.stallMs) {
-      controller.abort(new Error(`${what} stalled: no progress for ${Math.round(init.stallMs / 1000)} s (at ${formatBytes(current)})`))
+      controller.abort(new BenchError(`${what} stalled: no progress for ${Math.round(init.stallMs / 1000)} s (at ${formatBytes(current)})`))
     } else if (now - started > init.limitMs) {
-      controller.abort(new Error(`${what} took longer than its limit of ${Math.round(init.limitMs / 1000)} s`))
+      controller.abort(new BenchError(`${what} took longer than its limit of ${Math.round(init.limitMs / 1000)} s`))
     }
   }, 500)
   const signal = init.also == null ? controller.signal : AbortSignal.any([controller.signal, init.also])

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process'
 import { resolve } from 'node:path'
-import { untilAborted } from './measure.ts'
+import { abortReason, BenchError, untilAborted } from './measure.ts'
 import type { DeviceCredentials } from './devices.ts'
 import type { FromReceiver, ToReceiver } from './transport-messages.ts'
 
@@ -35,6 +35,7 @@ export async function startReceiver (credentials: DeviceCredentials, bytes: numb
     try { process.kill(pid, 'SIGKILL') } catch { /* already gone */ }
   }
   const onInterrupt = (signal: NodeJS.Signals): void => {
+    console.error(`bench: ${signal}, stopping the receiver process`)
     kill()
     process.exit(signal === 'SIGINT' ? 130 : 143)
   }
@@ -49,10 +50,10 @@ export async function startReceiver (credentials: DeviceCredentials, bytes: numb
   child.on('message', (message: FromReceiver) => {
     if (message.type === 'progress') received = message.bytes
     else if (message.type === 'ready') { ready = message; readiness.resolve() }
-    else if (message.type === 'failed') failure.abort(new Error(message.message))
+    else if (message.type === 'failed') failure.abort(new BenchError(message.message))
   })
   child.on('exit', (code, signal) => {
-    failure.abort(new Error(`the receiver process exited (${signal ?? `code ${code}`})`))
+    failure.abort(new BenchError(`the receiver process exited (${signal ?? `code ${code}`})`))
   })
 
   const stop = async (): Promise<void> => {
@@ -70,7 +71,8 @@ export async function startReceiver (credentials: DeviceCredentials, bytes: numb
 
   try {
     child.send({ type: 'start', credentials, bytes } satisfies ToReceiver)
-    await untilAborted(readiness.promise, AbortSignal.any([failure.signal, AbortSignal.timeout(60_000)]))
+    const signal = AbortSignal.any([failure.signal, AbortSignal.timeout(60_000)])
+    await untilAborted(readiness.promise, signal).catch((err: unknown) => { throw abortReason(err, signal, 'starting the receiver') })
   } catch (err) {
     await stop()
     throw err
