@@ -1,7 +1,11 @@
 import { readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
+import { tuneHeapForTransfers } from '@aerie/core'
 import { BenchError, UsageError } from './support/measure.ts'
+
+// Benchmark processes run as the agent does (see heap-tuning.ts); every transport measured in them gets the same.
+tuneHeapForTransfers()
 
 /**
  * Runs one benchmark: `node bench/run.ts <name> [options]` (or `npm run bench -- <name>`)

@@ -6,7 +6,7 @@ import { connect as connectTls } from 'node:tls'
 import { createAerieHost, libp2pKeyFromPem, TrustStore } from '@aerie/core'
 import { multiaddr } from '@multiformats/multiaddr'
 import { benchOrganisation } from './support/devices.ts'
-import { abortReason, checkFlags, flag, formatBytes, formatMs, machine, parseBytes, peakRss, percentile, resetPeakRss, untilAborted, UsageError, watchdog } from './support/measure.ts'
+import { abortReason, checkFlags, cpuSeconds, flag, formatBytes, formatMs, machine, parseBytes, peakRss, percentile, resetPeakRss, untilAborted, UsageError, watchdog } from './support/measure.ts'
 import { startReceiver } from './support/receiver-process.ts'
 import { BENCH_PROTOCOL, TLS_SUITE } from './support/transport-messages.ts'
 import type { DeviceCredentials } from './support/devices.ts'
@@ -61,11 +61,17 @@ export async function run (args: string[]): Promise<void> {
     console.log(`${label('setup')}${setup.join('   ')}   median of ${CONNECTIONS} fresh connections`)
 
     const rates = new Map<Kind, number>()
+    const cpu = new Map<Kind, number | undefined>()
     let rss: { sender?: number, receiver?: number, phase: string } | undefined
     for (const kind of only) {
       const resetOk = kind === 'aerie' && resetPeakRss('self') && resetPeakRss(receiver.pid)
+      const cpuBefore = [cpuSeconds('self'), cpuSeconds(receiver.pid)]
       const ms = await transfer(kind, host, receiver, bytes, chunk)
+      const cpuAfter = [cpuSeconds('self'), cpuSeconds(receiver.pid)]
       rates.set(kind, bytes / 1e6 / (ms / 1000))
+      cpu.set(kind, cpuAfter.every(c => c != null) && cpuBefore.every(c => c != null)
+        ? (cpuAfter[0]! - cpuBefore[0]! + cpuAfter[1]! - cpuBefore[1]!) / (bytes / 1024 ** 3)
+        : undefined)
       if (kind === 'aerie') rss = { sender: peakRss('self'), receiver: peakRss(receiver.pid), phase: resetOk ? 'during the aerie run' : 'whole run (could not reset)' }
     }
     const figures = [...rates].map(([kind, rate]) => `${kind} ${rate.toFixed(0)} MB/s`)
@@ -79,6 +85,8 @@ export async function run (args: string[]): Promise<void> {
       const ratio = aerie / tls
       console.log(`${label('target')}aerie >= ${TARGET.toFixed(2)} x tls: ${ratio >= TARGET ? 'met' : 'NOT MET'} (${ratio.toFixed(2)})`)
     }
+    const cpuFigures = [...cpu].map(([kind, seconds]) => `${kind} ${seconds == null ? 'unknown' : seconds.toFixed(2) + ' s'}`)
+    console.log(`${label('CPU/GiB')}${cpuFigures.join('   ')}   (sender + receiver, all threads)`)
     if (rss != null) {
       console.log(`${label('peak RSS')}sender ${mib(rss.sender)}  receiver ${mib(rss.receiver)}  (${rss.phase})`)
     }

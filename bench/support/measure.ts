@@ -110,6 +110,21 @@ export function peakRss (pid: number | 'self'): number | undefined {
   }
 }
 
+/**
+ * CPU seconds (user + system, all threads: GC and libuv workers included) a process has
+ * used, from /proc. On a shared, noisy machine this is steadier than wall time.
+ */
+export function cpuSeconds (pid: number | 'self'): number | undefined {
+  try {
+    // Fields after the command name, which is in parentheses and may contain spaces.
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS
+  } catch {
+    return undefined
+  }
+}
+const CLOCK_TICKS = 100
+
 export interface Watchdog extends Disposable {
   readonly signal: AbortSignal
 }

@@ -1,9 +1,11 @@
 import { createServer } from 'node:net'
 import { createServer as createTlsServer } from 'node:tls'
-import { createAerieHost, libp2pKeyFromPem, TrustStore } from '@aerie/core'
+import { createAerieHost, libp2pKeyFromPem, TrustStore, tuneHeapForTransfers } from '@aerie/core'
 import { ACK, BENCH_PROTOCOL, TLS_SUITE } from './transport-messages.ts'
 import type { FromReceiver, ToReceiver } from './transport-messages.ts'
 import type { AddressInfo, Server, Socket } from 'node:net'
+
+tuneHeapForTransfers()
 
 /**
  * The receiving device of the transport benchmark, in its own process (so sender and
