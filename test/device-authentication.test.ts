@@ -56,5 +56,8 @@ describe('authenticated links between enrolled devices', () => {
     expect(retry.stdout + retry.stderr).toMatch(/revoked/)
     expect(await carol.connectedTo(bob)).toBe(false)
     expect((await alice.ok('devices'))).toMatch(/bob.*REVOKED/)
+    // Bob learns why, says so, and stops knocking.
+    await waitFor(async () => (await bob.status() as unknown as { revoked: boolean }).revoked, 'bob to know it is revoked')
+    expect(await bob.ok('status')).toMatch(/REVOKED/)
   })
 })

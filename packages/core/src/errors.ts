@@ -66,3 +66,13 @@ export class InvalidInputError extends AerieError {
 export class InvalidKeyError extends AerieError {
   constructor (message: string, options?: ErrorOptions) { super('ERR_INVALID_KEY', message, options) }
 }
+
+/** The peer refused our handshake; `peerCode` is the code it gave (e.g. ERR_DEVICE_REVOKED). */
+export class PeerRefusedError extends AerieError {
+  readonly peerCode: string
+
+  constructor (peerCode: string, message: string, options?: ErrorOptions) {
+    super('ERR_PEER_REFUSED', `peer refused the connection: ${message}`, options)
+    this.peerCode = peerCode
+  }
+}

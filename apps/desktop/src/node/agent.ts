@@ -40,6 +40,8 @@ export interface AgentStatus {
   addresses: string[]
   caHolder: boolean
   enrollmentOpen: boolean
+  /** True once a peer has refused us because this device was revoked. */
+  revoked: boolean
   crlNumber?: string
   peers: PeerStatus[]
 }
@@ -57,6 +59,8 @@ export class Agent {
   private redialTimer?: NodeJS.Timeout
   private identity!: ReturnType<typeof readDeviceCertificate>
   private caHolder = false
+  /** Set when a peer tells us our certificate is revoked: there is no point redialling. */
+  private revoked = false
 
   private constructor (options: AgentOptions) {
     this.options = options
@@ -109,6 +113,11 @@ export class Agent {
       log(`connected to ${identity.deviceName} (${identity.deviceId}, ${identity.user}) at ${remoteAddress}`)
       this.known.seen(identity, remoteAddress, evt.detail.direction === 'outbound').catch(() => {})
     })
+    this.host.addEventListener('self:revoked', () => {
+      if (this.revoked) return
+      this.revoked = true
+      log('this device has been revoked by the organisation: it will not connect again (ask your administrator to enroll it anew)')
+    })
     this.host.addEventListener('device:disconnect', (evt) => {
       log(`disconnected from ${evt.detail.identity?.deviceName ?? evt.detail.peerId}`)
     })
@@ -147,6 +156,7 @@ export class Agent {
       peerId: this.host.peerId.toString(),
       addresses: this.host.addresses(),
       caHolder: this.caHolder,
+      revoked: this.revoked,
       enrollmentOpen: this.issuer != null,
       crlNumber: this.trust.currentCrl()?.number.toString(),
       peers
@@ -161,6 +171,7 @@ export class Agent {
 
   private redialStaticPeers (): void {
     const tick = async (): Promise<void> => {
+      if (this.revoked) return
       const config = await this.options.home.readConfig().catch(() => undefined)
       const connected = new Set(this.host.connectedDevices().map(d => d.identity.deviceId))
       const targets = [...(config?.peers ?? []), ...this.known.list().filter(p => p.address != null).map(p => ({ deviceId: p.deviceId, address: p.address! }))]

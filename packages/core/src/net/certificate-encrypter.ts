@@ -1,6 +1,6 @@
 import { noise } from '@chainsafe/libp2p-noise'
 import { lpStream } from '@libp2p/utils'
-import { AerieError, EnrollmentError, NotConfiguredError, ProtocolError, UntrustedPeerError } from '../errors.ts'
+import { AerieError, EnrollmentError, NotConfiguredError, PeerRefusedError, ProtocolError, UntrustedPeerError } from '../errors.ts'
 import { caFingerprint, verifyDeviceCertificate } from '../pki/index.ts'
 import { HandshakeFramer } from './handshake-framer.ts'
 import { decodeHandshakeMessage, encodeHandshakeMessage, MAX_HANDSHAKE_MESSAGE } from './handshake-messages.ts'
@@ -196,7 +196,7 @@ async function receive<T extends HandshakeMessage['type']> (side: Side, ...types
   const message = decodeHandshakeMessage((await side.channel.read(side.options)).subarray())
   if (message.type === 'reject') {
     side.told = true // no point answering a refusal with one
-    throw new AerieError(message.code, `peer refused the connection: ${message.message}`)
+    throw new PeerRefusedError(message.code, message.message)
   }
   if (!(types as string[]).includes(message.type)) throw new ProtocolError(`peer sent ${message.type} where ${types.join(' or ')} was expected`)
   return message as Extract<HandshakeMessage, { type: T }>

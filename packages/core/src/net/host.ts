@@ -5,7 +5,7 @@ import { tcp } from '@libp2p/tcp'
 import { lpStream } from '@libp2p/utils'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
-import { RevokedDeviceError, UntrustedPeerError } from '../errors.ts'
+import { PeerRefusedError, RevokedDeviceError, UntrustedPeerError } from '../errors.ts'
 import { certificateEncrypter } from './certificate-encrypter.ts'
 import type { EnrollmentIssuer, EnrollmentTicket } from './peer-trust.ts'
 import type { TrustStore } from './trust-store.ts'
@@ -50,6 +50,8 @@ export interface ConnectedDevice {
 
 export interface AerieHostEvents {
   'device:connect': CustomEvent<ConnectedDevice>
+  /** A peer told us that this device's certificate has been revoked. */
+  'self:revoked': CustomEvent<{ remoteAddress: string }>
   'device:disconnect': CustomEvent<{ peerId: string, identity?: DeviceIdentity }>
 }
 
@@ -99,7 +101,12 @@ class Host extends TypedEventEmitter<AerieHostEvents> implements AerieHost {
         issuer: this.init.issuer,
         enrollment: this.init.enrollment,
         onAuthenticated: (identity, peer) => { this.identities.set(peer.toString(), identity) },
-        onRefused: (reason, remoteAddress) => { this.log(`refused connection with ${remoteAddress}: ${reason.message}`) }
+        onRefused: (reason, remoteAddress) => {
+          if (reason instanceof PeerRefusedError && reason.peerCode === 'ERR_DEVICE_REVOKED') {
+            this.safeDispatchEvent('self:revoked', { detail: { remoteAddress } })
+          }
+          this.log(`refused connection with ${remoteAddress}: ${reason.message}`)
+        }
       })],
       streamMuxers: [yamux()],
       peerDiscovery: this.init.mdns === true ? [mdns({ interval: 10_000 })] : [],

@@ -36,6 +36,7 @@ export async function status ({ home, args, out }: CommandContext): Promise<void
   const s = await callAgent<AgentStatus>(home, 'GET', '/v1/status')
   if (values.json === true) { out(JSON.stringify(s, null, 2)); return }
   out(`${s.deviceName} (${s.deviceId}) for ${s.user}${s.caHolder ? ', CA holder' + (s.enrollmentOpen ? '' : ' (enrollment locked)') : ''}`)
+  if (s.revoked) out('REVOKED: this device has been revoked by the organisation and cannot connect')
   out(`listening on ${s.addresses.join(', ') || 'nothing'}`)
   if (s.peers.length === 0) out('no peers yet: `aerie peer add DEVICE ADDR`, or wait for LAN discovery')
   for (const p of s.peers) {
