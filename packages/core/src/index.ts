@@ -18,5 +18,6 @@
  */
 export * from './errors.ts'
 export * from './pki/index.ts'
+export * from './chunking/index.ts'
 export * from './net/index.ts'
 export { writeFileAtomic } from './util/atomic-file.ts'

@@ -1,0 +1,160 @@
+import { open } from 'node:fs/promises'
+import { InvalidInputError } from '../errors.ts'
+import { chunkId } from './chunk-id.ts'
+import { findCutPoint, MAX_CHUNK_SIZE } from './fastcdc.ts'
+import type { FileHandle } from 'node:fs/promises'
+
+/** One content-defined piece of a file or stream. */
+export interface Chunk {
+  /** Where the chunk starts in its file or stream. */
+  offset: number
+  size: number
+  /** SHA-256 of the chunk's bytes: its id (see chunk-id.ts). */
+  hash: Uint8Array
+}
+
+export interface ChunkingOptions {
+  signal?: AbortSignal
+  /** Called after each block (a few MiB) with the number of bytes chunked so far. */
+  onProgress?: (bytes: number) => void
+}
+
+/** Bytes read at a time: large enough that a read and the tail copy cost little per byte. */
+const BLOCK_SIZE = 4 * 1024 * 1024
+
+/** Chunks and hashes a whole buffer (small data, tests). */
+export function hashChunksOfBuffer (buf: Uint8Array): Chunk[] {
+  const chunks: Chunk[] = []
+  cutChunks(buf, 0, buf.byteLength, true, 0, chunks)
+  return chunks
+}
+
+/**
+ * Reads a regular file once, from start to end of file, and returns its chunks.
+ * Files under BLOCK_SIZE are read into one buffer of their size; larger ones through
+ * two reused block buffers, the next block being read while this one is chunked.
+ */
+export async function chunkFile (path: string, options: ChunkingOptions = {}): Promise<Chunk[]> {
+  options.signal?.throwIfAborted()
+  const file = await open(path, 'r')
+  try {
+    const stat = await file.stat()
+    // A FIFO or a device would block or never end.
+    if (!stat.isFile()) throw new InvalidInputError(`${path} is not a regular file, so it cannot be chunked`)
+    if (stat.size < BLOCK_SIZE) {
+      const chunks = await chunkSmallFile(file, stat.size, options)
+      if (chunks != null) return chunks
+      // It grew while we read it: read it again the way large files are read.
+    }
+    return await chunkLargeFile(file, options)
+  } finally {
+    await file.close()
+  }
+}
+
+/**
+ * Chunks a byte stream of any piece sizes; yields exactly the chunks that
+ * hashChunksOfBuffer would give for all of its bytes joined.
+ */
+export async function * chunkStream (source: AsyncIterable<Uint8Array>, options: ChunkingOptions = {}): AsyncGenerator<Chunk> {
+  const { signal, onProgress } = options
+  const buf = Buffer.allocUnsafe(MAX_CHUNK_SIZE + BLOCK_SIZE)
+  let filled = 0
+  let offset = 0 // of buf[0] in the stream
+  for await (const piece of source) {
+    signal?.throwIfAborted()
+    for (let copied = 0; copied < piece.byteLength;) {
+      const n = Math.min(piece.byteLength - copied, buf.byteLength - filled)
+      buf.set(piece.subarray(copied, copied + n), filled)
+      copied += n
+      filled += n
+      // Cut only when full, so each byte is scanned about once whatever the piece sizes.
+      if (filled === buf.byteLength) {
+        const chunks: Chunk[] = []
+        const rest = cutChunks(buf, 0, filled, false, offset, chunks)
+        buf.copyWithin(0, rest, filled)
+        filled -= rest
+        offset += rest
+        onProgress?.(offset)
+        yield * chunks
+      }
+    }
+  }
+  const chunks: Chunk[] = []
+  cutChunks(buf, 0, filled, true, offset, chunks)
+  onProgress?.(offset + filled)
+  yield * chunks
+}
+
+/**
+ * Cuts and hashes every chunk that is complete in buf[start, end), appending them to
+ * `chunks` (`offset` is where buf[start] is in the file); returns where the unconsumed
+ * tail begins, which is `end` when `final`.
+ */
+function cutChunks (buf: Uint8Array, start: number, end: number, final: boolean, offset: number, chunks: Chunk[]): number {
+  let pos = start
+  for (;;) {
+    const size = findCutPoint(buf, pos, end, final)
+    if (size <= 0) return pos
+    chunks.push({ offset: offset + pos - start, size, hash: chunkId(buf.subarray(pos, pos + size)) })
+    pos += size
+  }
+}
+
+/** Reads until `length` bytes or end of file; returns how many it got. */
+async function readFully (file: FileHandle, buf: Uint8Array, at: number, length: number, position: number): Promise<number> {
+  let done = 0
+  while (done < length) {
+    const { bytesRead } = await file.read(buf, at + done, length - done, position + done)
+    if (bytesRead === 0) break
+    done += bytesRead
+  }
+  return done
+}
+
+/** One read into a buffer one byte larger than the file; undefined if that byte was filled (the file grew). */
+async function chunkSmallFile (file: FileHandle, size: number, { signal, onProgress }: ChunkingOptions): Promise<Chunk[] | undefined> {
+  const buf = Buffer.allocUnsafe(size + 1)
+  const n = await readFully(file, buf, 0, buf.byteLength, 0)
+  signal?.throwIfAborted()
+  if (n > size) return undefined
+  const chunks = hashChunksOfBuffer(buf.subarray(0, n))
+  onProgress?.(n)
+  return chunks
+}
+
+async function chunkLargeFile (file: FileHandle, { signal, onProgress }: ChunkingOptions): Promise<Chunk[]> {
+  // Each buffer keeps MAX_CHUNK_SIZE in front of its block for the tail carried over from
+  // the other one (a tail is always shorter than a maximum chunk).
+  let buf = Buffer.allocUnsafe(MAX_CHUNK_SIZE + BLOCK_SIZE)
+  let other = Buffer.allocUnsafe(MAX_CHUNK_SIZE + BLOCK_SIZE)
+  const chunks: Chunk[] = []
+  let position = 0 // in the file, of the next read
+  let offset = 0 // in the file, of the first byte not yet in a chunk
+  let tail: Uint8Array = other.subarray(0, 0)
+  let reading = readFully(file, buf, MAX_CHUNK_SIZE, BLOCK_SIZE, position)
+  try {
+    for (;;) {
+      const n = await reading
+      signal?.throwIfAborted()
+      position += n
+      const final = n < BLOCK_SIZE
+      const start = MAX_CHUNK_SIZE - tail.byteLength
+      buf.set(tail, start)
+      // The tail has left the other buffer, so the next block can go there while this one is chunked.
+      if (!final) reading = readFully(file, other, MAX_CHUNK_SIZE, BLOCK_SIZE, position)
+      const end = MAX_CHUNK_SIZE + n
+      const rest = cutChunks(buf, start, end, final, offset, chunks)
+      offset += rest - start
+      tail = buf.subarray(rest, end)
+      onProgress?.(offset)
+      if (final) return chunks
+      const next = other
+      other = buf
+      buf = next
+    }
+  } finally {
+    // Never close the file under a read still in flight.
+    await reading.catch(() => {})
+  }
+}
