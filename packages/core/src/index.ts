@@ -19,5 +19,7 @@
 export * from './errors.ts'
 export * from './pki/index.ts'
 export * from './chunking/index.ts'
+export * from './index/index.ts'
+export * from './scan/index.ts'
 export * from './net/index.ts'
 export { writeFileAtomic } from './util/atomic-file.ts'
