@@ -1,5 +1,5 @@
 import {
-  createAerieHost, createEnrollmentIssuer, libp2pKeyFromPem, openCaStore, readDeviceCertificate, TrustStore, unlockCAKey
+  createAerieHost, createEnrollmentIssuer, libp2pKeyFromPem, openCaStore, readDeviceCertificate, TrustStore, tuneHeapForTransfers, unlockCAKey
 } from '@aerie/core'
 import { startControlServer } from './control-server.ts'
 import { KnownPeers } from './known-peers.ts'
@@ -67,6 +67,7 @@ export class Agent {
   }
 
   static async start (options: AgentOptions): Promise<Agent> {
+    tuneHeapForTransfers()
     const agent = new Agent(options)
     await agent.boot()
     return agent

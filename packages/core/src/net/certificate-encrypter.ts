@@ -4,8 +4,9 @@ import { AerieError, EnrollmentError, NotConfiguredError, PeerRefusedError, Prot
 import { caFingerprint, verifyDeviceCertificate } from '../pki/index.ts'
 import { HandshakeFramer } from './handshake-framer.ts'
 import { decodeHandshakeMessage, encodeHandshakeMessage, MAX_HANDSHAKE_MESSAGE } from './handshake-messages.ts'
-import { deriveRecordKeys, newKeyShare } from './record-keys.ts'
+import { deriveRecordKeys, deriveTlsPsk, newKeyShare } from './record-keys.ts'
 import { RecordStream } from './record-stream.ts'
+import { socketOf, upgradeToTls } from './tls-stream.ts'
 import type { HandshakeMessage } from './handshake-messages.ts'
 import type { EnrollmentIssuer, EnrollmentTicket, PeerTrust } from './peer-trust.ts'
 import type { DeviceIdentity } from '../pki/index.ts'
@@ -15,7 +16,8 @@ import type { LengthPrefixedStream } from '@libp2p/utils'
 
 /**
  * Aerie's connection encrypter: Noise XX, then the certificate exchange inside the
- * Noise channel, then fast AES-GCM records. It returns only when the peer holds a valid,
+ * Noise channel, then TLS 1.3 keyed from secrets exchanged inside Noise (tls-stream.ts)
+ * when both sides run on a TCP socket, else fast AES-GCM records. It returns only when the peer holds a valid,
  * unrevoked certificate from our organisation for the key Noise authenticated, so the
  * stream muxer, and with it every protocol, exists only for authenticated peers: there
  * is no window in which an unauthenticated peer can open a stream.
@@ -75,7 +77,9 @@ class CertificateEncrypter implements ConnectionEncrypter {
   }
 
   private async secure (raw: MessageStream, initiator: boolean, options?: SecureConnectionOptions): Promise<SecuredConnection> {
-    const framer = new HandshakeFramer(raw)
+    // TLS needs the TCP socket itself; the framer pauses it the moment the peer switches.
+    const socket = socketOf(raw)
+    const framer = new HandshakeFramer(raw, { pauseOnSwitch: socket != null })
     const remoteAddress = remoteAddressOf(raw)
     let side: Side | undefined
     try {
@@ -99,19 +103,25 @@ class CertificateEncrypter implements ConnectionEncrypter {
         ? await this.authenticateAsInitiator(side, ourShare)
         : await this.authenticateAsResponder(side, ourShare)
 
-      const keys = deriveRecordKeys({
+      const secrets = {
         initiatorShare: initiator ? ourShare : theirShare,
         responderShare: initiator ? theirShare : ourShare,
         initiatorPeer: (initiator ? this.components.peerId : side.peer).toString(),
-        responderPeer: (initiator ? side.peer : this.components.peerId).toString(),
-        weAreInitiator: initiator
-      })
-      framer.sendSwitch()
-      const rest = await framer.peerSwitched(options)
+        responderPeer: (initiator ? side.peer : this.components.peerId).toString()
+      }
+      framer.sendSwitch(socket != null)
+      const peer = await framer.peerSwitched(options)
       framer.detach()
+      let connection: MessageStream
+      if (socket != null && peer.tls) {
+        connection = await upgradeToTls({ raw, socket, rest: peer.rest, psk: deriveTlsPsk(secrets), initiator, options })
+      } else {
+        connection = new RecordStream(raw, deriveRecordKeys({ ...secrets, weAreInitiator: initiator }), peer.rest)
+        if (socket != null) raw.resume() // paused by the framer at the peer's SWITCH
+      }
       this.init.onAuthenticated?.(identity, side.peer)
       return {
-        connection: new RecordStream(raw, keys, rest),
+        connection,
         remotePeer: side.peer,
         streamMuxer: this.muxer()
       }

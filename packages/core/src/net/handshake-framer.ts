@@ -11,6 +11,8 @@ import type { AbortOptions, MessageStream, StreamCloseEvent, StreamMessageEvent 
  *   HANDSHAKE frame: 0x01, u16 length, bytes   (Noise handshake and Noise-encrypted
  *                                              certificate exchange travel in these)
  *   SWITCH frame:    0x02                      (the sender writes only records after it)
+ *   SWITCH_TLS:      0x03                      (the same, and the sender can do TLS 1.3:
+ *                                              if both sides sent it, TLS replaces records)
  *
  * Noise runs on top of this stream. When the peer's SWITCH arrives the framer stops
  * reading at once, so not one byte of the record phase is fed to Noise, and hands the
@@ -18,24 +20,42 @@ import type { AbortOptions, MessageStream, StreamCloseEvent, StreamMessageEvent 
  */
 const HANDSHAKE = 0x01
 const SWITCH = 0x02
+const SWITCH_TLS = 0x03
 const MAX_FRAME = 0xffff
 /** No honest handshake comes close; a peer that sends more is cut off. */
 const MAX_HANDSHAKE_BYTES = 256 * 1024
 
+/** What the peer's SWITCH said, and the bytes that followed it. */
+export interface PeerSwitch {
+  /** The peer sent SWITCH_TLS. */
+  tls: boolean
+  rest: Uint8ArrayList
+}
+
+export interface HandshakeFramerInit {
+  /**
+   * Pause the raw stream in the same turn as the peer's SWITCH is seen, so that no later
+   * byte is delivered to anyone until the next layer takes over (see tls-stream.ts).
+   */
+  pauseOnSwitch?: boolean
+}
+
 export class HandshakeFramer extends LayeredStream {
   private readonly pending = new Uint8ArrayList()
   private received = 0
-  private readonly switched = Promise.withResolvers<Uint8ArrayList>()
+  private readonly switched = Promise.withResolvers<PeerSwitch>()
+  private readonly pauseOnSwitch: boolean
 
-  constructor (raw: MessageStream) {
+  constructor (raw: MessageStream, init: HandshakeFramerInit = {}) {
     super(raw, 'aerie-handshake')
+    this.pauseOnSwitch = init.pauseOnSwitch === true
     // A rejection nobody awaits (the handshake failed before the switch) is not an error.
     this.switched.promise.catch(() => {})
     this.listen()
   }
 
-  /** Resolves with the bytes that followed the peer's SWITCH frame. */
-  peerSwitched (options?: AbortOptions): Promise<Uint8ArrayList> {
+  /** Resolves with the peer's SWITCH and the bytes that followed it. */
+  peerSwitched (options?: AbortOptions): Promise<PeerSwitch> {
     if (options?.signal == null) return this.switched.promise
     const signal = options.signal
     return new Promise((resolve, reject) => {
@@ -46,9 +66,12 @@ export class HandshakeFramer extends LayeredStream {
     })
   }
 
-  /** Tell the peer that everything we write from now on is a record. */
-  sendSwitch (): void {
-    this.raw.send(Uint8Array.of(SWITCH))
+  /**
+   * Tell the peer that everything we write from now on is a record; with `tls`, that we
+   * can do TLS 1.3 instead (used only if the peer says so too).
+   */
+  sendSwitch (tls = false): void {
+    this.raw.send(Uint8Array.of(tls ? SWITCH_TLS : SWITCH))
   }
 
   protected onRawMessage (evt: StreamMessageEvent): void {
@@ -61,13 +84,14 @@ export class HandshakeFramer extends LayeredStream {
     try {
       while (this.pending.byteLength > 0) {
         const type = this.pending.get(0)
-        if (type === SWITCH) {
+        if (type === SWITCH || type === SWITCH_TLS) {
           this.pending.consume(1)
-          // Detach before resolving: what follows belongs to the record layer.
+          // Pause and detach before resolving: what follows belongs to the next layer.
+          if (this.pauseOnSwitch) this.raw.pause()
           this.detach()
           const rest = new Uint8ArrayList(this.pending)
           this.pending.consume(this.pending.byteLength)
-          this.switched.resolve(rest)
+          this.switched.resolve({ tls: type === SWITCH_TLS, rest })
           return
         }
         if (type !== HANDSHAKE) throw new ProtocolError(`unexpected handshake frame type ${type}`)

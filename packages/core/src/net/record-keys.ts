@@ -27,3 +27,19 @@ export function deriveRecordKeys (init: {
   const r2i = new Uint8Array(hkdfSync('sha256', ikm, salt, 'responder to initiator', 32))
   return init.weAreInitiator ? { send: i2r, receive: r2i } : { send: r2i, receive: i2r }
 }
+
+/**
+ * The external PSK for the TLS 1.3 record phase (tls-stream.ts): the same secrets and
+ * salt as the record keys, another label. One PSK for both directions; TLS derives its
+ * own traffic keys from it and a fresh (EC)DHE exchange.
+ */
+export function deriveTlsPsk (init: {
+  initiatorShare: Uint8Array
+  responderShare: Uint8Array
+  initiatorPeer: string
+  responderPeer: string
+}): Buffer {
+  const ikm = Buffer.concat([init.initiatorShare, init.responderShare])
+  const salt = Buffer.from(`aerie/records/v1 ${init.initiatorPeer} ${init.responderPeer}`)
+  return Buffer.from(hkdfSync('sha256', ikm, salt, 'tls 1.3 external psk', 32))
+}

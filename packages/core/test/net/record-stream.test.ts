@@ -21,7 +21,13 @@ async function sealed (keys: ReturnType<typeof keyPair>, ...messages: Uint8Array
   const sender = new RecordStream(a, keys.initiator, new Uint8ArrayList())
   for (const m of messages) sender.send(m)
   const expected = messages.reduce((n, m) => n + m.byteLength, 0)
-  for (let i = 0; i < 100 && wire.byteLength < expected; i++) await new Promise(resolve => setTimeout(resolve, 5))
+  // Until every record is captured: at least the plaintext, and no more for a while (the
+  // record overheads can reach the plaintext's length before the last record arrives).
+  let seen = -1
+  for (let i = 0; i < 200 && (wire.byteLength < expected || wire.byteLength !== seen); i++) {
+    seen = wire.byteLength
+    await new Promise(resolve => setTimeout(resolve, 20))
+  }
   return wire
 }
 

@@ -1,0 +1,211 @@
+import { once } from 'node:events'
+import { Socket } from 'node:net'
+import { connect, createSecureContext, TLSSocket } from 'node:tls'
+import { AbstractMessageStream } from '@libp2p/utils'
+import { Uint8ArrayList } from 'uint8arraylist'
+import { ProtocolError } from '../errors.ts'
+import type { SendResult } from '@libp2p/utils'
+import type { AbortOptions, MessageStream } from '@libp2p/interface'
+import type { SecureContext, TLSSocketOptions } from 'node:tls'
+
+/**
+ * The record phase of an Aerie connection as TLS 1.3, in OpenSSL, on the same TCP socket.
+ *
+ * After both SWITCH frames (handshake-framer.ts) the initiator is the TLS client, the
+ * responder the TLS server. The only key is an external PSK derived from the secrets
+ * exchanged inside Noise (record-keys.ts, deriveTlsPsk): fresh per connection, known only
+ * to the two peers Noise and the certificate exchange authenticated. OpenSSL offers only
+ * psk_dhe_ke, so the traffic keys also depend on a fresh (EC)DHE exchange. No certificate
+ * is involved; a peer without the PSK fails the handshake (its Finished does not verify).
+ *
+ * Why: records sealed in JavaScript cost a JS Buffer per record and the GC of those
+ * Buffers (README, "Transport speed"); TLSSocket seals and opens in C++.
+ *
+ * The hand-over from the libp2p MultiaddrConnection (`raw`, which owns the net.Socket) to
+ * the TLSSocket must neither lose nor reorder a byte, and must keep libp2p's view of the
+ * connection's lifecycle right. See `upgradeToTls`.
+ */
+const SUITE = 'TLS_AES_128_GCM_SHA256' // Node's PSK callback works in TLS 1.3 only with SHA-256 suites
+const IDENTITY = 'aerie'
+
+let sharedContext: SecureContext | undefined
+function secureContext (): SecureContext {
+  sharedContext ??= createSecureContext({ ciphers: SUITE, minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3' })
+  return sharedContext
+}
+
+/** The MultiaddrConnection's TCP socket (libp2p's TCP transport exposes it as `.socket`). */
+export function socketOf (raw: MessageStream): Socket | undefined {
+  const socket = (raw as Partial<{ socket: unknown }>).socket
+  return socket instanceof Socket && !socket.destroyed ? socket : undefined
+}
+
+/** The internals of AbstractMultiaddrConnection that the hand-over touches. */
+interface RawInternals {
+  readBuffer: Uint8ArrayList
+  sendClose(options?: AbortOptions): Promise<void>
+  sendReset(err: Error): void
+  sendData(data: Uint8ArrayList): SendResult
+  sendPause(): void
+  sendResume(): void
+}
+
+/**
+ * Runs TLS 1.3 on `socket` and returns the stream the muxer runs on. Preconditions: our
+ * SWITCH has been given to `raw.send`, the peer's SWITCH has been read, `raw` was paused
+ * in the same turn (HandshakeFramer pauseOnSwitch) and nothing listens to its messages;
+ * `rest` are the bytes that followed the peer's SWITCH in the chunk that carried it.
+ */
+export async function upgradeToTls (init: {
+  raw: MessageStream
+  socket: Socket
+  rest: Uint8ArrayList
+  psk: Uint8Array
+  initiator: boolean
+  options?: AbortOptions
+}): Promise<TlsStream> {
+  const { raw, socket, initiator, options } = init
+  const internals = raw as unknown as RawInternals
+
+  // 1. Our SWITCH (and every handshake byte) must be with libuv before OpenSSL writes: first
+  //    out of the MultiaddrConnection's queue into the socket, then out of the socket's
+  //    JS buffer. An empty write's callback runs once every earlier write has completed.
+  if (raw.writeBufferLength > 0) await once(raw as unknown as EventTarget, 'idle', options)
+  if (socket.writableLength > 0) {
+    await new Promise<void>((resolve, reject) => { socket.write('', (err) => { if (err == null) resolve(); else reject(err) }) })
+  }
+  if (raw.writeBufferLength > 0 || socket.writableLength > 0) throw new ProtocolError('handshake bytes still queued at the switch to TLS')
+  if (socket.destroyed) throw new ProtocolError('connection closed at the switch to TLS')
+
+  // 2. Every byte already read past the peer's SWITCH goes back into the socket, in order:
+  //    the rest of the SWITCH's chunk, then anything the MultiaddrConnection queued (none,
+  //    since it was paused in that turn; taken for safety). Later bytes wait in the paused
+  //    socket's own buffer, behind these. TLSSocket's first read (next tick, before any
+  //    more I/O) feeds that whole buffer to OpenSSL, then OpenSSL reads the handle itself.
+  const early = new Uint8ArrayList(init.rest)
+  if (internals.readBuffer.byteLength > 0) {
+    early.append(internals.readBuffer.sublist())
+    internals.readBuffer.consume(internals.readBuffer.byteLength)
+  }
+  // The MultiaddrConnection must not see those bytes again (socket.read() emits 'data').
+  socket.removeAllListeners('data')
+  if (early.byteLength > 0) socket.unshift(early.subarray())
+
+  // 3. TLS on the same socket.
+  const psk = Buffer.from(init.psk)
+  const tls = initiator
+    ? connect({
+      socket,
+      secureContext: secureContext(),
+      pskCallback: () => ({ psk, identity: IDENTITY }),
+      checkServerIdentity: () => undefined
+    })
+    : new TLSSocket(socket, {
+      isServer: true,
+      secureContext: secureContext(),
+      // Honoured by TLSSocket (lib/internal/tls/wrap.js, _init), missing from its types.
+      pskCallback: (_socket: TLSSocket, identity: string) => identity === IDENTITY ? psk : null
+    } as TLSSocketOptions)
+
+  // 4. From now on closing or resetting the MultiaddrConnection (what libp2p's Connection
+  //    does) goes through TLS; libp2p learns of the end from the socket's 'close', which
+  //    the MultiaddrConnection still follows (a closed TLSSocket destroys the socket, and
+  //    a closed socket destroys the TLSSocket).
+  internals.sendClose = async (closeOptions) => {
+    if (socket.closed) return
+    const closed = once(socket, 'close', closeOptions)
+    if (!tls.destroyed) tls.destroySoon() // close_notify and FIN after every queued byte
+    else socket.destroy()
+    await closed
+  }
+  internals.sendReset = () => {
+    // As @libp2p/tcp: no RST once a FIN is on its way (uv_shutdown and uv_tcp_close_reset
+    // do not mix); otherwise an RST. Destroying the socket destroys the TLSSocket.
+    if (tls.writableEnded || socket.writableEnded) { tls.destroy(); socket.destroy(); return }
+    try { socket.resetAndDestroy() } catch { socket.destroy() }
+  }
+  internals.sendData = () => { throw new ProtocolError('the raw socket belongs to TLS now') }
+  internals.sendPause = () => { tls.pause() }
+  internals.sendResume = () => { tls.resume() }
+
+  try {
+    await handshake(tls, initiator, options)
+  } catch (err) {
+    tls.destroy()
+    throw err
+  }
+  return new TlsStream(raw, tls)
+}
+
+async function handshake (tls: TLSSocket, initiator: boolean, options?: AbortOptions): Promise<void> {
+  const done = initiator ? 'secureConnect' : 'secure'
+  await new Promise<void>((resolve, reject) => {
+    const cleanup = (): void => {
+      tls.off(done, onDone)
+      tls.off('error', onError)
+      tls.off('close', onClose)
+      options?.signal?.removeEventListener('abort', onAbort)
+    }
+    const onDone = (): void => { cleanup(); resolve() }
+    const onError = (err: Error): void => { cleanup(); reject(new ProtocolError(`TLS handshake failed: ${err.message}`, { cause: err })) }
+    const onClose = (): void => { cleanup(); reject(new ProtocolError('connection closed during the TLS handshake')) }
+    const onAbort = (): void => { cleanup(); reject(options?.signal?.reason ?? new Error('TLS handshake aborted')) }
+    if (options?.signal?.aborted === true) { onAbort(); return }
+    tls.once(done, onDone)
+    tls.once('error', onError)
+    tls.once('close', onClose)
+    options?.signal?.addEventListener('abort', onAbort, { once: true })
+  })
+  const cipher = tls.getCipher()
+  if (tls.getProtocol() !== 'TLSv1.3' || cipher.standardName !== SUITE) {
+    throw new ProtocolError(`TLS negotiated ${tls.getProtocol() ?? 'nothing'} ${cipher.standardName}`)
+  }
+}
+
+/**
+ * The muxer's view of the connection once TLS runs: bytes in and out of the TLSSocket,
+ * with its backpressure, half-close and close.
+ */
+export class TlsStream extends AbstractMessageStream {
+  private readonly raw: MessageStream
+  private readonly tls: TLSSocket
+  private error: Error | undefined
+
+  constructor (raw: MessageStream, tls: TLSSocket) {
+    super({
+      log: raw.log.newScope('aerie-tls'),
+      direction: raw.direction,
+      inactivityTimeout: raw.inactivityTimeout,
+      maxReadBufferLength: raw.maxReadBufferLength
+    })
+    this.raw = raw
+    this.tls = tls
+    // Data TLS decrypted before this listener existed waited in the TLSSocket's buffer.
+    tls.on('data', (buf: Buffer) => { this.onData(buf) })
+    tls.on('drain', () => { this.safeDispatchEvent('drain') })
+    tls.on('end', () => { this.onRemoteCloseWrite() })
+    tls.on('error', (err: Error) => {
+      this.log.error('tls error - %e', err)
+      this.error = err
+    })
+    tls.on('close', () => {
+      if (this.error != null) this.abort(this.error)
+      else this.onTransportClosed()
+    })
+    if (tls.destroyed) queueMicrotask(() => { this.onTransportClosed() })
+  }
+
+  sendData (data: Uint8ArrayList): SendResult {
+    let canSendMore = true
+    // One write per buffer, not corked: a corked batch is one writev, which TLSWrap first
+    // copies into a single buffer (measured: several MiB at a time, 0.67 x tls instead of
+    // 0.9). A muxer frame header becomes a small record of its own; that costs little.
+    for (const buf of data) canSendMore = this.tls.write(buf)
+    return { sentBytes: data.byteLength, canSendMore }
+  }
+
+  sendReset (err: Error): void { this.raw.abort(err) }
+  sendPause (): void { this.tls.pause() }
+  sendResume (): void { this.tls.resume() }
+  async close (options?: AbortOptions): Promise<void> { await this.raw.close(options) }
+}
