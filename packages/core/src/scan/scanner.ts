@@ -1,5 +1,6 @@
+import { lstatSync, readFileSync } from 'node:fs'
 import { lstat } from 'node:fs/promises'
-import { chunkFile } from '../chunking/index.ts'
+import { chunkFile, hashChunksOfBuffer } from '../chunking/index.ts'
 import { FOLDER_MARKER, isDirectory, readFolderMarker } from './folder-marker.ts'
 import { walkFolder } from './walk.ts'
 import type { FolderIndex, LocalChange } from '../index/index.ts'
@@ -41,6 +42,11 @@ export interface ScanResult extends ScanProgress {
 
 /** Files whose changes are recorded per index transaction. */
 const BATCH = 1_000
+/**
+ * Files up to this size are read and hashed in one synchronous step: for small files the
+ * thread pool's round trips (open, read, close) cost far more than the work itself.
+ */
+const SMALL_FILE = 1024 * 1024
 /** Below this many known files, a mass deletion is not suspicious. */
 const BRAKE_MIN_FILES = 10
 
@@ -102,6 +108,7 @@ async function describe (entry: WalkEntry, result: ScanResult, signal?: AbortSig
   const base = { path: entry.path, type: entry.type, size: entry.size, mtimeMs: entry.mtimeMs, mode: entry.mode, deleted: false, inode: entry.inode }
   if (entry.type === 'dir') return { ...base, chunks: [] }
   if (entry.type === 'symlink') return { ...base, chunks: [], target: entry.target }
+  if (entry.size <= SMALL_FILE) return describeSmallFile(entry, base, result)
   let chunks
   try {
     chunks = await chunkFile(entry.diskPath, { signal })
@@ -116,4 +123,22 @@ async function describe (entry: WalkEntry, result: ScanResult, signal?: AbortSig
   if (after == null || after.size !== entry.size || Math.floor(after.mtimeMs) !== entry.mtimeMs) return undefined
   result.hashedBytes += entry.size
   return { ...base, chunks: chunks.map(c => ({ hash: c.hash, size: c.size })) }
+}
+
+function describeSmallFile (entry: WalkEntry, base: Omit<LocalChange, 'chunks'>, result: ScanResult): LocalChange | undefined {
+  let bytes: Buffer
+  try {
+    bytes = readFileSync(entry.diskPath)
+  } catch (err) {
+    result.problems.push({ path: entry.path, message: `cannot read: ${(err as Error).message}` })
+    return undefined
+  }
+  const after = lstatSyncOrUndefined(entry.diskPath)
+  if (bytes.byteLength !== entry.size || after == null || after.size !== entry.size || Math.floor(after.mtimeMs) !== entry.mtimeMs) return undefined
+  result.hashedBytes += entry.size
+  return { ...base, chunks: hashChunksOfBuffer(bytes).map(c => ({ hash: c.hash, size: c.size })) }
+}
+
+function lstatSyncOrUndefined (path: string): { size: number, mtimeMs: number } | undefined {
+  try { return lstatSync(path) } catch { return undefined }
 }
