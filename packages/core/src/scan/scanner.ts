@@ -58,7 +58,8 @@ export async function scanFolder (options: ScanOptions): Promise<ScanResult> {
 
   const known = new Map<string, { type: string, size: number, mtimeMs: number, mode: number, inode?: number, target?: string }>()
   for (const record of index.localFiles(folderId)) {
-    if (!record.deleted) known.set(record.path, record)
+    // Only what change detection needs: a 100 000-file folder's chunk lists stay on disk.
+    if (!record.deleted) known.set(record.path, { type: record.type, size: record.size, mtimeMs: record.mtimeMs, mode: record.mode, target: record.target })
   }
   const inodes = index.localInodes(folderId)
   const skip = (path: string): boolean => path === FOLDER_MARKER || path.startsWith('.aerie-tmp-') || path.includes('/.aerie-tmp-') || (options.ignore?.(path) ?? false)
