@@ -1,5 +1,6 @@
-import type { DatabaseSync } from 'node:sqlite'
+import { migrateSchema } from '../util/sqlite-schema.ts'
 import { NotConfiguredError } from '../errors.ts'
+import type { DatabaseSync } from 'node:sqlite'
 
 const SCHEMA_VERSION = 1
 
@@ -56,23 +57,7 @@ const SCHEMA = `
 `
 
 export function migrate (db: DatabaseSync): void {
-  const version = Number(db.prepare('PRAGMA user_version').get()?.user_version ?? 0)
-  if (version === SCHEMA_VERSION) return
-  if (version > SCHEMA_VERSION) {
-    throw new NotConfiguredError('the folder index was written by a newer version of Aerie; update Aerie on this machine')
-  }
-  db.exec('BEGIN IMMEDIATE')
-  try {
-    // Re-read inside the write lock: another process may have just created it.
-    if (Number(db.prepare('PRAGMA user_version').get()?.user_version ?? 0) === 0) {
-      db.exec(SCHEMA)
-      db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`)
-    }
-    db.exec('COMMIT')
-  } catch (err) {
-    db.exec('ROLLBACK')
-    throw err
-  }
+  migrateSchema(db, { schema: SCHEMA, version: SCHEMA_VERSION, what: 'folder index' })
 }
 
 /** Binds the database to one device: versions bumped under another id would be wrong. */

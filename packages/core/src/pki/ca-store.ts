@@ -1,5 +1,6 @@
 import { DatabaseSync, type SQLOutputValue } from 'node:sqlite'
-import { EnrollmentError, InvalidInputError, NotConfiguredError } from '../errors.ts'
+import { EnrollmentError, InvalidInputError } from '../errors.ts'
+import { migrateSchema } from '../util/sqlite-schema.ts'
 import { isValidEmail, isValidName, NAME_RULE } from './names.ts'
 import { normaliseSerial } from './serial.ts'
 
@@ -175,23 +176,7 @@ export function openCaStore (path: string): CaStore {
 }
 
 function migrate (db: DatabaseSync): void {
-  const version = Number(db.prepare('PRAGMA user_version').get()?.user_version ?? 0)
-  if (version === SCHEMA_VERSION) return
-  if (version > SCHEMA_VERSION) {
-    throw new NotConfiguredError('the CA store was written by a newer version of Aerie; update Aerie on this machine')
-  }
-  db.exec('BEGIN IMMEDIATE')
-  try {
-    // Re-read inside the write lock: another process may have just created it.
-    if (Number(db.prepare('PRAGMA user_version').get()?.user_version ?? 0) === 0) {
-      db.exec(SCHEMA)
-      db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`)
-    }
-    db.exec('COMMIT')
-  } catch (err) {
-    db.exec('ROLLBACK')
-    throw err
-  }
+  migrateSchema(db, { schema: SCHEMA, version: SCHEMA_VERSION, what: 'CA store' })
 }
 
 function pickOne (matches: DeviceRecord[], problem: string, fix: string): DeviceRecord | undefined {
