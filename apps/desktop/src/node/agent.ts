@@ -1,10 +1,12 @@
 import {
-  createAerieHost, createEnrollmentIssuer, libp2pKeyFromPem, openCaStore, readDeviceCertificate, TrustStore, tuneHeapForTransfers, unlockCAKey
+  createAerieHost, createEnrollmentIssuer, FolderRunner, libp2pKeyFromPem, openCaStore, openFolderIndex, readDeviceCertificate, TrustStore,
+  tuneHeapForTransfers, unlockCAKey
 } from '@aerie/core'
+import { NotConfiguredError } from '@aerie/core'
 import { startControlServer } from './control-server.ts'
 import { KnownPeers } from './known-peers.ts'
 import type { DeviceHome } from './device-home.ts'
-import type { AerieHost, CaStore, EnrollmentIssuer } from '@aerie/core'
+import type { AerieHost, CaStore, EnrollmentIssuer, FolderIndex, FolderStatus } from '@aerie/core'
 import type { ControlServer } from './control-server.ts'
 
 /**
@@ -44,6 +46,7 @@ export interface AgentStatus {
   revoked: boolean
   crlNumber?: string
   peers: PeerStatus[]
+  folders: FolderStatus[]
 }
 
 const REDIAL_MS = 5_000
@@ -61,6 +64,8 @@ export class Agent {
   private caHolder = false
   /** Set when a peer tells us our certificate is revoked: there is no point redialling. */
   private revoked = false
+  private index!: FolderIndex
+  private readonly folders = new Map<string, FolderRunner>()
 
   private constructor (options: AgentOptions) {
     this.options = options
@@ -123,7 +128,17 @@ export class Agent {
       log(`disconnected from ${evt.detail.identity?.deviceName ?? evt.detail.peerId}`)
     })
 
+    this.index = openFolderIndex(home.path('index.db'), this.identity.deviceId)
+    await this.reloadFolders()
+
     this.control = await startControlServer(home, {
+      'POST /v1/folders/reload': async () => { await this.reloadFolders(); return { folders: this.folderStatus() } },
+      'POST /v1/folders/confirm': async (body) => {
+        const id = String((body as { id?: unknown } | undefined)?.id ?? '')
+        const folder = this.folders.get(id)
+        if (folder == null) throw new NotConfiguredError(`no folder "${id}" on this device; \`aerie status\` lists them`)
+        return await folder.confirmDeletions()
+      },
       'GET /v1/status': async () => this.status(),
       'POST /v1/crl/reload': async () => ({ adopted: await this.reloadCrl() }),
       'POST /v1/peers/dial': async (body) => {
@@ -160,7 +175,36 @@ export class Agent {
       revoked: this.revoked,
       enrollmentOpen: this.issuer != null,
       crlNumber: this.trust.currentCrl()?.number.toString(),
-      peers
+      peers,
+      folders: this.folderStatus()
+    }
+  }
+
+  folderStatus (): FolderStatus[] {
+    return [...this.folders.values()].map(f => f.status())
+  }
+
+  /** Starts folders that config.json gained and stops those it lost (deleting nothing). */
+  async reloadFolders (): Promise<void> {
+    const { log, home } = this.options
+    const wanted = new Map((await home.readConfig()).folders.map(f => [f.id, f]))
+    for (const [id, runner] of this.folders) {
+      if (wanted.has(id)) continue
+      await runner.stop()
+      this.folders.delete(id)
+      log(`folder ${id} removed: no longer synced (its files are untouched)`)
+    }
+    for (const folder of wanted.values()) {
+      if (this.folders.has(folder.id)) continue
+      const runner = new FolderRunner({ id: folder.id, path: folder.path, label: folder.label, index: this.index })
+      runner.addEventListener('state', (evt) => {
+        const s = evt.detail
+        if (s.state === 'needs-confirmation') log(`folder ${s.id}: nothing recorded (${s.brake}); check ${s.path}, then \`aerie folder confirm ${s.id}\` if the files really are gone`)
+        if (s.state === 'error') log(`folder ${s.id}: ${s.error ?? 'error'}`)
+      })
+      this.folders.set(folder.id, runner)
+      runner.start()
+      log(`folder ${folder.id} (${folder.label}) at ${folder.path}`)
     }
   }
 
@@ -193,7 +237,9 @@ export class Agent {
     clearTimeout(this.redialTimer)
     this.redialTimer = undefined
     await this.control?.close()
+    await Promise.all([...this.folders.values()].map(async f => { await f.stop() }))
     await this.host.stop()
+    this.index?.close()
     this.caStore?.close()
   }
 }

@@ -9,7 +9,8 @@ import { NotConfiguredError, writeFileAtomic } from '@aerie/core'
  *
  *   device-key.pem   the device's private key (0600): its libp2p identity and cert key
  *   device.crt       its certificate, ca.crt the organisation's CA, crl.der the newest CRL
- *   config.json      name, listen addresses, static peers, mDNS
+ *   config.json      name, listen addresses, static peers, mDNS, folders
+ *   index.db         the folder index (node:sqlite)
  *   agent.json       while `aerie run` is up: its control URL and secret (0600)
  *   ca/              only on the CA holder: ca-key.pem (encrypted), ca.db
  */
@@ -19,11 +20,19 @@ export interface StaticPeer {
   address: string
 }
 
+/** A folder this device syncs. */
+export interface FolderConfig {
+  id: string
+  path: string
+  label: string
+}
+
 export interface DeviceConfig {
   deviceName: string
   listen: string[]
   peers: StaticPeer[]
   mdns: boolean
+  folders: FolderConfig[]
 }
 
 export const DEFAULT_LISTEN = '/ip4/0.0.0.0/tcp/4001'
@@ -75,7 +84,8 @@ export class DeviceHome {
         deviceName: String(config.deviceName ?? 'device'),
         listen: Array.isArray(config.listen) ? config.listen.map(String) : [DEFAULT_LISTEN],
         peers: Array.isArray(config.peers) ? config.peers : [],
-        mdns: config.mdns !== false
+        mdns: config.mdns !== false,
+        folders: Array.isArray(config.folders) ? config.folders : []
       }
     } catch {
       throw new NotConfiguredError(`${this.path('config.json')} is not valid JSON; fix or remove it`)

@@ -38,6 +38,9 @@ export async function status ({ home, args, out }: CommandContext): Promise<void
   out(`${s.deviceName} (${s.deviceId}) for ${s.user}${s.caHolder ? ', CA holder' + (s.enrollmentOpen ? '' : ' (enrollment locked)') : ''}`)
   if (s.revoked) out('REVOKED: this device has been revoked by the organisation and cannot connect')
   out(`listening on ${s.addresses.join(', ') || 'nothing'}`)
+  for (const f of s.folders) {
+    out(`folder ${f.id} (${f.label}) ${f.state}${f.brake != null ? ` (${f.brake})` : ''}: ${f.files} items in ${f.path}${f.error != null ? ` - ${f.error}` : ''}`)
+  }
   if (s.peers.length === 0) out('no peers yet: `aerie peer add DEVICE ADDR`, or wait for LAN discovery')
   for (const p of s.peers) {
     out(`  ${p.connected ? 'connected   ' : 'disconnected'} ${p.deviceName} (${p.deviceId}, ${p.user})${p.address != null ? ' at ' + p.address : ''}`)

@@ -45,7 +45,7 @@ export async function caInit ({ home, args, out }: CommandContext): Promise<void
     store.close()
   }
   await home.write('device.crt', issued.certPem)
-  await home.writeConfig({ deviceName, listen: (values.listen as string[] | undefined) ?? [DEFAULT_LISTEN], peers: [], mdns: true })
+  await home.writeConfig({ deviceName, listen: (values.listen as string[] | undefined) ?? [DEFAULT_LISTEN], peers: [], mdns: true, folders: [] })
   out(`created the CA of ${values.org as string} (fingerprint ${ca.fingerprint.slice(0, 32)}…)`)
   out(`this device is ${deviceName} (${issued.deviceId}) for ${values.user as string}`)
   out('next: `aerie run` here, then `aerie invite --user EMAIL` for each new device')

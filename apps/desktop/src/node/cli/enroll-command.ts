@@ -66,7 +66,7 @@ export async function enroll ({ home, args, out }: CommandContext): Promise<void
   await home.write('device.crt', result.certificate)
   await home.write('ca.crt', result.ca)
   if (result.crl != null) await home.write('crl.der', result.crl)
-  await home.writeConfig({ deviceName, listen: (values.listen as string[] | undefined) ?? [DEFAULT_LISTEN], peers: [{ deviceId: result.caHolder.deviceId, address: reachedAt }], mdns: true })
+  await home.writeConfig({ deviceName, listen: (values.listen as string[] | undefined) ?? [DEFAULT_LISTEN], peers: [{ deviceId: result.caHolder.deviceId, address: reachedAt }], mdns: true, folders: [] })
   const known = await KnownPeers.load(home)
   await known.seen(result.caHolder, reachedAt, true)
   const identity = trust.verifyPeer(result.certificate, libp2pKeyFromPem(privateKeyPem).publicKey.raw)

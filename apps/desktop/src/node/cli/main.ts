@@ -3,6 +3,7 @@ import { DeviceHome, resolveHome } from '../device-home.ts'
 import { caInit, devices, invite, revoke } from './ca-commands.ts'
 import { enroll } from './enroll-command.ts'
 import { id, peerAdd, run, status } from './agent-commands.ts'
+import { folderAdd, folderConfirm, folderRemove } from './folder-commands.ts'
 import { UsageError } from './args.ts'
 import { USAGE } from './usage.ts'
 
@@ -26,6 +27,9 @@ const commands: Record<string, Command> = {
   devices,
   revoke,
   'peer add': peerAdd,
+  'folder add': folderAdd,
+  'folder remove': folderRemove,
+  'folder confirm': folderConfirm,
   run,
   status
 }

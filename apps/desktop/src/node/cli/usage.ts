@@ -12,6 +12,10 @@ export const USAGE = `usage: aerie [--home DIR] <command> [options]
   revoke DEVICE [--passphrase-file F]
                               revoke a device everywhere (CA holder)
   peer add DEVICE ADDR        connect to a device at a fixed address
+  folder add PATH [--id ID] [--label L]
+                              sync a directory (scanned now and every minute)
+  folder remove ID            stop syncing a folder (deletes nothing)
+  folder confirm ID           the files a scan misses really are gone: record it
   run [--listen ADDR]... [--no-mdns]
                               run the agent in the foreground
   status [--json]             ask the running agent how it is

@@ -1,0 +1,57 @@
+import { randomBytes } from 'node:crypto'
+import { stat } from 'node:fs/promises'
+import { resolve } from 'node:path'
+import { InvalidInputError, NotConfiguredError, readFolderMarker, writeFolderMarker } from '@aerie/core'
+import { callAgent, tryCallAgent } from '../control-client.ts'
+import { parse, UsageError } from './args.ts'
+import type { FolderStatus } from '@aerie/core'
+import type { CommandContext } from './main.ts'
+
+const FOLDER_ID = /^[a-z0-9][a-z0-9._-]{0,63}$/
+
+/** `aerie folder add PATH`: sync a directory (it gets a marker file; nothing else changes). */
+export async function folderAdd ({ home, args, out }: CommandContext): Promise<void> {
+  const { values, positionals } = parse(args, { id: { type: 'string' }, label: { type: 'string' } }, { min: 1, max: 1, names: 'PATH (a directory)' })
+  const path = resolve(positionals[0]!)
+  if (!await stat(path).then(s => s.isDirectory(), () => false)) throw new InvalidInputError(`${path} is not a directory; create it first`)
+  const id = (values.id as string | undefined) ?? newFolderId()
+  if (!FOLDER_ID.test(id)) throw new UsageError(`folder id "${id}" must be 1-64 lower-case letters, digits, '.', '_' or '-'`)
+  const config = await home.readConfig()
+  if (config.folders.some(f => f.id === id)) throw new InvalidInputError(`this device already has a folder "${id}"`)
+  if (config.folders.some(f => f.path === path)) throw new InvalidInputError(`${path} is already synced as folder "${config.folders.find(f => f.path === path)!.id}"`)
+  // A marker naming another folder means the directory belongs to that one: do not mix them.
+  const marker = await readFolderMarker(path)
+  if (marker != null && marker !== id) throw new InvalidInputError(`${path} is marked as folder "${marker}"; add it with --id ${marker}`)
+  await writeFolderMarker(path, id)
+  config.folders.push({ id, path, label: (values.label as string | undefined) ?? id })
+  await home.writeConfig(config)
+  const running = await tryCallAgent(home, 'POST', '/v1/folders/reload')
+  out(`added folder ${id} at ${path}${running == null ? '; it is scanned when the agent runs (`aerie run`)' : '; the agent is scanning it'}`)
+}
+
+/** `aerie folder remove ID`: stop syncing the folder. Deletes nothing on disk. */
+export async function folderRemove ({ home, args, out }: CommandContext): Promise<void> {
+  const { positionals } = parse(args, {}, { min: 1, max: 1, names: 'ID (see `aerie status`)' })
+  const config = await home.readConfig()
+  const folder = config.folders.find(f => f.id === positionals[0])
+  if (folder == null) throw new NotConfiguredError(`no folder "${positionals[0]!}" on this device; \`aerie status\` lists them`)
+  config.folders = config.folders.filter(f => f !== folder)
+  await home.writeConfig(config)
+  await tryCallAgent(home, 'POST', '/v1/folders/reload')
+  out(`folder ${folder.id} is no longer synced; its files in ${folder.path} are untouched`)
+}
+
+/** `aerie folder confirm ID`: the files the scanner misses really are gone; record it. */
+export async function folderConfirm ({ home, args, out }: CommandContext): Promise<void> {
+  const { positionals } = parse(args, {}, { min: 1, max: 1, names: 'ID (a folder waiting for confirmation)' })
+  const status = await callAgent<FolderStatus>(home, 'POST', '/v1/folders/confirm', { id: positionals[0] })
+  out(status.state === 'needs-confirmation'
+    ? `folder ${status.id} still cannot be scanned (${status.brake ?? 'unknown'}): check that ${status.path} is there and mounted`
+    : `folder ${status.id}: deletions recorded; state ${status.state}`)
+}
+
+function newFolderId (): string {
+  // Like Syncthing's: short, typeable, unlikely to collide within an organisation.
+  const text = randomBytes(8).toString('base64url').toLowerCase().replace(/[^a-z0-9]/g, '').padEnd(10, '0').slice(0, 10)
+  return `${text.slice(0, 5)}-${text.slice(5)}`
+}
