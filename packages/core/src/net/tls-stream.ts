@@ -27,6 +27,8 @@ import type { SecureContext, TLSSocketOptions } from 'node:tls'
  */
 const SUITE = 'TLS_AES_128_GCM_SHA256' // Node's PSK callback works in TLS 1.3 only with SHA-256 suites
 const IDENTITY = 'aerie'
+/** Writes smaller than this are joined to the next one (see TlsStream.sendData). */
+const SMALL_WRITE = 1024
 
 let sharedContext: SecureContext | undefined
 function secureContext (): SecureContext {
@@ -218,8 +220,21 @@ export class TlsStream extends AbstractMessageStream {
     let canSendMore = true
     // One write per buffer, not corked: a corked batch is one writev, which TLSWrap first
     // copies into a single buffer (measured: several MiB at a time, 0.67 x tls instead of
-    // 0.9). A muxer frame header becomes a small record of its own; that costs little.
-    for (const buf of data) canSendMore = this.tls.write(buf)
+    // 0.9). But a small buffer (a muxer frame's header) is joined to the one after it
+    // (its payload): one TLS record and one socket write instead of two, for a copy of
+    // the payload (measured: ≈ -0.25 CPU-s/GiB).
+    let small: Uint8Array | undefined
+    for (const buf of data) {
+      if (small != null) {
+        canSendMore = this.tls.write(Buffer.concat([small, buf]))
+        small = undefined
+      } else if (buf.byteLength < SMALL_WRITE) {
+        small = buf
+      } else {
+        canSendMore = this.tls.write(buf)
+      }
+    }
+    if (small != null) canSendMore = this.tls.write(small)
     return { sentBytes: data.byteLength, canSendMore }
   }
 
