@@ -2,12 +2,12 @@ import { DatabaseSync } from 'node:sqlite'
 import { InvalidInputError, ProtocolError } from '../errors.ts'
 import { pickGlobal } from './global-winner.ts'
 import type { Contender } from './global-winner.ts'
-import { COL, decodeChunks, FILE_COLUMNS, HASH_BYTES, recordFromRow, rowContent, sameBytes, sameStoredContent, storeContent } from './record-codec.ts'
+import { COL, decodeChunks, FILE_COLUMNS, fileTypeFromCode, HASH_BYTES, recordFromRow, rowContent, sameBytes, sameStoredContent, storeContent } from './record-codec.ts'
 import type { FileRow, StoredContent } from './record-codec.ts'
 import { contentProblem, normaliseChange, recordProblem } from './record-rules.ts'
 import { claimDevice, migrate } from './schema.ts'
 import { LOCAL_DEVICE, prepareStatements, rowOf, rowsOf } from './statements.ts'
-import type { ChunkRef, Content, FileRecord, LocalChange } from './types.ts'
+import type { ChunkRef, Content, FileRecord, LocalChange, LocalStat } from './types.ts'
 import { bumpVersion, compareVersions, decodeVersion, encodeVersion } from './version-vector.ts'
 import type { VersionVector } from './version-vector.ts'
 
@@ -38,8 +38,11 @@ export interface FolderIndex extends Disposable {
   /** adoptRemote for many files in one transaction (all or none): a puller's batch. */
   adoptRemotes (folder: string, records: ReadonlyArray<FileRecord & { inode?: number }>): FileRecord[]
   getLocal (folder: string, path: string): (FileRecord & { inode?: number }) | undefined
-  /** path -> inode of the folder's existing local files, for the scanner's rename and change checks. */
-  localInodes (folder: string): Map<string, number>
+  /**
+   * path -> what the scanner compares, for the folder's existing (not deleted) local files:
+   * one query, and no chunk list decoded (a rescan of 100 000 unchanged files needs none).
+   */
+  localStats (folder: string): Map<string, LocalStat>
   /** Every local record of the folder, tombstones included, by path. */
   localFiles (folder: string): Iterable<FileRecord>
   /** Local records with a sequence above `sequence`, ascending: what a peer has not seen yet. */
@@ -232,10 +235,16 @@ export function openFolderIndex (path: string, localDeviceId: string): FolderInd
       return row === undefined ? undefined : recordFromRow(row, true)
     },
 
-    localInodes (folder) {
+    localStats (folder) {
       const id = folderRow(folder)?.id
-      const rows = id === undefined ? [] : statements.localInodes.all(id)
-      return new Map(rows.map(row => [String(row.path), Number(row.inode)]))
+      const stats = new Map<string, LocalStat>()
+      for (const row of id === undefined ? [] : statements.localStats.all(id)) {
+        const stat: LocalStat = { type: fileTypeFromCode(Number(row.type)), size: Number(row.size), mtimeMs: Number(row.mtime_ms), mode: Number(row.mode) }
+        if (row.target != null) stat.target = String(row.target)
+        if (row.inode != null) stat.inode = Number(row.inode)
+        stats.set(String(row.path), stat)
+      }
+      return stats
     },
 
     * localFiles (folder) {

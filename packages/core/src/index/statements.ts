@@ -45,7 +45,8 @@ export function prepareStatements (db: DatabaseSync) {
     findChunk: db.prepare(`SELECT fo.name AS folder, c.path, c.offset, c.size FROM chunks c JOIN folders fo ON fo.id = c.folder
       WHERE c.hash = ? ORDER BY fo.name, c.path, c.offset`),
     deleteFolderFiles: db.prepare('DELETE FROM files WHERE folder = ?'),
-    localInodes: db.prepare(`SELECT path, inode FROM files WHERE folder = ? AND device = ${LOCAL_DEVICE} AND deleted = 0 AND inode IS NOT NULL`),
+    localStats: db.prepare(`SELECT path, type, size, mtime_ms, mode, target, inode FROM files
+      WHERE folder = ? AND device = ${LOCAL_DEVICE} AND deleted = 0`),
     localChunkLists: db.prepare(`SELECT path, chunks FROM files WHERE folder = ? AND device = ${LOCAL_DEVICE}`),
     deleteFolderPeers: db.prepare('DELETE FROM peers WHERE folder = ?'),
     deletePeerFiles: db.prepare('DELETE FROM files WHERE folder = ? AND device = ?'),

@@ -44,3 +44,14 @@ export interface LocalChange {
 
 /** The fields that describe what is on disk (not who changed it or when it was announced). */
 export type Content = Pick<FileRecord, 'type' | 'size' | 'mtimeMs' | 'mode' | 'deleted' | 'chunks' | 'target'>
+
+/** What the scanner compares with the disk to tell an unchanged file from a changed one. */
+export interface LocalStat {
+  type: FileType
+  size: number
+  mtimeMs: number
+  mode: number
+  target?: string
+  /** Local only: a file replaced by another (an atomic save) has a new inode. */
+  inode?: number
+}

@@ -1,9 +1,9 @@
 import { lstatSync, readFileSync } from 'node:fs'
-import { lstat } from 'node:fs/promises'
 import { chunkFile, hashChunksOfBuffer } from '../chunking/index.ts'
 import { FOLDER_MARKER, isDirectory, readFolderMarker } from './folder-marker.ts'
 import { walkFolder } from './walk.ts'
-import type { FolderIndex, LocalChange } from '../index/index.ts'
+import type { Chunk } from '../chunking/index.ts'
+import type { FolderIndex, LocalChange, LocalStat } from '../index/index.ts'
 import type { WalkEntry, WalkProblem } from './walk.ts'
 
 /**
@@ -42,10 +42,7 @@ export interface ScanResult extends ScanProgress {
 
 /** Files whose changes are recorded per index transaction. */
 const BATCH = 1_000
-/**
- * Files up to this size are read and hashed in one synchronous step: for small files the
- * thread pool's round trips (open, read, close) cost far more than the work itself.
- */
+/** Files up to this size are read and hashed in one synchronous step (see describe). */
 const SMALL_FILE = 1024 * 1024
 /** Below this many known files, a mass deletion is not suspicious. */
 const BRAKE_MIN_FILES = 10
@@ -56,12 +53,7 @@ export async function scanFolder (options: ScanOptions): Promise<ScanResult> {
   if (!await isDirectory(root)) return { ...result, brake: 'root-missing' }
   if (await readFolderMarker(root) == null) return { ...result, brake: 'marker-missing' }
 
-  const known = new Map<string, { type: string, size: number, mtimeMs: number, mode: number, inode?: number, target?: string }>()
-  for (const record of index.localFiles(folderId)) {
-    // Only what change detection needs: a 100 000-file folder's chunk lists stay on disk.
-    if (!record.deleted) known.set(record.path, { type: record.type, size: record.size, mtimeMs: record.mtimeMs, mode: record.mode, target: record.target })
-  }
-  const inodes = index.localInodes(folderId)
+  const known = index.localStats(folderId)
   const skip = (path: string): boolean => path === FOLDER_MARKER || path.startsWith('.aerie-tmp-') || path.includes('/.aerie-tmp-') || (options.ignore?.(path) ?? false)
 
   // Changes are held until the walk is over: a brake must be able to discard all of them.
@@ -73,7 +65,7 @@ export async function scanFolder (options: ScanOptions): Promise<ScanResult> {
       seen.add(entry.path)
       result.files++
       const before = known.get(entry.path)
-      if (before != null && unchanged(before, entry, inodes?.get(entry.path))) continue
+      if (before != null && unchanged(before, entry)) continue
       const change = await describe(entry, result, signal)
       if (change != null) changes.push(change)
     }
@@ -87,7 +79,7 @@ export async function scanFolder (options: ScanOptions): Promise<ScanResult> {
   }
   for (const path of gone) {
     const before = known.get(path)!
-    changes.push({ path, type: before.type as LocalChange['type'], size: 0, mtimeMs: Date.now(), mode: before.mode, deleted: true, chunks: [] })
+    changes.push({ path, type: before.type, size: 0, mtimeMs: Date.now(), mode: before.mode, deleted: true, chunks: [] })
     result.deleted++
   }
   for (let i = 0; i < changes.length; i += BATCH) {
@@ -97,11 +89,11 @@ export async function scanFolder (options: ScanOptions): Promise<ScanResult> {
   return result
 }
 
-function unchanged (before: { type: string, size: number, mtimeMs: number, mode: number, target?: string }, now: WalkEntry, inode: number | undefined): boolean {
+function unchanged (before: LocalStat, now: WalkEntry): boolean {
   if (before.type !== now.type || before.mode !== now.mode) return false
   if (now.type === 'dir') return true
   if (now.type === 'symlink') return before.target === now.target
-  return before.size === now.size && before.mtimeMs === now.mtimeMs && (inode === undefined || inode === now.inode)
+  return before.size === now.size && before.mtimeMs === now.mtimeMs && (before.inode === undefined || before.inode === now.inode)
 }
 
 /** What to record for an entry that is new or changed; undefined if it changed while we read it. */
@@ -109,10 +101,11 @@ async function describe (entry: WalkEntry, result: ScanResult, signal?: AbortSig
   const base = { path: entry.path, type: entry.type, size: entry.size, mtimeMs: entry.mtimeMs, mode: entry.mode, deleted: false, inode: entry.inode }
   if (entry.type === 'dir') return { ...base, chunks: [] }
   if (entry.type === 'symlink') return { ...base, chunks: [], target: entry.target }
-  if (entry.size <= SMALL_FILE) return describeSmallFile(entry, base, result)
-  let chunks
+  let chunks: Chunk[]
   try {
-    chunks = await chunkFile(entry.diskPath, { signal })
+    // Small files in one synchronous step: for them the thread pool's round trips (open,
+    // read, close) cost far more than the hashing.
+    chunks = entry.size <= SMALL_FILE ? hashChunksOfBuffer(readFileSync(entry.diskPath)) : await chunkFile(entry.diskPath, { signal })
   } catch (err) {
     if (signal?.aborted === true) throw err
     result.problems.push({ path: entry.path, message: `cannot read: ${(err as Error).message}` })
@@ -120,26 +113,13 @@ async function describe (entry: WalkEntry, result: ScanResult, signal?: AbortSig
   }
   // Written to while we hashed it: what we hashed may be a mix. The next scan (or the
   // watcher's next event) records it once it is still.
-  const after = await lstat(entry.diskPath).catch(() => undefined)
-  if (after == null || after.size !== entry.size || Math.floor(after.mtimeMs) !== entry.mtimeMs) return undefined
+  const after = lstatOrUndefined(entry.diskPath)
+  const hashed = chunks.reduce((n, c) => n + c.size, 0)
+  if (after == null || after.size !== entry.size || hashed !== entry.size || Math.floor(after.mtimeMs) !== entry.mtimeMs) return undefined
   result.hashedBytes += entry.size
   return { ...base, chunks: chunks.map(c => ({ hash: c.hash, size: c.size })) }
 }
 
-function describeSmallFile (entry: WalkEntry, base: Omit<LocalChange, 'chunks'>, result: ScanResult): LocalChange | undefined {
-  let bytes: Buffer
-  try {
-    bytes = readFileSync(entry.diskPath)
-  } catch (err) {
-    result.problems.push({ path: entry.path, message: `cannot read: ${(err as Error).message}` })
-    return undefined
-  }
-  const after = lstatSyncOrUndefined(entry.diskPath)
-  if (bytes.byteLength !== entry.size || after == null || after.size !== entry.size || Math.floor(after.mtimeMs) !== entry.mtimeMs) return undefined
-  result.hashedBytes += entry.size
-  return { ...base, chunks: hashChunksOfBuffer(bytes).map(c => ({ hash: c.hash, size: c.size })) }
-}
-
-function lstatSyncOrUndefined (path: string): { size: number, mtimeMs: number } | undefined {
+function lstatOrUndefined (path: string): { size: number, mtimeMs: number } | undefined {
   try { return lstatSync(path) } catch { return undefined }
 }

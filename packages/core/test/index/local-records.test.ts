@@ -44,7 +44,9 @@ describe('local records', () => {
     expect(after).toEqual({ ...before, inode: 34 })
     expect(after?.mode).toBe(0o644)
     index.updateLocal('docs', [file('b'), { ...file('c'), inode: 56 }])
-    expect(index.localInodes('docs')).toEqual(new Map([['a', 34], ['c', 56]]))
+    const inodes = new Map([...index.localStats('docs')].filter(([, stat]) => stat.inode !== undefined).map(([path, stat]) => [path, stat.inode]))
+    expect(inodes).toEqual(new Map([['a', 34], ['c', 56]]))
+    expect(index.localStats('docs').get('b')).toEqual({ type: 'file', size: file('b').size, mtimeMs: file('b').mtimeMs, mode: file('b').mode & 0o777 })
   })
 
   it('bumps the version from the previous one and names this device', () => {
