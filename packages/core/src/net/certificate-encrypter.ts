@@ -8,6 +8,7 @@ import { deriveRecordKeys, deriveTlsPsk, newKeyShare } from './record-keys.ts'
 import { RecordStream } from './record-stream.ts'
 import { socketOf, upgradeToTls } from './tls-stream.ts'
 import type { HandshakeMessage } from './handshake-messages.ts'
+import type { SessionSecrets } from './record-keys.ts'
 import type { EnrollmentIssuer, EnrollmentTicket, PeerTrust } from './peer-trust.ts'
 import type { DeviceIdentity } from '../pki/index.ts'
 import type { NoiseComponents } from '@chainsafe/libp2p-noise'
@@ -17,10 +18,10 @@ import type { LengthPrefixedStream } from '@libp2p/utils'
 /**
  * Aerie's connection encrypter: Noise XX, then the certificate exchange inside the
  * Noise channel, then TLS 1.3 keyed from secrets exchanged inside Noise (tls-stream.ts)
- * when both sides run on a TCP socket, else fast AES-GCM records. It returns only when the peer holds a valid,
- * unrevoked certificate from our organisation for the key Noise authenticated, so the
- * stream muxer, and with it every protocol, exists only for authenticated peers: there
- * is no window in which an unauthenticated peer can open a stream.
+ * when both sides run on a TCP socket, else AES-GCM records of our own. It returns only
+ * when the peer holds a valid, unrevoked certificate from our organisation for the key
+ * Noise authenticated, so the stream muxer, and with it every protocol, exists only for
+ * authenticated peers: there is no window in which an unauthenticated peer can open a stream.
  *
  * Enrollment happens in the same place: a device without a certificate may ask a CA
  * holder for one (rate-limited, code checked), and the connection then completes as an
@@ -103,7 +104,7 @@ class CertificateEncrypter implements ConnectionEncrypter {
         ? await this.authenticateAsInitiator(side, ourShare)
         : await this.authenticateAsResponder(side, ourShare)
 
-      const secrets = {
+      const secrets: SessionSecrets = {
         initiatorShare: initiator ? ourShare : theirShare,
         responderShare: initiator ? theirShare : ourShare,
         initiatorPeer: (initiator ? this.components.peerId : side.peer).toString(),

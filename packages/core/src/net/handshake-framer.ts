@@ -129,5 +129,4 @@ export class HandshakeFramer extends LayeredStream {
     }
     return { sentBytes: data.byteLength, canSendMore: this.raw.send(out) }
   }
-
 }

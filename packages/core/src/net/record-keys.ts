@@ -14,17 +14,25 @@ export function newKeyShare (): Uint8Array {
   return randomBytes(KEY_SHARE_BYTES)
 }
 
-export function deriveRecordKeys (init: {
+/** What both sides know once the certificate exchange is done, and no one else does. */
+export interface SessionSecrets {
   initiatorShare: Uint8Array
   responderShare: Uint8Array
   initiatorPeer: string
   responderPeer: string
-  weAreInitiator: boolean
-}): RecordKeys {
-  const ikm = Buffer.concat([init.initiatorShare, init.responderShare])
-  const salt = Buffer.from(`aerie/records/v1 ${init.initiatorPeer} ${init.responderPeer}`)
-  const i2r = new Uint8Array(hkdfSync('sha256', ikm, salt, 'initiator to responder', 32))
-  const r2i = new Uint8Array(hkdfSync('sha256', ikm, salt, 'responder to initiator', 32))
+}
+
+/** 32 bytes for one purpose (`label`), from both shares, salted with both peer ids. */
+function expand (secrets: SessionSecrets, label: string): Buffer {
+  const ikm = Buffer.concat([secrets.initiatorShare, secrets.responderShare])
+  const salt = Buffer.from(`aerie/records/v1 ${secrets.initiatorPeer} ${secrets.responderPeer}`)
+  return Buffer.from(hkdfSync('sha256', ikm, salt, label, 32))
+}
+
+/** One key per direction for Aerie's own records (record-stream.ts). */
+export function deriveRecordKeys (init: SessionSecrets & { weAreInitiator: boolean }): RecordKeys {
+  const i2r = new Uint8Array(expand(init, 'initiator to responder'))
+  const r2i = new Uint8Array(expand(init, 'responder to initiator'))
   return init.weAreInitiator ? { send: i2r, receive: r2i } : { send: r2i, receive: i2r }
 }
 
@@ -33,13 +41,6 @@ export function deriveRecordKeys (init: {
  * salt as the record keys, another label. One PSK for both directions; TLS derives its
  * own traffic keys from it and a fresh (EC)DHE exchange.
  */
-export function deriveTlsPsk (init: {
-  initiatorShare: Uint8Array
-  responderShare: Uint8Array
-  initiatorPeer: string
-  responderPeer: string
-}): Buffer {
-  const ikm = Buffer.concat([init.initiatorShare, init.responderShare])
-  const salt = Buffer.from(`aerie/records/v1 ${init.initiatorPeer} ${init.responderPeer}`)
-  return Buffer.from(hkdfSync('sha256', ikm, salt, 'tls 1.3 external psk', 32))
+export function deriveTlsPsk (secrets: SessionSecrets): Buffer {
+  return expand(secrets, 'tls 1.3 external psk')
 }
