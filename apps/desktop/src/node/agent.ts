@@ -1,11 +1,10 @@
 import {
-  createAerieHost, createEnrollmentIssuer, FolderRunner, libp2pKeyFromPem, openCaStore, openFolderIndex, readDeviceCertificate, TrustStore,
-  tuneHeapForTransfers, unlockCAKey
+  createAerieHost, createEnrollmentIssuer, FolderRunner, libp2pKeyFromPem, NotConfiguredError, openCaStore, openFolderIndex,
+  readDeviceCertificate, TrustStore, tuneHeapForTransfers, unlockCAKey
 } from '@aerie/core'
-import { NotConfiguredError } from '@aerie/core'
 import { startControlServer } from './control-server.ts'
 import { KnownPeers } from './known-peers.ts'
-import type { DeviceHome } from './device-home.ts'
+import type { DeviceHome, StaticPeer } from './device-home.ts'
 import type { AerieHost, CaStore, EnrollmentIssuer, FolderIndex, FolderStatus } from '@aerie/core'
 import type { ControlServer } from './control-server.ts'
 
@@ -60,6 +59,9 @@ export class Agent {
   private issuer?: EnrollmentIssuer
   private known!: KnownPeers
   private redialTimer?: NodeJS.Timeout
+  private stopped = false
+  /** config.json's peers, plus every address `peer add` dialled while we run. */
+  private staticPeers: StaticPeer[] = []
   private identity!: ReturnType<typeof readDeviceCertificate>
   private caHolder = false
   /** Set when a peer tells us our certificate is revoked: there is no point redialling. */
@@ -81,6 +83,7 @@ export class Agent {
   private async boot (): Promise<void> {
     const { home, log } = this.options
     const config = await home.readConfig()
+    this.staticPeers = config.peers
     const certificate = await home.read('device.crt')
     const ca = await home.read('ca.crt')
     this.identity = readDeviceCertificate(certificate)
@@ -144,6 +147,7 @@ export class Agent {
       'POST /v1/peers/dial': async (body) => {
         const address = String((body as { address?: unknown } | undefined)?.address ?? '')
         const identity = await this.host.dial(address, { signal: AbortSignal.timeout(15_000) })
+        this.staticPeers = [...this.staticPeers.filter(p => p.address !== address), { deviceId: identity.deviceId, address }]
         return { deviceId: identity.deviceId, deviceName: identity.deviceName }
       }
     })
@@ -197,8 +201,12 @@ export class Agent {
     for (const folder of wanted.values()) {
       if (this.folders.has(folder.id)) continue
       const runner = new FolderRunner({ id: folder.id, path: folder.path, label: folder.label, index: this.index })
+      let previous = ''
       runner.addEventListener('state', (evt) => {
         const s = evt.detail
+        // Rescans repeat the same state every minute: say it once, when it starts.
+        if (s.state === previous || s.state === 'scanning') return
+        previous = s.state
         if (s.state === 'needs-confirmation') log(`folder ${s.id}: nothing recorded (${s.brake}); check ${s.path}, then \`aerie folder confirm ${s.id}\` if the files really are gone`)
         if (s.state === 'error') log(`folder ${s.id}: ${s.error ?? 'error'}`)
       })
@@ -217,9 +225,8 @@ export class Agent {
   private redialStaticPeers (): void {
     const tick = async (): Promise<void> => {
       if (this.revoked) return
-      const config = await this.options.home.readConfig().catch(() => undefined)
       const connected = new Set(this.host.connectedDevices().map(d => d.identity.deviceId))
-      const targets = [...(config?.peers ?? []), ...this.known.list().filter(p => p.address != null).map(p => ({ deviceId: p.deviceId, address: p.address! }))]
+      const targets = [...this.staticPeers, ...this.known.list().filter(p => p.address != null).map(p => ({ deviceId: p.deviceId, address: p.address! }))]
       const tried = new Set<string>()
       for (const peer of targets) {
         if ((peer.deviceId != null && connected.has(peer.deviceId)) || tried.has(peer.address)) continue
@@ -228,14 +235,16 @@ export class Agent {
       }
     }
     const loop = (): void => {
+      // A tick that was dialling when stop() came must not schedule another.
+      if (this.stopped) return
       this.redialTimer = setTimeout(() => { tick().finally(loop) }, REDIAL_MS)
     }
     tick().finally(loop)
   }
 
   async stop (): Promise<void> {
+    this.stopped = true
     clearTimeout(this.redialTimer)
-    this.redialTimer = undefined
     await this.control?.close()
     await Promise.all([...this.folders.values()].map(async f => { await f.stop() }))
     await this.host.stop()

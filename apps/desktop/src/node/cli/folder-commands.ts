@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto'
-import { stat } from 'node:fs/promises'
 import { resolve } from 'node:path'
-import { InvalidInputError, NotConfiguredError, readFolderMarker, writeFolderMarker } from '@aerie/core'
+import { InvalidInputError, isDirectory, NotConfiguredError, readFolderMarker, writeFolderMarker } from '@aerie/core'
 import { callAgent, tryCallAgent } from '../control-client.ts'
 import { parse, UsageError } from './args.ts'
 import type { FolderStatus } from '@aerie/core'
@@ -13,12 +12,13 @@ const FOLDER_ID = /^[a-z0-9][a-z0-9._-]{0,63}$/
 export async function folderAdd ({ home, args, out }: CommandContext): Promise<void> {
   const { values, positionals } = parse(args, { id: { type: 'string' }, label: { type: 'string' } }, { min: 1, max: 1, names: 'PATH (a directory)' })
   const path = resolve(positionals[0]!)
-  if (!await stat(path).then(s => s.isDirectory(), () => false)) throw new InvalidInputError(`${path} is not a directory; create it first`)
+  if (!await isDirectory(path)) throw new InvalidInputError(`${path} is not a directory; create it first`)
   const id = (values.id as string | undefined) ?? newFolderId()
   if (!FOLDER_ID.test(id)) throw new UsageError(`folder id "${id}" must be 1-64 lower-case letters, digits, '.', '_' or '-'`)
   const config = await home.readConfig()
   if (config.folders.some(f => f.id === id)) throw new InvalidInputError(`this device already has a folder "${id}"`)
-  if (config.folders.some(f => f.path === path)) throw new InvalidInputError(`${path} is already synced as folder "${config.folders.find(f => f.path === path)!.id}"`)
+  const samePath = config.folders.find(f => f.path === path)
+  if (samePath != null) throw new InvalidInputError(`${path} is already synced as folder "${samePath.id}"`)
   // A marker naming another folder means the directory belongs to that one: do not mix them.
   const marker = await readFolderMarker(path)
   if (marker != null && marker !== id) throw new InvalidInputError(`${path} is marked as folder "${marker}"; add it with --id ${marker}`)
@@ -50,8 +50,8 @@ export async function folderConfirm ({ home, args, out }: CommandContext): Promi
     : `folder ${status.id}: deletions recorded; state ${status.state}`)
 }
 
+/** Like Syncthing's: short, typeable, unlikely to collide within an organisation. */
 function newFolderId (): string {
-  // Like Syncthing's: short, typeable, unlikely to collide within an organisation.
-  const text = randomBytes(8).toString('base64url').toLowerCase().replace(/[^a-z0-9]/g, '').padEnd(10, '0').slice(0, 10)
+  const text = randomBytes(5).toString('hex')
   return `${text.slice(0, 5)}-${text.slice(5)}`
 }
