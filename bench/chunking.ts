@@ -3,7 +3,7 @@ import { rmSync } from 'node:fs'
 import { mkdtemp, open, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { chunkFile, chunkId, findCutPoint, hashChunksOfBuffer, MAX_CHUNK_SIZE } from '@aerie/core'
+import { chunkFile, chunkId, findCutPoint, hashChunksOfBuffer, MAX_CHUNK_SIZE, readFully } from '@aerie/core'
 import { BenchError, checkFlags, cpuSeconds, flag, formatBytes, machine, parseBytes } from './support/measure.ts'
 import type { FileHandle } from 'node:fs/promises'
 
@@ -107,7 +107,7 @@ async function eachBlock (path: string, bytes: number, work: (buf: Buffer, start
     const started = performance.now()
     // Bounded by the file's size: every turn reads a full block or ends.
     for (let turn = 0; turn <= Math.ceil(bytes / BLOCK); turn++) {
-      const n = await readBlock(file, buf, position)
+      const n = await readFully(file, buf, MAX_CHUNK_SIZE, BLOCK, position)
       position += n
       const final = n < BLOCK
       const start = MAX_CHUNK_SIZE - carried
@@ -124,17 +124,6 @@ async function eachBlock (path: string, bytes: number, work: (buf: Buffer, start
   } finally {
     await file.close()
   }
-}
-
-/** Reads up to BLOCK bytes into buf after its headroom; fewer only at end of file. */
-async function readBlock (file: FileHandle, buf: Buffer, position: number): Promise<number> {
-  let n = 0
-  while (n < BLOCK) {
-    const { bytesRead } = await file.read(buf, MAX_CHUNK_SIZE + n, BLOCK - n, position + n)
-    if (bytesRead === 0) break
-    n += bytesRead
-  }
-  return n
 }
 
 async function timeReads (path: string, bytes: number): Promise<number> {

@@ -1,5 +1,6 @@
 import { open } from 'node:fs/promises'
 import { InvalidInputError } from '../errors.ts'
+import { readFully } from '../util/read-fully.ts'
 import { chunkId } from './chunk-id.ts'
 import { findCutPoint, MAX_CHUNK_SIZE } from './fastcdc.ts'
 import type { FileHandle } from 'node:fs/promises'
@@ -99,17 +100,6 @@ function cutChunks (buf: Uint8Array, start: number, end: number, final: boolean,
     chunks.push({ offset: offset + pos - start, size, hash: chunkId(buf.subarray(pos, pos + size)) })
     pos += size
   }
-}
-
-/** Reads until `length` bytes or end of file; returns how many it got. */
-async function readFully (file: FileHandle, buf: Uint8Array, at: number, length: number, position: number): Promise<number> {
-  let done = 0
-  while (done < length) {
-    const { bytesRead } = await file.read(buf, at + done, length - done, position + done)
-    if (bytesRead === 0) break
-    done += bytesRead
-  }
-  return done
 }
 
 /** One read into a buffer one byte larger than the file; undefined if that byte was filled (the file grew). */
