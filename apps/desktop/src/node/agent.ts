@@ -1,5 +1,5 @@
 import {
-  createAerieHost, createEnrollmentIssuer, FolderRunner, libp2pKeyFromPem, NotConfiguredError, openCaStore, openFolderIndex,
+  brakeAdvice, createAerieHost, createEnrollmentIssuer, FolderRunner, libp2pKeyFromPem, NotConfiguredError, openCaStore, openFolderIndex,
   readDeviceCertificate, TrustStore, tuneHeapForTransfers, unlockCAKey
 } from '@aerie/core'
 import { startControlServer } from './control-server.ts'
@@ -207,7 +207,7 @@ export class Agent {
         // Rescans repeat the same state every minute: say it once, when it starts.
         if (s.state === previous || s.state === 'scanning') return
         previous = s.state
-        if (s.state === 'needs-confirmation') log(`folder ${s.id}: nothing recorded (${s.brake}); check ${s.path}, then \`aerie folder confirm ${s.id}\` if the files really are gone`)
+        if (s.state === 'needs-confirmation') log(`folder ${s.id}: ${brakeAdvice(s)}`)
         if (s.state === 'error') log(`folder ${s.id}: ${s.error ?? 'error'}`)
       })
       this.folders.set(folder.id, runner)

@@ -1,3 +1,3 @@
 /** Folders on this device and, as it grows, their exchange with peers. */
-export { FolderRunner } from './folder-runner.ts'
+export { brakeAdvice, FolderRunner } from './folder-runner.ts'
 export type { FolderRunnerInit, FolderState, FolderStatus } from './folder-runner.ts'

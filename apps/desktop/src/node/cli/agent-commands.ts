@@ -1,4 +1,4 @@
-import { readDeviceCertificate } from '@aerie/core'
+import { brakeAdvice, readDeviceCertificate } from '@aerie/core'
 import { Agent } from '../agent.ts'
 import { callAgent, tryCallAgent } from '../control-client.ts'
 import { caPassphrase } from '../passphrase.ts'
@@ -40,6 +40,8 @@ export async function status ({ home, args, out }: CommandContext): Promise<void
   out(`listening on ${s.addresses.join(', ') || 'nothing'}`)
   for (const f of s.folders) {
     out(`folder ${f.id} (${f.label}) ${f.state}${f.brake != null ? ` (${f.brake})` : ''}: ${f.files} items in ${f.path}${f.error != null ? ` - ${f.error}` : ''}`)
+    const advice = brakeAdvice(f)
+    if (advice != null) out(`  ${advice}`)
   }
   if (s.peers.length === 0) out('no peers yet: `aerie peer add DEVICE ADDR`, or wait for LAN discovery')
   for (const p of s.peers) {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { resolve } from 'node:path'
-import { InvalidInputError, isDirectory, NotConfiguredError, readFolderMarker, writeFolderMarker } from '@aerie/core'
+import { brakeAdvice, InvalidInputError, isDirectory, NotConfiguredError, readFolderMarker, writeFolderMarker } from '@aerie/core'
 import { callAgent, tryCallAgent } from '../control-client.ts'
 import { parse, UsageError } from './args.ts'
 import type { FolderStatus } from '@aerie/core'
@@ -46,7 +46,7 @@ export async function folderConfirm ({ home, args, out }: CommandContext): Promi
   const { positionals } = parse(args, {}, { min: 1, max: 1, names: 'ID (a folder waiting for confirmation)' })
   const status = await callAgent<FolderStatus>(home, 'POST', '/v1/folders/confirm', { id: positionals[0] })
   out(status.state === 'needs-confirmation'
-    ? `folder ${status.id} still cannot be scanned (${status.brake ?? 'unknown'}): check that ${status.path} is there and mounted`
+    ? `folder ${status.id}: ${brakeAdvice(status) ?? 'still waiting'}`
     : `folder ${status.id}: deletions recorded; state ${status.state}`)
 }
 
