@@ -8,19 +8,23 @@ export interface ChunkRef {
 
 export type FileType = 'file' | 'dir' | 'symlink'
 
-/** What a device knows about one path of a folder; a deleted file stays as a tombstone. */
-export interface FileRecord {
-  /** Relative, '/'-separated, NFC (see path-rules.ts). */
-  path: string
+/** The fields that describe what is on disk (not who changed it or when it was announced). */
+export interface Content {
   type: FileType
   size: number
   mtimeMs: number
-  /** Permission bits only (0o777). */
+  /** Permission bits only (0o777); from the scanner, stat's whole mode is fine. */
   mode: number
   deleted: boolean
   chunks: ChunkRef[]
   /** The link's target, for a symlink that is not deleted. */
   target?: string
+}
+
+/** What a device knows about one path of a folder; a deleted file stays as a tombstone. */
+export interface FileRecord extends Content {
+  /** Relative, '/'-separated, NFC (see path-rules.ts). */
+  path: string
   version: VersionVector
   sequence: number
   /** The device that made this version. */
@@ -28,30 +32,11 @@ export interface FileRecord {
 }
 
 /** What the scanner saw on disk for one path. */
-export interface LocalChange {
+export interface LocalChange extends Content {
   path: string
-  type: FileType
-  size: number
-  mtimeMs: number
-  /** stat's mode is fine: the index keeps only the permission bits. */
-  mode: number
-  deleted: boolean
-  chunks: ChunkRef[]
-  target?: string
-  /** Local only, never announced: lets the scanner recognise a rename. */
+  /** Local only, never announced: lets the scanner recognise a rename or an atomic save. */
   inode?: number
 }
-
-/** The fields that describe what is on disk (not who changed it or when it was announced). */
-export type Content = Pick<FileRecord, 'type' | 'size' | 'mtimeMs' | 'mode' | 'deleted' | 'chunks' | 'target'>
 
 /** What the scanner compares with the disk to tell an unchanged file from a changed one. */
-export interface LocalStat {
-  type: FileType
-  size: number
-  mtimeMs: number
-  mode: number
-  target?: string
-  /** Local only: a file replaced by another (an atomic save) has a new inode. */
-  inode?: number
-}
+export type LocalStat = Omit<Content, 'deleted' | 'chunks'> & Pick<LocalChange, 'inode'>
