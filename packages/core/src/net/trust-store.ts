@@ -51,6 +51,9 @@ export class TrustStore extends TypedEventEmitter<TrustStoreEvents> implements P
   /** Adopts the CRL if it is signed by our CA and newer than ours; returns whether it was. */
   offerCrl (der: Uint8Array): boolean {
     if (this.own == null) return false
+    // Every handshake carries the peer's CRL, usually the one we hold: skip parsing and
+    // verifying it again.
+    if (this.current != null && Buffer.compare(this.current.der, der) === 0) return false
     let candidate: Crl
     try {
       candidate = parseCrl(der, this.own.ca)
