@@ -8,6 +8,12 @@ import { join } from 'node:path'
  */
 export const FOLDER_MARKER = '.aerie-folder'
 
+/** The version history at the folder root (see sync/version-history.ts): never scanned or synced. */
+export const VERSIONS_DIR = '.aerie-versions'
+
+/** Files being written (by the puller, the version history) start with this, at any depth: never scanned. */
+export const TEMP_PREFIX = '.aerie-tmp-'
+
 export async function writeFolderMarker (root: string, folderId: string): Promise<void> {
   await writeFile(join(root, FOLDER_MARKER), `${folderId}\n`, { flag: 'w' })
 }

@@ -1,15 +1,20 @@
 import { lstatSync, readFileSync } from 'node:fs'
 import { chunkFile, hashChunksOfBuffer } from '../chunking/index.ts'
-import { FOLDER_MARKER, isDirectory, readFolderMarker } from './folder-marker.ts'
-import { walkFolder } from './walk.ts'
+import { pathProblem } from '../index/index.ts'
+import { isDirectory, readFolderMarker } from './folder-marker.ts'
+import { loadIgnoreRules } from './ignore-rules.ts'
+import { findOnDisk, statEntry, walkFolder } from './walk.ts'
 import type { Chunk } from '../chunking/index.ts'
 import type { FolderIndex, LocalChange, LocalStat } from '../index/index.ts'
-import type { WalkEntry, WalkProblem } from './walk.ts'
+import type { IgnoreRules } from './ignore-rules.ts'
+import type { Listings, WalkEntry, WalkOptions, WalkProblem } from './walk.ts'
 
 /**
  * The scanner: walks a folder, compares what it finds with the folder's index, hashes
  * only what changed (same size, mtime, inode and mode means unchanged), and records
- * changes and deletions in one index update per batch.
+ * changes and deletions in one index update per batch. What the ignore rules skip is
+ * never recorded, and a recorded path that becomes ignored is not deleted: it is just no
+ * longer synced.
  *
  * Safety brake (docs/goals.md, goal 1): if the folder root is missing, its marker is
  * gone (an unmounted disk looks like an empty folder), or more than `brakeFraction` of
@@ -22,10 +27,24 @@ export interface ScanOptions {
   folderId: string
   root: string
   index: FolderIndex
-  /** Paths (relative, NFC) that are never scanned: ignore patterns, temporary files. */
-  ignore?: (path: string) => boolean
-  /** Above this share of known files missing in one scan, nothing is recorded. Default 0.5. */
+  /** Paths (relative, NFC) never scanned besides those of the ignore rules (see ignore-rules.ts). */
+  ignore?: (path: string, isDir: boolean) => boolean
+  /** The rules the previous scan returned: reused unless `.aerieignore` changed since. */
+  ignoreRules?: IgnoreRules
+  /**
+   * Scan only these paths (relative, NFC; a directory with everything below it), e.g. what
+   * a watcher saw change: their new parent directories are recorded too, and deletions only
+   * within them. Without it, or with '' among them, the whole folder is scanned; so it is
+   * when `.aerieignore` changed since `ignoreRules`, as new rules may reveal files anywhere.
+   */
+  paths?: readonly string[]
+  /** Above this share of the folder's known files missing in one scan, nothing is recorded. Default 0.5. */
   brakeFraction?: number
+  /**
+   * Deletions recorded since the last scan of the whole folder (by scoped scans): counted
+   * with this scan's, so that a mass deletion the watcher reports in many batches still brakes.
+   */
+  deletedBefore?: number
   /** The user confirmed that the files really are gone: record the deletions anyway. */
   confirmDeletions?: boolean
   signal?: AbortSignal
@@ -38,6 +57,12 @@ export interface ScanResult extends ScanProgress {
   deleted: number
   brake?: BrakeReason
   problems: WalkProblem[]
+  /** Only `paths` were scanned, not the whole folder. */
+  scoped: boolean
+  /** Files, directories and symlinks the index holds for the folder after this scan (not set after a brake). */
+  total?: number
+  /** The rules this scan used (not set when the folder root or marker is missing): pass them to the next scan. */
+  ignoreRules?: IgnoreRules
 }
 
 /** Files whose changes are recorded per index transaction. */
@@ -49,17 +74,23 @@ const BRAKE_MIN_FILES = 10
 
 export async function scanFolder (options: ScanOptions): Promise<ScanResult> {
   const { folderId, root, index, signal } = options
-  const result: ScanResult = { files: 0, hashedBytes: 0, changed: 0, deleted: 0, problems: [] }
+  const result: ScanResult = { files: 0, hashedBytes: 0, changed: 0, deleted: 0, problems: [], scoped: false }
   if (!await isDirectory(root)) return { ...result, brake: 'root-missing' }
   if (await readFolderMarker(root) == null) return { ...result, brake: 'marker-missing' }
+  const rules = await loadIgnoreRules(root, options.ignoreRules)
+  result.ignoreRules = rules
+  const scope = options.ignoreRules != null && rules !== options.ignoreRules ? undefined : scopeOf(options.paths)
+  result.scoped = scope != null
 
   const known = index.localStats(folderId)
-  const skip = (path: string): boolean => path === FOLDER_MARKER || path.startsWith('.aerie-tmp-') || path.includes('/.aerie-tmp-') || (options.ignore?.(path) ?? false)
-
+  const skip = (path: string, isDir: boolean): boolean => rules.ignores(path, isDir) || (options.ignore?.(path, isDir) ?? false)
   // Changes are held until the walk is over: a brake must be able to discard all of them.
   const changes: LocalChange[] = []
   const seen = new Set<string>()
-  for await (const entries of walkFolder(root, skip, (p) => result.problems.push(p))) {
+  // Directories that could not be listed: what the index holds below them is unknown, not gone.
+  const unreadable = new Set<string>()
+  const walk: WalkOptions = { skip, onProblem: (p) => result.problems.push(p), onUnreadable: (path) => unreadable.add(path) }
+  const examine = async (entries: WalkEntry[]): Promise<void> => {
     signal?.throwIfAborted()
     for (const entry of entries) {
       seen.add(entry.path)
@@ -72,11 +103,29 @@ export async function scanFolder (options: ScanOptions): Promise<ScanResult> {
     options.onProgress?.({ files: result.files, hashedBytes: result.hashedBytes, changed: changes.length })
   }
 
-  const gone = [...known.keys()].filter(path => !seen.has(path) && !skip(path))
+  if (scope == null) {
+    for await (const entries of walkFolder(root, walk)) await examine(entries)
+  } else {
+    const listings: Listings = new Map()
+    for (const path of scope) {
+      const found = entriesTo(root, path, listings, walk, seen)
+      if (found == null) { unreadable.add(path); continue }
+      await examine(found.entries)
+      if (found.dir != null) {
+        for await (const entries of walkFolder(root, { ...walk, from: { path, diskPath: found.dir } })) await examine(entries)
+      }
+    }
+  }
+
+  const gone = [...known.keys()].filter(path => !seen.has(path) && (scope == null || within(scope, path)) &&
+    !within(unreadable, path) && !skip(path, known.get(path)!.type === 'dir'))
   const knownFiles = known.size
-  if (!options.confirmDeletions && knownFiles >= BRAKE_MIN_FILES && gone.length > knownFiles * (options.brakeFraction ?? 0.5)) {
+  const deletedBefore = options.deletedBefore ?? 0
+  const counted = knownFiles + deletedBefore
+  if (!options.confirmDeletions && gone.length > 0 && counted >= BRAKE_MIN_FILES && gone.length + deletedBefore > counted * (options.brakeFraction ?? 0.5)) {
     return { ...result, changed: 0, brake: 'mass-deletion' }
   }
+  const added = changes.filter(change => !known.has(change.path)).length
   for (const path of gone) {
     const before = known.get(path)!
     changes.push({ path, type: before.type, size: 0, mtimeMs: Date.now(), mode: before.mode, deleted: true, chunks: [] })
@@ -86,7 +135,59 @@ export async function scanFolder (options: ScanOptions): Promise<ScanResult> {
     index.updateLocal(folderId, changes.slice(i, i + BATCH))
   }
   result.changed = changes.length
+  result.total = knownFiles + added - result.deleted
   return result
+}
+
+/**
+ * The paths of a scoped scan, none below another (a directory's walk covers what is below
+ * it), or undefined for the whole folder. Names the index would refuse are left out.
+ */
+function scopeOf (paths: readonly string[] | undefined): Set<string> | undefined {
+  if (paths == null) return undefined
+  const wanted = new Set<string>()
+  for (const raw of paths) {
+    const path = raw.normalize('NFC').replace(/^\/+|\/+$/g, '')
+    if (path === '') return undefined
+    if (pathProblem(path) == null) wanted.add(path)
+  }
+  return new Set([...wanted].filter(path => !within(wanted, path, true)))
+}
+
+/** Whether `path` is one of `dirs` or below one of them ('' is the whole folder); `strictly`: below only. */
+function within (dirs: ReadonlySet<string>, path: string, strictly = false): boolean {
+  if (dirs.size === 0) return false
+  if (dirs.has('') || (!strictly && dirs.has(path))) return true
+  for (let i = path.indexOf('/'); i !== -1; i = path.indexOf('/', i + 1)) {
+    if (dirs.has(path.slice(0, i))) return true
+  }
+  return false
+}
+
+/**
+ * The entries from the folder root down to `path` that are there and not skipped, parents
+ * first (a new parent is recorded with what is in it), and where `path` is on disk if it is
+ * a directory to walk. Undefined when a directory on the way cannot be listed.
+ */
+function entriesTo (root: string, path: string, listings: Listings, walk: WalkOptions, seen: ReadonlySet<string>): { entries: WalkEntry[], dir?: string } | undefined {
+  let disk
+  try {
+    disk = findOnDisk(root, path, listings) ?? []
+  } catch (err) {
+    walk.onProblem({ path, message: `cannot read directory: ${(err as Error).message}` })
+    return undefined
+  }
+  const segments = path.split('/')
+  const entries: WalkEntry[] = []
+  for (const [i, diskPath] of disk.entries()) {
+    const rel = segments.slice(0, i + 1).join('/')
+    const entry = statEntry(rel, diskPath, walk.onProblem)
+    if (entry == null || walk.skip(rel, entry.type === 'dir')) break
+    // Parents shared with another path of the scope are examined once.
+    if (!seen.has(rel)) entries.push(entry)
+    if (i === segments.length - 1 && entry.type === 'dir') return { entries, dir: diskPath }
+  }
+  return { entries }
 }
 
 function unchanged (before: LocalStat, now: WalkEntry): boolean {
