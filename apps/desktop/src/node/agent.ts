@@ -1,11 +1,11 @@
 import {
-  brakeAdvice, createAerieHost, createEnrollmentIssuer, FolderRunner, libp2pKeyFromPem, NotConfiguredError, openCaStore, openFolderIndex,
-  readDeviceCertificate, TrustStore, tuneHeapForTransfers, unlockCAKey
+  brakeAdvice, createAerieHost, createEnrollmentIssuer, InvalidInputError, libp2pKeyFromPem, openCaStore, openFolderIndex, openMembershipStore,
+  readDeviceCertificate, SyncEngine, TrustStore, tuneHeapForTransfers, unlockCAKey
 } from '@aerie/core'
 import { startControlServer } from './control-server.ts'
 import { KnownPeers } from './known-peers.ts'
 import type { DeviceHome, StaticPeer } from './device-home.ts'
-import type { AerieHost, CaStore, EnrollmentIssuer, FolderIndex, FolderStatus } from '@aerie/core'
+import type { AerieHost, CaStore, EnrollmentIssuer, FolderIndex, FolderOffer, PullProgress, SyncFolderStatus } from '@aerie/core'
 import type { ControlServer } from './control-server.ts'
 
 /**
@@ -21,6 +21,10 @@ export interface AgentOptions {
   /** The CA passphrase, on the CA holder: without it the agent cannot enroll devices. */
   caPassphrase?: string
   log(line: string): void
+  /** Live transfer progress (the CLI draws a progress line from it). */
+  onProgress?(progress: PullProgress): void
+  /** Seconds between full rescans (default 60); the watcher catches changes in between. */
+  rescanSeconds?: number
 }
 
 export interface PeerStatus {
@@ -31,6 +35,9 @@ export interface PeerStatus {
   connected: boolean
   address?: string
   lastSeen?: string
+  /** Bytes of index records and chunks exchanged with it since this agent started. */
+  bytesIn: number
+  bytesOut: number
 }
 
 export interface AgentStatus {
@@ -45,7 +52,9 @@ export interface AgentStatus {
   revoked: boolean
   crlNumber?: string
   peers: PeerStatus[]
-  folders: FolderStatus[]
+  folders: SyncFolderStatus[]
+  /** Folders members offered to this device that are not set up here yet. */
+  offers: FolderOffer[]
 }
 
 const REDIAL_MS = 5_000
@@ -67,7 +76,7 @@ export class Agent {
   /** Set when a peer tells us our certificate is revoked: there is no point redialling. */
   private revoked = false
   private index!: FolderIndex
-  private readonly folders = new Map<string, FolderRunner>()
+  private sync!: SyncEngine
 
   private constructor (options: AgentOptions) {
     this.options = options
@@ -132,15 +141,46 @@ export class Agent {
     })
 
     this.index = openFolderIndex(home.path('index.db'), this.identity.deviceId)
+    const memberships = await openMembershipStore(home.path('memberships'), { caCertificate: ca, crl: () => this.trust.currentCrl() })
+    for (const problem of memberships.problems) log(problem.message)
+    this.sync = await SyncEngine.start({
+      host: this.host,
+      index: this.index,
+      deviceId: this.identity.deviceId,
+      memberships,
+      keyPem: await home.read('device-key.pem'),
+      certificate,
+      caCertificate: ca,
+      crl: () => this.trust.currentCrl(),
+      rescanMs: this.options.rescanSeconds === undefined ? undefined : this.options.rescanSeconds * 1000,
+      log
+    })
+    if (this.options.onProgress !== undefined) this.sync.addEventListener('progress', (evt) => { this.options.onProgress?.(evt.detail) })
+    this.sync.addEventListener('pulled', (evt) => {
+      const p = evt.detail
+      log(`folder ${p.folder}: synced ${p.doneFiles} of ${p.needFiles} items, ${p.networkBytes} bytes from peers, ${p.localBytes} reused locally${p.problems > 0 ? `, ${p.problems} not yet` : ''}`)
+    })
+    const said = new Map<string, string>()
+    this.sync.addEventListener('state', (evt) => {
+      const s = evt.detail
+      // Rescans repeat the same state every minute: say it once, when it starts.
+      if (s.state === said.get(s.id) || s.state === 'scanning') return
+      said.set(s.id, s.state)
+      if (s.state === 'needs-confirmation') log(`folder ${s.id}: ${brakeAdvice(s)}`)
+      if (s.state === 'error') log(`folder ${s.id}: ${s.error ?? 'error'}`)
+    })
     await this.reloadFolders()
 
     this.control = await startControlServer(home, {
       'POST /v1/folders/reload': async () => { await this.reloadFolders(); return { folders: this.folderStatus() } },
-      'POST /v1/folders/confirm': async (body) => {
-        const id = String((body as { id?: unknown } | undefined)?.id ?? '')
-        const folder = this.folders.get(id)
-        if (folder == null) throw new NotConfiguredError(`no folder "${id}" on this device; \`aerie status\` lists them`)
-        return await folder.confirmDeletions()
+      'POST /v1/folders/confirm': async (body) => await this.sync.confirmDeletions(String((body as { id?: unknown } | undefined)?.id ?? '')),
+      'POST /v1/folders/rescan': async (body) => await this.sync.scanNow(String((body as { id?: unknown } | undefined)?.id ?? '')),
+      'POST /v1/folders/share': async (body) => {
+        const { id, deviceId, role } = (body ?? {}) as { id?: unknown, deviceId?: unknown, role?: unknown }
+        if (typeof deviceId !== 'string' || !['editor', 'viewer', 'remove'].includes(String(role))) {
+          throw new InvalidInputError('sharing needs a device id and a role (editor, viewer or remove)')
+        }
+        return await this.sync.share(String(id ?? ''), this.resolveDevice(deviceId), role as 'editor' | 'viewer' | 'remove')
       },
       'GET /v1/status': async () => this.status(),
       'POST /v1/crl/reload': async () => ({ adopted: await this.reloadCrl() }),
@@ -164,11 +204,12 @@ export class Agent {
       peerId: peer.peerId,
       connected: connected.has(peer.deviceId),
       address: connected.get(peer.deviceId)?.remoteAddress ?? peer.address,
-      lastSeen: peer.lastSeen
+      lastSeen: peer.lastSeen,
+      ...this.sync.peerCounters(peer.deviceId)
     }))
     for (const device of connected.values()) {
       if (!peers.some(p => p.deviceId === device.identity.deviceId)) {
-        peers.push({ ...pick(device.identity), peerId: device.peerId, connected: true, address: device.remoteAddress })
+        peers.push({ ...pick(device.identity), peerId: device.peerId, connected: true, address: device.remoteAddress, ...this.sync.peerCounters(device.identity.deviceId) })
       }
     }
     return {
@@ -180,39 +221,36 @@ export class Agent {
       enrollmentOpen: this.issuer != null,
       crlNumber: this.trust.currentCrl()?.number.toString(),
       peers,
-      folders: this.folderStatus()
+      folders: this.folderStatus(),
+      offers: this.sync.offers()
     }
   }
 
-  folderStatus (): FolderStatus[] {
-    return [...this.folders.values()].map(f => f.status())
+  folderStatus (): SyncFolderStatus[] {
+    return this.sync.folderStatus()
+  }
+
+  /** A device named by its id, an unambiguous prefix of it, or its name, among the devices we know. */
+  private resolveDevice (name: string): string {
+    const known = [...this.known.list().map(p => pick(p)), ...this.host.connectedDevices().map(d => pick(d.identity))]
+    const exact = known.find(d => d.deviceId === name)
+    if (exact !== undefined) return exact.deviceId
+    const matches = [...new Set(known.filter(d => d.deviceId.startsWith(name.toLowerCase()) || d.deviceName === name).map(d => d.deviceId))]
+    if (matches.length === 1) return matches[0]!
+    if (matches.length > 1) throw new InvalidInputError(`"${name}" names several devices (${matches.join(', ')}); give more of the device id`)
+    if (/^[a-z2-7]{16}$/.test(name)) return name
+    throw new InvalidInputError(`no known device "${name}"; \`aerie status\` lists the devices this one has met, or give the full 16-character device id`)
   }
 
   /** Starts folders that config.json gained and stops those it lost (deleting nothing). */
   async reloadFolders (): Promise<void> {
     const { log, home } = this.options
-    const wanted = new Map((await home.readConfig()).folders.map(f => [f.id, f]))
-    for (const [id, runner] of this.folders) {
-      if (wanted.has(id)) continue
-      await runner.stop()
-      this.folders.delete(id)
-      log(`folder ${id} removed: no longer synced (its files are untouched)`)
-    }
-    for (const folder of wanted.values()) {
-      if (this.folders.has(folder.id)) continue
-      const runner = new FolderRunner({ id: folder.id, path: folder.path, label: folder.label, index: this.index })
-      let previous = ''
-      runner.addEventListener('state', (evt) => {
-        const s = evt.detail
-        // Rescans repeat the same state every minute: say it once, when it starts.
-        if (s.state === previous || s.state === 'scanning') return
-        previous = s.state
-        if (s.state === 'needs-confirmation') log(`folder ${s.id}: ${brakeAdvice(s)}`)
-        if (s.state === 'error') log(`folder ${s.id}: ${s.error ?? 'error'}`)
-      })
-      this.folders.set(folder.id, runner)
-      runner.start()
-      log(`folder ${folder.id} (${folder.label}) at ${folder.path}`)
+    const folders = (await home.readConfig()).folders
+    const { added, removed } = await this.sync.setFolders(folders)
+    for (const id of removed) log(`folder ${id} removed: no longer synced (its files are untouched)`)
+    for (const id of added) {
+      const folder = folders.find(f => f.id === id)!
+      log(`folder ${id} (${folder.label}) at ${folder.path}`)
     }
   }
 
@@ -246,7 +284,7 @@ export class Agent {
     this.stopped = true
     clearTimeout(this.redialTimer)
     await this.control?.close()
-    await Promise.all([...this.folders.values()].map(async f => { await f.stop() }))
+    await this.sync?.stop()
     await this.host.stop()
     this.index?.close()
     this.caStore?.close()

@@ -48,11 +48,23 @@ export interface FolderIndex extends Disposable {
   /** Local records with a sequence above `sequence`, ascending: what a peer has not seen yet. */
   localSince (folder: string, sequence: number, limit: number): FileRecord[]
   localSequence (folder: string): number
+  /**
+   * The folder's index id: random, made with its first record. Sent with the sequence numbers
+   * so that a peer can tell our records were rebuilt (a new id) and must be fetched anew.
+   */
+  localIndexId (folder: string): string
 
   /** Stores a peer's announced records, in one transaction. A record older than the one held is ignored. */
   applyRemote (folder: string, deviceId: string, records: readonly FileRecord[]): void
   /** The highest sequence received from the peer for the folder: ask it for what comes after. */
   remoteSequence (folder: string, deviceId: string): number
+  /** The index id the peer's records were from ('' before any); see localIndexId. */
+  remoteIndexId (folder: string, deviceId: string): string
+  /**
+   * The peer announced an index id other than the one we hold records from: drop its
+   * records and start again from sequence 0 under the new id. Nothing happens when it is the same.
+   */
+  useRemoteIndexId (folder: string, deviceId: string, indexId: string): void
   forgetRemote (folder: string, deviceId: string): void
 
   globalRecord (folder: string, path: string): GlobalRecord | undefined
@@ -267,6 +279,11 @@ export function openFolderIndex (path: string, localDeviceId: string): FolderInd
       return folderRow(folder)?.sequence ?? 0
     },
 
+    localIndexId (folder) {
+      const id = folderRow(folder)?.id ?? transaction(() => addFolder(folder).id)
+      return String(db.prepare('SELECT index_id FROM folders WHERE id = ?').get(id)?.index_id)
+    },
+
     applyRemote (folder, deviceId, records) {
       checkRemoteDevice(deviceId)
       transaction(() => {
@@ -306,6 +323,26 @@ export function openFolderIndex (path: string, localDeviceId: string): FolderInd
       const device = statements.device.get(deviceId)?.id
       if (folderId === undefined || device === undefined) return 0
       return Number(statements.peerSequence.get(folderId, device)?.max_sequence ?? 0)
+    },
+
+    remoteIndexId (folder, deviceId) {
+      const folderId = folderRow(folder)?.id
+      const device = statements.device.get(deviceId)?.id
+      if (folderId === undefined || device === undefined) return ''
+      return String(statements.peerSequence.get(folderId, device)?.index_id ?? '')
+    },
+
+    useRemoteIndexId (folder, deviceId, indexId) {
+      checkRemoteDevice(deviceId)
+      if (typeof indexId !== 'string' || indexId === '' || indexId.length > 64) throw new InvalidInputError('an index id is a string of 1 to 64 characters')
+      if (index.remoteIndexId(folder, deviceId) === indexId) return
+      transaction(() => {
+        const folderId = addFolder(folder).id
+        const device = Number(statements.addDevice.get(deviceId)?.id)
+        statements.deletePeerFiles.run(folderId, device)
+        statements.deletePeer.run(folderId, device)
+        statements.setPeerIndexId.run(folderId, device, indexId)
+      })
     },
 
     forgetRemote (folder, deviceId) {

@@ -17,6 +17,6 @@
 export { openFolderIndex, LOCAL } from './folder-index.ts'
 export type { FolderIndex, GlobalRecord } from './folder-index.ts'
 export type { ChunkRef, FileRecord, FileType, LocalChange, LocalStat } from './types.ts'
-export { compareVersions, mergeVersions, bumpVersion } from './version-vector.ts'
+export { compareVersions, mergeVersions, bumpVersion, encodeVersion } from './version-vector.ts'
 export type { VersionVector, VersionOrder } from './version-vector.ts'
 export { pathProblem, isValidPath, PATH_RULE } from './path-rules.ts'

@@ -15,13 +15,17 @@ const SCHEMA = `
   CREATE TABLE folders (
     id INTEGER PRIMARY KEY,
     name TEXT NOT NULL UNIQUE,
-    local_sequence INTEGER NOT NULL DEFAULT 0
+    local_sequence INTEGER NOT NULL DEFAULT 0,
+    -- Random per folder row: a peer that sees it change knows our records were rebuilt
+    -- (database lost or reset) and that its copy of them must be dropped, not trusted.
+    index_id TEXT NOT NULL DEFAULT (lower(hex(randomblob(8))))
   ) STRICT;
   CREATE TABLE devices (id INTEGER PRIMARY KEY, device_id TEXT NOT NULL UNIQUE) STRICT;
   CREATE TABLE peers (
     folder INTEGER NOT NULL,
     device INTEGER NOT NULL,
     max_sequence INTEGER NOT NULL,
+    index_id TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (folder, device)
   ) STRICT, WITHOUT ROWID;
   -- WITHOUT ROWID: a lookup or update by path is one b-tree, not an index and a table. A huge

@@ -8,7 +8,7 @@ export const LOCAL_DEVICE = 0
 /** Every statement the index runs, prepared once: 100k updates reuse them. */
 export function prepareStatements (db: DatabaseSync) {
   const statements = {
-    folder: db.prepare('SELECT id, local_sequence FROM folders WHERE name = ?'),
+    folder: db.prepare('SELECT id, local_sequence, index_id FROM folders WHERE name = ?'),
     addFolder: db.prepare(`INSERT INTO folders (name) VALUES (?)
       ON CONFLICT (name) DO UPDATE SET name = excluded.name RETURNING id, local_sequence`),
     setLocalSequence: db.prepare('UPDATE folders SET local_sequence = ? WHERE id = ?'),
@@ -33,7 +33,9 @@ export function prepareStatements (db: DatabaseSync) {
     localSince: db.prepare(`SELECT ${FILE_COLUMNS} FROM files f WHERE f.folder = ? AND f.device = ${LOCAL_DEVICE} AND f.sequence > ?
       ORDER BY f.sequence LIMIT ?`),
     hasPeers: db.prepare('SELECT 1 AS yes FROM peers WHERE folder = ? LIMIT 1'),
-    peerSequence: db.prepare('SELECT max_sequence FROM peers WHERE folder = ? AND device = ?'),
+    peerSequence: db.prepare('SELECT max_sequence, index_id FROM peers WHERE folder = ? AND device = ?'),
+    setPeerIndexId: db.prepare(`INSERT INTO peers (folder, device, max_sequence, index_id) VALUES (?, ?, 0, ?)
+      ON CONFLICT (folder, device) DO UPDATE SET index_id = excluded.index_id`),
     setPeerSequence: db.prepare(`INSERT INTO peers (folder, device, max_sequence) VALUES (?, ?, ?)
       ON CONFLICT (folder, device) DO UPDATE SET max_sequence = excluded.max_sequence`),
     // Only paths where some peer's version differs from ours are worth deciding in JS.

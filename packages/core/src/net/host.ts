@@ -110,7 +110,10 @@ class Host extends TypedEventEmitter<AerieHostEvents> implements AerieHost {
       })],
       streamMuxers: [yamux()],
       peerDiscovery: this.init.mdns === true ? [mdns({ interval: 10_000 })] : [],
-      connectionManager: { maxConnections: 300 }
+      connectionManager: { maxConnections: 300 },
+      // It pings /ipfs/ping/1.0.0, which Aerie does not serve, and drops a connection whose
+      // ping is slow: a link busy with a large transfer would be cut for being busy.
+      connectionMonitor: { enabled: false }
     })
     await this.libp2p.handle(CRL_PROTOCOL, (stream, connection) => this.receiveCrl(stream, connection))
     this.libp2p.addEventListener('connection:open', (evt) => { this.onConnectionOpen(evt.detail) })

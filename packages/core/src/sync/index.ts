@@ -7,3 +7,8 @@ export { canWrite, changeMember, createMembership, roleOf, verifyMembership } fr
 export type { FolderMember, FolderRole, MemberChange, MembershipRecord, SignedMembership, VerifyMembershipOptions } from './membership.ts'
 export { openMembershipStore } from './membership-store.ts'
 export type { MembershipStore, MembershipStoreOptions, OfferResult } from './membership-store.ts'
+export { SyncEngine } from './sync-engine.ts'
+export type { FolderConfig, FolderOffer, SyncEngineInit, SyncFolderState, SyncFolderStatus } from './sync-engine.ts'
+export { pullFolder } from './puller.ts'
+export type { PullProgress, PullResult } from './puller.ts'
+export { conflictName, CONFLICT_MARK } from './conflict-name.ts'

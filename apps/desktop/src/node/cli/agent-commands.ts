@@ -5,18 +5,21 @@ import { caPassphrase } from '../passphrase.ts'
 import { dialableAddresses } from './addresses.ts'
 import { parse, UsageError } from './args.ts'
 import type { AgentStatus } from '../agent.ts'
+import type { PullProgress } from '@aerie/core'
 import type { CommandContext } from './main.ts'
 
 /** `aerie run`: the agent in the foreground until Ctrl-C / SIGTERM. */
 export async function run ({ home, args, out }: CommandContext): Promise<void> {
   const { values } = parse(args, { listen: { type: 'string', multiple: true }, 'no-mdns': { type: 'boolean' } }, { min: 0, max: 0, names: '' })
+  const progress = progressLine(process.stderr)
   const passphrase = await home.isCaHolder() ? await caPassphrase({ required: false }) : undefined
   const agent = await Agent.start({
     home,
     listen: values.listen as string[] | undefined,
     mdns: values['no-mdns'] === true ? false : undefined,
     caPassphrase: passphrase,
-    log: (line) => { out(`${new Date().toISOString()} ${line}`) }
+    log: (line) => { progress.clear(); out(`${new Date().toISOString()} ${line}`) },
+    onProgress: (p) => { progress.show(p) }
   })
   await new Promise<void>((resolve) => {
     const stop = (): void => {
@@ -39,13 +42,18 @@ export async function status ({ home, args, out }: CommandContext): Promise<void
   if (s.revoked) out('REVOKED: this device has been revoked by the organisation and cannot connect')
   out(`listening on ${s.addresses.join(', ') || 'nothing'}`)
   for (const f of s.folders) {
-    out(`folder ${f.id} (${f.label}) ${f.state}${f.brake != null ? ` (${f.brake})` : ''}: ${f.files} items in ${f.path}${f.error != null ? ` - ${f.error}` : ''}`)
+    const sync = f.inSync ? 'in sync' : f.needFiles > 0 ? `needs ${f.needFiles} items (${formatBytes(f.needBytes)})` : 'catching up'
+    out(`folder ${f.id} (${f.label}) ${f.state}${f.brake != null ? ` (${f.brake})` : ''}: ${f.files} items in ${f.path}, ${sync}${f.error != null ? ` - ${f.error}` : ''}`)
     const advice = brakeAdvice(f)
     if (advice != null) out(`  ${advice}`)
+    for (const problem of f.pullProblems.slice(0, 5)) out(`  cannot sync ${problem.path}: ${problem.message}`)
+  }
+  for (const offer of s.offers) {
+    out(`folder ${offer.folder} ("${offer.label}") offered by ${offer.from} as ${offer.role}: accept with \`aerie folder add PATH --id ${offer.folder}\``)
   }
   if (s.peers.length === 0) out('no peers yet: `aerie peer add DEVICE ADDR`, or wait for LAN discovery')
   for (const p of s.peers) {
-    out(`  ${p.connected ? 'connected   ' : 'disconnected'} ${p.deviceName} (${p.deviceId}, ${p.user})${p.address != null ? ' at ' + p.address : ''}`)
+    out(`  ${p.connected ? 'connected   ' : 'disconnected'} ${p.deviceName} (${p.deviceId}, ${p.user})${p.address != null ? ' at ' + p.address : ''}, in ${formatBytes(p.bytesIn)}, out ${formatBytes(p.bytesOut)}`)
   }
 }
 
@@ -79,6 +87,38 @@ export async function peerAdd ({ home, args, out }: CommandContext): Promise<voi
     out(`connected to ${dialled.deviceName} (${dialled.deviceId}) at ${address}`)
     if (!dialled.deviceId.startsWith(deviceId) && dialled.deviceName !== deviceId) {
       out(`note: you named it "${deviceId}", but the device at that address is ${dialled.deviceName} (${dialled.deviceId})`)
+    }
+  }
+}
+
+export function formatBytes (bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB']
+  let value = bytes
+  let unit = 0
+  while (value >= 1024 && unit < units.length - 1) { value /= 1024; unit++ }
+  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]!}`
+}
+
+/** The live line `aerie run` draws while a folder syncs: on a terminal only, redrawn in place. */
+function progressLine (stream: NodeJS.WriteStream): { show(p: PullProgress): void, clear(): void } {
+  let shown = false
+  const started = new Map<string, { at: number, bytes: number }>()
+  return {
+    show (p) {
+      if (!stream.isTTY) return
+      const start = started.get(p.folder) ?? { at: Date.now(), bytes: p.doneBytes }
+      started.set(p.folder, start)
+      const seconds = (Date.now() - start.at) / 1000
+      const rate = seconds > 0 ? (p.doneBytes - start.bytes) / seconds : 0
+      const eta = rate > 0 ? Math.ceil((p.needBytes - p.doneBytes) / rate) : undefined
+      const line = `${p.folder}: ${p.doneFiles}/${p.needFiles} items, ${formatBytes(p.doneBytes)}/${formatBytes(p.needBytes)}, ${formatBytes(rate)}/s${eta !== undefined ? `, ${eta} s left` : ''}`
+      stream.write(`\r\x1b[K${line}`)
+      shown = true
+      if (p.doneFiles >= p.needFiles) started.delete(p.folder)
+    },
+    clear () {
+      if (shown) stream.write('\r\x1b[K')
+      shown = false
     }
   }
 }

@@ -3,7 +3,7 @@ import { resolve } from 'node:path'
 import { brakeAdvice, InvalidInputError, isDirectory, NotConfiguredError, readFolderMarker, writeFolderMarker } from '@aerie/core'
 import { callAgent, tryCallAgent } from '../control-client.ts'
 import { parse, UsageError } from './args.ts'
-import type { FolderStatus } from '@aerie/core'
+import type { FolderStatus, MembershipRecord } from '@aerie/core'
 import type { CommandContext } from './main.ts'
 
 const FOLDER_ID = /^[a-z0-9][a-z0-9._-]{0,63}$/
@@ -41,6 +41,23 @@ export async function folderRemove ({ home, args, out }: CommandContext): Promis
   out(`folder ${folder.id} is no longer synced; its files in ${folder.path} are untouched`)
 }
 
+/** `aerie folder share ID DEVICE [--role editor|viewer]`: the owner adds a member (signed, versioned). */
+export async function folderShare ({ home, args, out }: CommandContext): Promise<void> {
+  const { values, positionals } = parse(args, { role: { type: 'string' } }, { min: 2, max: 2, names: 'ID DEVICE (a folder id and a device id or name)' })
+  const role = (values.role as string | undefined) ?? 'editor'
+  if (role !== 'editor' && role !== 'viewer') throw new UsageError(`--role is editor or viewer, not "${role}"`)
+  const record = await callAgent<MembershipRecord>(home, 'POST', '/v1/folders/share', { id: positionals[0], deviceId: positionals[1], role })
+  const member = record.members.find(m => m.deviceId.startsWith(positionals[1]!.toLowerCase())) ?? record.members.at(-1)
+  out(`folder ${record.folder} is shared with ${member?.deviceId ?? positionals[1]!} as ${role} (membership version ${record.version}); it syncs once that device adds it: \`aerie folder add PATH --id ${record.folder}\``)
+}
+
+/** `aerie folder unshare ID DEVICE`: the owner removes a member; it gets nothing more. */
+export async function folderUnshare ({ home, args, out }: CommandContext): Promise<void> {
+  const { positionals } = parse(args, {}, { min: 2, max: 2, names: 'ID DEVICE (a folder id and a device id or name)' })
+  const record = await callAgent<MembershipRecord>(home, 'POST', '/v1/folders/share', { id: positionals[0], deviceId: positionals[1], role: 'remove' })
+  out(`folder ${record.folder} is no longer shared with ${positionals[1]!} (membership version ${record.version}); files already there stay`)
+}
+
 /** `aerie folder confirm ID`: the files the scanner misses really are gone; record it. */
 export async function folderConfirm ({ home, args, out }: CommandContext): Promise<void> {
   const { positionals } = parse(args, {}, { min: 1, max: 1, names: 'ID (a folder waiting for confirmation)' })
@@ -48,6 +65,13 @@ export async function folderConfirm ({ home, args, out }: CommandContext): Promi
   out(status.state === 'needs-confirmation'
     ? `folder ${status.id}: ${brakeAdvice(status) ?? 'still waiting'}`
     : `folder ${status.id}: deletions recorded; state ${status.state}`)
+}
+
+/** `aerie folder rescan ID`: scan now and say what the scan found. */
+export async function folderRescan ({ home, args, out }: CommandContext): Promise<void> {
+  const { positionals } = parse(args, {}, { min: 1, max: 1, names: 'ID (see `aerie status`)' })
+  const status = await callAgent<FolderStatus>(home, 'POST', '/v1/folders/rescan', { id: positionals[0] })
+  out(`folder ${status.id}: ${status.state}, ${status.files} items${status.brake != null ? `; ${brakeAdvice(status) ?? ''}` : ''}`)
 }
 
 /** Like Syncthing's: short, typeable, unlikely to collide within an organisation. */

@@ -3,7 +3,7 @@ import { DeviceHome, resolveHome } from '../device-home.ts'
 import { caInit, devices, invite, revoke } from './ca-commands.ts'
 import { enroll } from './enroll-command.ts'
 import { id, peerAdd, run, status } from './agent-commands.ts'
-import { folderAdd, folderConfirm, folderRemove } from './folder-commands.ts'
+import { folderAdd, folderConfirm, folderRemove, folderRescan, folderShare, folderUnshare } from './folder-commands.ts'
 import { UsageError } from './args.ts'
 import { USAGE } from './usage.ts'
 
@@ -29,6 +29,9 @@ const commands: Record<string, Command> = {
   'peer add': peerAdd,
   'folder add': folderAdd,
   'folder remove': folderRemove,
+  'folder share': folderShare,
+  'folder rescan': folderRescan,
+  'folder unshare': folderUnshare,
   'folder confirm': folderConfirm,
   run,
   status

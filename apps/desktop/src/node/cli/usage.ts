@@ -14,8 +14,12 @@ export const USAGE = `usage: aerie [--home DIR] <command> [options]
   peer add DEVICE ADDR        connect to a device at a fixed address
   folder add PATH [--id ID] [--label L]
                               sync a directory (scanned now and every minute)
+  folder share ID DEVICE [--role editor|viewer]
+                              let another device sync the folder (owner only)
+  folder unshare ID DEVICE    stop sharing the folder with a device (owner only)
   folder remove ID            stop syncing a folder (deletes nothing)
   folder confirm ID           the files a scan misses really are gone: record it
+  folder rescan ID            scan a folder now (the watcher and a rescan every minute do it anyway)
   run [--listen ADDR]... [--no-mdns]
                               run the agent in the foreground
   status [--json]             ask the running agent how it is

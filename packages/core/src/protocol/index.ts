@@ -1,0 +1,10 @@
+/** Wire messages: one module per protocol, each with its schema checks and limits (docs/protocol.md). */
+export { messageChannel } from './message-channel.ts'
+export type { MessageChannel } from './message-channel.ts'
+export { encodeIndexMessage, INDEX_BATCH, INDEX_PROTOCOL, MAX_INDEX_MESSAGE, parseIndexMessage } from './index-messages.ts'
+export type { FolderMessage, IndexMessage, IndexProtocolMessage } from './index-messages.ts'
+export {
+  CHUNK_NOT_FOUND, CHUNK_OK, CHUNK_PROTOCOL, CHUNK_REFUSED, chunkResponse, encodeChunkRequest, MAX_CHUNK_REQUEST,
+  MAX_CHUNK_REQUEST_MESSAGE, MAX_CHUNK_RESPONSE, parseChunkRequest
+} from './chunk-messages.ts'
+export type { ChunkRequest } from './chunk-messages.ts'

@@ -1,0 +1,66 @@
+import { lpStream } from '@libp2p/utils'
+import { ProtocolError } from '../errors.ts'
+import type { AbortOptions, Stream } from '@libp2p/interface'
+
+/**
+ * Length-prefixed messages on a libp2p stream: a peer that sends one over `maxIn` bytes is
+ * cut off before it is buffered; we never send one over `maxOut`. `bytesIn`/`bytesOut` count payload bytes, for
+ * the per-peer counters in status.
+ */
+export interface MessageChannel {
+  readonly stream: Stream
+  readonly bytesIn: number
+  readonly bytesOut: number
+  /** The next message, or undefined when the peer closed the stream cleanly. */
+  read(options?: AbortOptions): Promise<Uint8Array | undefined>
+  write(message: Uint8Array, options?: AbortOptions): Promise<void>
+  readJson(options?: AbortOptions): Promise<unknown>
+  writeJson(message: unknown, options?: AbortOptions): Promise<void>
+}
+
+export function messageChannel (stream: Stream, maxIn: number, maxOut: number = maxIn): MessageChannel {
+  // The read buffer must hold a whole message and what arrives behind it (default 4 MiB).
+  const lp = lpStream(stream, { maxDataLength: maxIn, maxBufferSize: Math.max(4 * 1024 * 1024, 2 * maxIn + 65_536) })
+  let bytesIn = 0
+  let bytesOut = 0
+  const channel: MessageChannel = {
+    stream,
+    get bytesIn () { return bytesIn },
+    get bytesOut () { return bytesOut },
+    async read (options) {
+      let message
+      try {
+        message = await lp.read(options)
+      } catch (err) {
+        const name = (err as Error).name
+        // The peer closed its side: between messages that is the normal end of the exchange.
+        if (name === 'UnexpectedEOFError') return undefined
+        if (name === 'InvalidDataLengthError') throw new ProtocolError(`the peer sent a message over the ${maxIn}-byte limit`)
+        throw err
+      }
+      bytesIn += message.byteLength
+      return message.subarray()
+    },
+    async write (message, options) {
+      if (message.byteLength > maxOut) throw new ProtocolError(`a message of ${message.byteLength} bytes is over the ${maxOut}-byte limit`)
+      bytesOut += message.byteLength
+      await lp.write(message, options)
+    },
+    async readJson (options) {
+      const message = await channel.read(options)
+      if (message === undefined) return undefined
+      try {
+        return JSON.parse(decoder.decode(message))
+      } catch {
+        throw new ProtocolError('the peer sent a message that is not JSON')
+      }
+    },
+    async writeJson (message, options) {
+      await channel.write(encoder.encode(JSON.stringify(message)), options)
+    }
+  }
+  return channel
+}
+
+const encoder = new TextEncoder()
+const decoder = new TextDecoder('utf-8', { fatal: true })

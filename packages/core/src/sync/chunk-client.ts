@@ -1,0 +1,89 @@
+import { CHUNK_OK, CHUNK_PROTOCOL, CHUNK_REFUSED, encodeChunkRequest, MAX_CHUNK_REQUEST_MESSAGE, MAX_CHUNK_RESPONSE, messageChannel } from '../protocol/index.ts'
+import { ProtocolError } from '../errors.ts'
+import type { MessageChannel } from '../protocol/index.ts'
+import type { Connection } from '@libp2p/interface'
+
+/**
+ * Chunk requests to one peer, pipelined on one stream: requests go out as they come and
+ * the answers come back in the same order. The caller verifies each chunk's hash.
+ */
+export interface ChunkClient {
+  /** The chunk's bytes, or undefined when the peer does not have it. */
+  request(folder: string, hash: Uint8Array, size: number): Promise<Uint8Array | undefined>
+  readonly bytesIn: number
+  close(): Promise<void>
+}
+
+interface Pending {
+  size: number
+  resolve(bytes: Uint8Array | undefined): void
+  reject(err: Error): void
+}
+
+export function createChunkClient (connection: Connection, onBytesIn?: (bytes: number) => void): ChunkClient {
+  let channel: Promise<MessageChannel> | undefined
+  let pending: Pending[] = []
+  let bytesIn = 0
+
+  function fail (err: Error): void {
+    const failed = pending
+    pending = []
+    channel = undefined
+    for (const p of failed) p.reject(err)
+  }
+
+  async function open (): Promise<MessageChannel> {
+    // No signal: libp2p would keep it on the stream, and a timeout would cut a long-lived stream.
+    const stream = await connection.newStream(CHUNK_PROTOCOL)
+    const opened = messageChannel(stream, MAX_CHUNK_RESPONSE, MAX_CHUNK_REQUEST_MESSAGE)
+    void readAnswers(opened)
+    return opened
+  }
+
+  async function readAnswers (opened: MessageChannel): Promise<void> {
+    try {
+      while (true) {
+        const frame = await opened.read()
+        if (frame === undefined) throw new ProtocolError('the peer closed the chunk stream')
+        const waiting = pending.shift()
+        if (waiting === undefined) throw new ProtocolError('the peer sent a chunk nobody asked for')
+        bytesIn += frame.byteLength
+        onBytesIn?.(frame.byteLength)
+        const status = frame[0]
+        if (status === CHUNK_OK) {
+          if (frame.byteLength - 1 !== waiting.size) throw new ProtocolError(`the peer sent ${frame.byteLength - 1} bytes for a ${waiting.size}-byte chunk`)
+          waiting.resolve(frame.subarray(1))
+        } else if (status === CHUNK_REFUSED) {
+          waiting.reject(new ProtocolError('the peer refused the chunk request: this device is not a member of the folder there'))
+        } else {
+          waiting.resolve(undefined)
+        }
+      }
+    } catch (err) {
+      opened.stream.abort(err as Error)
+      fail(err as Error)
+    }
+  }
+
+  return {
+    get bytesIn () { return bytesIn },
+    async request (folder, hash, size) {
+      channel ??= open()
+      const current = channel
+      const answer = new Promise<Uint8Array | undefined>((resolve, reject) => { pending.push({ size, resolve, reject }) })
+      answer.catch(() => {}) // when the write fails, its error is the one thrown
+      try {
+        await (await current).writeJson(encodeChunkRequest({ folder, hash, size }))
+      } catch (err) {
+        if (channel === current) fail(err as Error)
+        throw err
+      }
+      return await answer
+    },
+    async close () {
+      const current = channel
+      channel = undefined
+      if (current !== undefined) await (await current).stream.close().catch(() => {})
+    }
+  }
+}

@@ -1,0 +1,52 @@
+import { createHash } from 'node:crypto'
+import { open } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { FolderIndex } from '../index/index.ts'
+
+/**
+ * Chunks this device already has on disk, found through the index (any folder, or one):
+ * the dedupe source for the puller and the source the chunk server answers from. A file
+ * may have changed since it was scanned, so a chunk is only returned when its bytes still
+ * hash to what was asked.
+ */
+export interface LocalChunks {
+  read(hash: Uint8Array, size: number, options?: { folder?: string }): Promise<Uint8Array | undefined>
+}
+
+export function createLocalChunks (index: FolderIndex, folderRoot: (folder: string) => string | undefined): LocalChunks {
+  return {
+    async read (hash, size, options = {}) {
+      for (const place of index.findChunk(hash)) {
+        if (place.size !== size || (options.folder !== undefined && place.folder !== options.folder)) continue
+        const root = folderRoot(place.folder)
+        if (root === undefined) continue
+        const bytes = await readAt(join(root, place.path), place.offset, size)
+        if (bytes !== undefined && sameHash(bytes, hash)) return bytes
+      }
+      return undefined
+    }
+  }
+}
+
+export async function readAt (path: string, offset: number, size: number): Promise<Uint8Array | undefined> {
+  let file
+  try {
+    file = await open(path, 'r')
+    const bytes = new Uint8Array(size)
+    let filled = 0
+    while (filled < size) {
+      const { bytesRead } = await file.read(bytes, filled, size - filled, offset + filled)
+      if (bytesRead === 0) return undefined
+      filled += bytesRead
+    }
+    return bytes
+  } catch {
+    return undefined
+  } finally {
+    await file?.close()
+  }
+}
+
+export function sameHash (bytes: Uint8Array, hash: Uint8Array): boolean {
+  return Buffer.from(hash).equals(createHash('sha256').update(bytes).digest())
+}

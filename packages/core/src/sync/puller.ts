@@ -1,0 +1,378 @@
+import { createHash } from 'node:crypto'
+import { constants } from 'node:fs'
+import { chmod, lstat, mkdir, open, readlink, rename, rmdir, symlink, utimes } from 'node:fs/promises'
+import { basename, dirname, join } from 'node:path'
+import { encodeVersion, LOCAL } from '../index/index.ts'
+import { conflictName } from './conflict-name.ts'
+import { sameHash } from './local-chunks.ts'
+import { assertNoSymlinkParents } from './version-history.ts'
+import type { FileRecord, FolderIndex } from '../index/index.ts'
+import type { LocalChunks } from './local-chunks.ts'
+import type { VersionHistory } from './version-history.ts'
+import type { Stats } from 'node:fs'
+
+/**
+ * The puller: makes a folder on disk hold the global version of every path it needs.
+ *
+ * A file is built in a temporary file beside its final place (`.aerie-tmp-…`, which the
+ * scanner skips) from chunks found locally first (any file of any folder: dedupe), then from
+ * peers; every chunk's hash is verified. Then fsync, mode, mtime, and one rename into place.
+ * The temporary file's name is fixed by the path and version, so after a crash or kill the
+ * next pull finds it and keeps the chunks that still verify (resume).
+ *
+ * Nothing a user wrote is lost (docs/goals.md, goal 1): a file is only replaced when the disk
+ * still holds what the index says (a change not yet scanned is left alone, and becomes a
+ * conflict once scanned); a replaced or deleted file goes to the version history; a local
+ * version that loses a conflict is kept as a sync-conflict copy.
+ */
+export interface PullerInit {
+  folder: string
+  root: string
+  index: FolderIndex
+  history: VersionHistory
+  localChunks: LocalChunks
+  /** Paths never written or deleted: ignore patterns. */
+  ignores?(path: string, isDir: boolean): boolean
+  /** A chunk from the peers (verified), asking `device` (the winner's holder) first. Throws when none has it. */
+  fetchChunk(hash: Uint8Array, size: number, device: string): Promise<Uint8Array>
+  onProgress?(progress: PullProgress): void
+}
+
+export interface PullProgress {
+  folder: string
+  needFiles: number
+  needBytes: number
+  doneFiles: number
+  doneBytes: number
+  /** Bytes copied from this device's own files instead of the network. */
+  localBytes: number
+  networkBytes: number
+}
+
+export interface PullResult extends PullProgress {
+  /** Paths that could not be pulled this time, with why; they are tried again on the next pull. */
+  problems: Array<{ path: string, message: string }>
+  /** Paths left alone because they changed on disk since the last scan. */
+  skipped: number
+}
+
+/** Files built at once: enough to hide per-file latency, few enough to keep memory flat. */
+const FILES_IN_FLIGHT = 8
+/** Chunk requests in flight per file. */
+const CHUNKS_IN_FLIGHT = 32
+/** Adopted records are written to the index in batches (one transaction each). */
+const ADOPT_BATCH = 256
+const PROGRESS_EVERY_MS = 250
+
+type Needed = ReturnType<FolderIndex['need']>[number]
+
+export async function pullFolder (init: PullerInit, signal?: AbortSignal): Promise<PullResult> {
+  const { folder, root, index } = init
+  const needed = index.need(folder).filter(item => !(init.ignores?.(item.path, item.winner.type === 'dir') ?? false))
+  const result: PullResult = {
+    folder,
+    needFiles: needed.length,
+    needBytes: needed.reduce((n, item) => n + (item.winner.deleted ? 0 : item.winner.size), 0),
+    doneFiles: 0,
+    doneBytes: 0,
+    localBytes: 0,
+    networkBytes: 0,
+    problems: [],
+    skipped: 0
+  }
+  if (needed.length === 0) return result
+
+  let adopted: Array<FileRecord & { inode?: number }> = []
+  const flush = (): void => {
+    if (adopted.length === 0) return
+    const batch = adopted
+    adopted = []
+    index.adoptRemotes(folder, batch)
+  }
+  let lastProgress = 0
+  const progress = (force = false): void => {
+    const now = Date.now()
+    if (!force && now - lastProgress < PROGRESS_EVERY_MS) return
+    lastProgress = now
+    init.onProgress?.({ ...result, problems: undefined, skipped: undefined } as unknown as PullProgress)
+  }
+  const done = (record: FileRecord, stats?: Stats): void => {
+    adopted.push(stats === undefined ? record : { ...record, inode: stats.ino })
+    result.doneFiles++
+    if (adopted.length >= ADOPT_BATCH) flush()
+    progress()
+  }
+  const attempt = async (item: Needed, work: () => Promise<void>): Promise<void> => {
+    signal?.throwIfAborted()
+    try {
+      await assertNoSymlinkParents(root, item.path)
+      await work()
+    } catch (err) {
+      if (signal?.aborted === true) throw err
+      result.problems.push({ path: item.path, message: (err as Error).message })
+    }
+  }
+
+  const dirs = needed.filter(item => !item.winner.deleted && item.winner.type === 'dir')
+  const files = needed.filter(item => !item.winner.deleted && item.winner.type === 'file')
+  const links = needed.filter(item => !item.winner.deleted && item.winner.type === 'symlink')
+  // Children before their parents, so a directory is empty when its turn comes.
+  const deletions = needed.filter(item => item.winner.deleted).reverse()
+
+  try {
+    for (const item of dirs) {
+      await attempt(item, async () => {
+        const disk = join(root, item.path)
+        const stats = await lstatOrUndefined(disk)
+        if (stats !== undefined && !stats.isDirectory()) {
+          if (!await diskMatchesIndex(init, item.path, stats)) { result.skipped++; return }
+          await setAside(init, item, disk)
+        }
+        await mkdir(disk, { recursive: true, mode: item.winner.mode })
+        await chmod(disk, item.winner.mode)
+        done(item.winner, await lstat(disk))
+      })
+    }
+
+    const renames = findRenames(init, files, deletions)
+    await inParallel(files, FILES_IN_FLIGHT, async (item) => {
+      await attempt(item, async () => {
+        const from = renames.get(item.path)
+        const outcome = from !== undefined
+          ? await moveFile(init, item, from, result, signal)
+          : await buildFile(init, item, result, signal)
+        if (outcome === 'skipped') { result.skipped++; return }
+        result.doneBytes += item.winner.size
+        done(item.winner, outcome)
+      })
+    })
+
+    for (const item of links) {
+      await attempt(item, async () => {
+        const disk = join(root, item.path)
+        const stats = await lstatOrUndefined(disk)
+        if (stats !== undefined) {
+          if (stats.isSymbolicLink() && await readlink(disk) === item.winner.target) { done(item.winner, stats); return }
+          if (!await diskMatchesIndex(init, item.path, stats)) { result.skipped++; return }
+          await setAside(init, item, disk)
+        }
+        await mkdir(dirname(disk), { recursive: true })
+        await symlink(item.winner.target as string, disk)
+        done(item.winner, await lstat(disk))
+      })
+    }
+
+    for (const item of deletions) {
+      await attempt(item, async () => {
+        const disk = join(root, item.path)
+        const stats = await lstatOrUndefined(disk)
+        if (stats === undefined) { done(item.winner); return }
+        if (!await diskMatchesIndex(init, item.path, stats)) { result.skipped++; return }
+        if (stats.isDirectory()) {
+          // Files the index does not know (ignored, or not scanned yet) keep it; nothing is lost.
+          await rmdir(disk)
+        } else {
+          await init.history.archive(item.path)
+        }
+        done(item.winner)
+      })
+    }
+  } finally {
+    flush()
+    progress(true)
+  }
+  return result
+}
+
+/**
+ * A needed file whose exact content is a local file that is being deleted is a rename on the
+ * other device: move it instead of building a copy. Returns new path -> old path.
+ */
+function findRenames (init: PullerInit, files: readonly Needed[], deletions: readonly Needed[]): Map<string, string> {
+  const renames = new Map<string, string>()
+  if (deletions.length === 0) return renames
+  const byContent = new Map<string, string>()
+  for (const item of deletions) {
+    const local = init.index.getLocal(init.folder, item.path)
+    if (local === undefined || local.deleted || local.type !== 'file' || local.size === 0) continue
+    byContent.set(contentKey(local), item.path)
+  }
+  for (const item of files) {
+    const key = contentKey(item.winner)
+    const from = byContent.get(key)
+    if (from === undefined || item.winner.size === 0) continue
+    byContent.delete(key)
+    renames.set(item.path, from)
+  }
+  return renames
+}
+
+function contentKey (record: FileRecord): string {
+  const hash = createHash('sha256')
+  for (const chunk of record.chunks) hash.update(chunk.hash)
+  return `${record.size}:${hash.digest('hex')}`
+}
+
+/** The old path's deletion is then found done (nothing there) when deletions come. */
+async function moveFile (init: PullerInit, item: Needed, from: string, result: PullResult, signal?: AbortSignal): Promise<Stats | 'skipped'> {
+  const source = join(init.root, from)
+  const stats = await lstatOrUndefined(source)
+  const target = join(init.root, item.path)
+  if (stats === undefined || !stats.isFile() || !await diskMatchesIndex(init, from, stats)) return await buildFile(init, item, result, signal)
+  const existing = await lstatOrUndefined(target)
+  if (existing !== undefined) {
+    if (!await diskMatchesIndex(init, item.path, existing)) return 'skipped'
+    await setAside(init, item, target)
+  }
+  await assertNoSymlinkParents(init.root, from)
+  await mkdir(dirname(target), { recursive: true })
+  await rename(source, target)
+  await chmod(target, item.winner.mode)
+  await utimes(target, new Date(), new Date(item.winner.mtimeMs))
+  return await lstat(target)
+}
+
+/** Builds the winner's content in a temporary file and renames it into place. */
+async function buildFile (init: PullerInit, item: Needed, result: PullResult, signal?: AbortSignal): Promise<Stats | 'skipped'> {
+  const { winner } = item
+  const target = join(init.root, item.path)
+  const before = await lstatOrUndefined(target)
+  if (before !== undefined && !await diskMatchesIndex(init, item.path, before)) return 'skipped'
+
+  await mkdir(dirname(target), { recursive: true })
+  const temp = join(dirname(target), tempName(item.path, winner))
+  const file = await open(temp, constants.O_RDWR | constants.O_CREAT, 0o600)
+  try {
+    const have = await verifiedPrefix(file, winner)
+    await file.truncate(winner.size)
+    let offset = 0
+    const missing: Array<{ hash: Uint8Array, size: number, offset: number }> = []
+    for (const [i, chunk] of winner.chunks.entries()) {
+      if (!have.has(i)) missing.push({ hash: chunk.hash, size: chunk.size, offset })
+      offset += chunk.size
+    }
+    // A chunk repeated in the file (zeros, say) is fetched once.
+    const fetched = new Map<string, Promise<{ bytes: Uint8Array, local: boolean }>>()
+    await inParallel(missing, CHUNKS_IN_FLIGHT, async (chunk) => {
+      signal?.throwIfAborted()
+      const key = Buffer.from(chunk.hash).toString('hex')
+      let source = fetched.get(key)
+      if (source === undefined) {
+        source = chunkBytes(init, chunk.hash, chunk.size, item.device)
+        fetched.set(key, source)
+      }
+      const { bytes, local } = await source
+      await writeAll(file, bytes, chunk.offset)
+      if (local) result.localBytes += bytes.byteLength
+      else result.networkBytes += bytes.byteLength
+    })
+    await file.sync()
+  } finally {
+    await file.close()
+  }
+  await chmod(temp, winner.mode)
+  await utimes(temp, new Date(), new Date(winner.mtimeMs))
+
+  // Checked again at the last moment: the user may have saved while we were building.
+  const now = await lstatOrUndefined(target)
+  if (now !== undefined) {
+    if (!await diskMatchesIndex(init, item.path, now)) return 'skipped'
+    await setAside(init, item, target)
+  }
+  await rename(temp, target)
+  return await lstat(target)
+}
+
+async function chunkBytes (init: PullerInit, hash: Uint8Array, size: number, device: string): Promise<{ bytes: Uint8Array, local: boolean }> {
+  const local = await init.localChunks.read(hash, size)
+  if (local !== undefined) return { bytes: local, local: true }
+  return { bytes: await init.fetchChunk(hash, size, device), local: false }
+}
+
+/** Chunks of an earlier attempt's temporary file that still verify, by position. */
+async function verifiedPrefix (file: Awaited<ReturnType<typeof open>>, winner: FileRecord): Promise<Set<number>> {
+  const have = new Set<number>()
+  const size = (await file.stat()).size
+  if (size === 0) return have
+  let offset = 0
+  for (const [i, chunk] of winner.chunks.entries()) {
+    if (offset + chunk.size > size) break
+    const bytes = new Uint8Array(chunk.size)
+    const { bytesRead } = await file.read(bytes, 0, chunk.size, offset)
+    if (bytesRead === chunk.size && sameHash(bytes, chunk.hash)) have.add(i)
+    offset += chunk.size
+  }
+  return have
+}
+
+/**
+ * Moves what is at a path out of the way before the winner takes it: into the version
+ * history when the winner is newer, or to a sync-conflict copy when the local version lost a
+ * conflict (it was concurrent, not older).
+ */
+async function setAside (init: PullerInit, item: Needed, disk: string): Promise<void> {
+  const local = init.index.getLocal(init.folder, item.path)
+  const concurrent = local !== undefined && !local.deleted && isConcurrent(init, item)
+  const stats = await lstat(disk)
+  if (concurrent && local.type === 'file' && stats.isFile()) {
+    await rename(disk, join(init.root, conflictName(item.path, local.mtimeMs, local.modifiedBy)))
+  } else if (stats.isDirectory()) {
+    await rmdir(disk)
+  } else {
+    await init.history.archive(item.path)
+  }
+}
+
+function isConcurrent (init: PullerInit, item: Needed): boolean {
+  const global = init.index.globalRecord(init.folder, item.path)
+  return global?.conflicts.some(c => c.device === LOCAL) ?? false
+}
+
+/** Whether the disk still holds what the index's local record says (nothing unscanned). */
+async function diskMatchesIndex (init: PullerInit, path: string, stats: Stats): Promise<boolean> {
+  const local = init.index.getLocal(init.folder, path)
+  if (local === undefined || local.deleted) return false
+  if (local.type === 'dir') return stats.isDirectory()
+  if (local.type === 'symlink') return stats.isSymbolicLink() && await readlink(join(init.root, path)).catch(() => '') === local.target
+  return stats.isFile() && stats.size === local.size && Math.floor(stats.mtimeMs) === local.mtimeMs
+}
+
+function tempName (path: string, winner: FileRecord): string {
+  const tag = createHash('sha256').update(`${path}\n${encodeVersion(winner.version)}`).digest('hex').slice(0, 16)
+  return `.aerie-tmp-${basename(path).slice(0, 100)}-${tag}`
+}
+
+async function writeAll (file: Awaited<ReturnType<typeof open>>, bytes: Uint8Array, offset: number): Promise<void> {
+  let written = 0
+  while (written < bytes.byteLength) {
+    const { bytesWritten } = await file.write(bytes, written, bytes.byteLength - written, offset + written)
+    written += bytesWritten
+  }
+}
+
+async function lstatOrUndefined (path: string): Promise<Stats | undefined> {
+  try {
+    return await lstat(path)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    throw err
+  }
+}
+
+/** Runs `work` over `items`, at most `limit` at a time; the first error stops new work and is thrown. */
+export async function inParallel<T> (items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0
+  let failure: unknown
+  const worker = async (): Promise<void> => {
+    while (failure === undefined && next < items.length) {
+      const item = items[next++] as T
+      try {
+        await work(item)
+      } catch (err) {
+        failure ??= err
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
+  if (failure !== undefined) throw failure
+}

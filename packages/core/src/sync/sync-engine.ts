@@ -1,0 +1,546 @@
+import { TypedEventEmitter } from '@libp2p/interface'
+import { NotConfiguredError, ProtocolError } from '../errors.ts'
+import { CHUNK_PROTOCOL, INDEX_PROTOCOL, MAX_INDEX_MESSAGE, messageChannel, parseIndexMessage } from '../protocol/index.ts'
+import { readFolderMarker } from '../scan/index.ts'
+import { serveChunks } from './chunk-server.ts'
+import { FolderRunner } from './folder-runner.ts'
+import { createLocalChunks, sameHash } from './local-chunks.ts'
+import { canWrite, changeMember, createMembership, roleOf, verifyMembership } from './membership.ts'
+import { PeerLink } from './peer-link.ts'
+import { pullFolder } from './puller.ts'
+import { openVersionHistory } from './version-history.ts'
+import type { FolderIndex } from '../index/index.ts'
+import type { Crl } from '../pki/index.ts'
+import type { AerieHost, ConnectedDevice } from '../net/index.ts'
+import type { FolderMessage, IndexMessage } from '../protocol/index.ts'
+import type { FolderState, FolderStatus } from './folder-runner.ts'
+import type { LocalChunks } from './local-chunks.ts'
+import type { MembershipStore } from './membership-store.ts'
+import type { FolderMember, FolderRole, MembershipRecord, SignedMembership } from './membership.ts'
+import type { PeerCounters } from './peer-link.ts'
+import type { PullProgress } from './puller.ts'
+import type { VersionHistory } from './version-history.ts'
+import type { Connection, Stream } from '@libp2p/interface'
+
+/**
+ * The sync engine: every synced folder of this device (scanner, watcher, puller) and its
+ * exchange with the devices that are members of it.
+ *
+ * - Membership decides everything: index records and chunks go only to and from members; a
+ *   viewer's records are refused on receipt. Records are signed by the folder's owner
+ *   (membership.ts) and passed on with every `folder` message, so the newest one spreads.
+ * - On connect, each side sends a `folder` message per shared folder saying what it already
+ *   holds of the other's records; each then sends only what follows (protocol/index-messages.ts).
+ * - Local changes (scanner, watcher) are announced at once; records received are stored and
+ *   a pull follows. A pull fetches chunks from any connected member, verifying each hash.
+ */
+export interface FolderConfig { id: string, path: string, label: string }
+
+export interface SyncEngineInit {
+  host: AerieHost
+  index: FolderIndex
+  deviceId: string
+  memberships: MembershipStore
+  /** This device's key and certificate: it signs the membership of the folders it owns. */
+  keyPem: string
+  certificate: string
+  /** To check membership records offered for folders not set up here (the store checks the rest). */
+  caCertificate: string
+  crl(): Crl | undefined
+  rescanMs?: number
+  watch?: boolean
+  log(line: string): void
+}
+
+export type SyncFolderState = FolderState | 'syncing'
+
+export interface SyncFolderStatus extends Omit<FolderStatus, 'state'> {
+  state: SyncFolderState
+  /** Files (and directories, links, deletions) this device still needs, and their bytes. */
+  needFiles: number
+  needBytes: number
+  /** It holds the latest version every connected member has announced. */
+  inSync: boolean
+  owner?: string
+  role?: FolderRole
+  members: FolderMember[]
+  /** The running pull's progress. */
+  pull?: PullProgress
+  /** Paths the last pull could not bring in; retried. */
+  pullProblems: Array<{ path: string, message: string }>
+}
+
+/** A folder a member device offered us that is not set up here yet. */
+export interface FolderOffer { folder: string, label: string, owner: string, from: string, role: FolderRole }
+
+export interface SyncEngineEvents {
+  /** A folder's scanner state changed (idle, scanning, needs-confirmation, error). */
+  state: CustomEvent<FolderStatus>
+  progress: CustomEvent<PullProgress>
+  /** A pull finished (with what it did), for logs and notifications. */
+  pulled: CustomEvent<PullProgress & { problems: number, conflicts?: number }>
+}
+
+interface SyncedFolder {
+  config: FolderConfig
+  runner: FolderRunner
+  history: VersionHistory
+  pulling?: Promise<void>
+  pullAgain: boolean
+  retry?: NodeJS.Timeout
+  progress?: PullProgress
+  problems: Array<{ path: string, message: string }>
+  /** need() is not free on a big folder: computed again only after something changed. */
+  need?: { files: number, bytes: number }
+  scanned: boolean
+}
+
+const PULL_DEBOUNCE_MS = 50
+const PULL_RETRY_MS = 10_000
+
+export class SyncEngine extends TypedEventEmitter<SyncEngineEvents> {
+  private readonly init: SyncEngineInit
+  private readonly folders = new Map<string, SyncedFolder>()
+  private readonly links = new Map<string, PeerLink>()
+  private readonly counters = new Map<string, PeerCounters>()
+  private readonly pendingOffers = new Map<string, { signed: SignedMembership, from: string }>()
+  private readonly localChunks: LocalChunks
+  private readonly pullTimers = new Map<string, NodeJS.Timeout>()
+  private stopped = false
+
+  private constructor (init: SyncEngineInit) {
+    super()
+    this.init = init
+    this.localChunks = createLocalChunks(init.index, folder => this.folders.get(folder)?.config.path)
+  }
+
+  static async start (init: SyncEngineInit): Promise<SyncEngine> {
+    const engine = new SyncEngine(init)
+    const { libp2p } = init.host
+    await libp2p.handle(INDEX_PROTOCOL, (stream, connection) => engine.receiveIndex(stream, connection))
+    await libp2p.handle(CHUNK_PROTOCOL, (stream, connection) => engine.serveChunkStream(stream, connection), { maxInboundStreams: 64 })
+    init.host.addEventListener('device:connect', (evt) => { engine.onConnect(evt.detail) })
+    init.host.addEventListener('device:disconnect', (evt) => { engine.onDisconnect(evt.detail.identity?.deviceId) })
+    for (const device of init.host.connectedDevices()) engine.onConnect(device)
+    return engine
+  }
+
+  // ---- folders ---------------------------------------------------------------------------
+
+  /** Starts folders that the configuration gained and stops those it lost (deleting nothing). */
+  async setFolders (configs: readonly FolderConfig[]): Promise<{ added: string[], removed: string[] }> {
+    const wanted = new Map(configs.map(c => [c.id, c]))
+    const removed: string[] = []
+    const added: string[] = []
+    for (const [id, folder] of this.folders) {
+      if (wanted.has(id)) continue
+      clearTimeout(folder.retry)
+      await folder.runner.stop()
+      await folder.pulling
+      this.folders.delete(id)
+      for (const link of this.links.values()) link.forget(id)
+      removed.push(id)
+    }
+    for (const config of wanted.values()) {
+      if (this.folders.has(config.id)) continue
+      await this.ensureMembership(config)
+      const runner = new FolderRunner({
+        id: config.id, path: config.path, label: config.label, index: this.init.index, rescanMs: this.init.rescanMs, watch: this.init.watch
+      })
+      const folder: SyncedFolder = { config, runner, history: openVersionHistory(config.path), pullAgain: false, problems: [], scanned: false }
+      runner.addEventListener('scanned', () => { this.changedLocally(config.id) })
+      runner.addEventListener('state', (evt) => {
+        this.safeDispatchEvent('state', { detail: evt.detail })
+        if (evt.detail.state !== 'idle' || folder.scanned) return
+        // Pulls wait for the first scan: until then a file on disk is unknown to the index.
+        folder.scanned = true
+        this.changedLocally(config.id)
+        this.schedulePull(config.id)
+      })
+      this.folders.set(config.id, folder)
+      runner.start()
+      added.push(config.id)
+      for (const link of this.links.values()) this.introduce(link, config.id)
+    }
+    return { added, removed }
+  }
+
+  async confirmDeletions (id: string): Promise<SyncFolderStatus> {
+    const folder = this.folder(id)
+    await folder.runner.confirmDeletions()
+    return this.statusOf(folder)
+  }
+
+  /** Scans a folder now (the CLI's `folder rescan`, tests) and resolves when it is done. */
+  async scanNow (id: string): Promise<SyncFolderStatus> {
+    const folder = this.folder(id)
+    await folder.runner.scanNow()
+    return this.statusOf(folder)
+  }
+
+  /** Adds or changes a member (owner only); the new record goes out to every member at once. */
+  async share (id: string, deviceId: string, role: 'editor' | 'viewer' | 'remove'): Promise<MembershipRecord> {
+    const held = this.init.memberships.get(id)
+    if (held === undefined || !this.folders.has(id)) throw new NotConfiguredError(`no folder "${id}" on this device; \`aerie status\` lists them`)
+    if (held.record.owner !== this.init.deviceId) {
+      throw new NotConfiguredError(`only the folder's owner, device ${held.record.owner}, can change who shares folder "${id}"`)
+    }
+    const change = role === 'remove' ? { deviceId, remove: true as const } : { deviceId, role }
+    const next = changeMember(held, change, { ownerKeyPem: this.init.keyPem, ownerCertificate: this.init.certificate })
+    await this.init.memberships.put(next)
+    this.init.log(`folder ${id}: ${role === 'remove' ? `removed device ${deviceId}` : `shared with device ${deviceId} as ${role}`} (membership version ${next.record.version})`)
+    for (const link of this.links.values()) this.introduce(link, id)
+    return next.record
+  }
+
+  offers (): FolderOffer[] {
+    return [...this.pendingOffers.values()]
+      .filter(({ signed }) => !this.folders.has(signed.record.folder))
+      .map(({ signed, from }) => ({
+        folder: signed.record.folder,
+        label: signed.record.label,
+        owner: signed.record.owner,
+        from,
+        role: roleOf(signed.record, this.init.deviceId) ?? 'viewer'
+      }))
+  }
+
+  folderStatus (): SyncFolderStatus[] {
+    return [...this.folders.values()].map(folder => this.statusOf(folder))
+  }
+
+  peerCounters (deviceId: string): PeerCounters {
+    return { ...(this.counters.get(deviceId) ?? { bytesIn: 0, bytesOut: 0 }) }
+  }
+
+  async stop (): Promise<void> {
+    this.stopped = true
+    for (const timer of this.pullTimers.values()) clearTimeout(timer)
+    for (const folder of this.folders.values()) clearTimeout(folder.retry)
+    await Promise.all([...this.folders.values()].map(async folder => {
+      await folder.runner.stop()
+      await folder.pulling
+    }))
+    await Promise.all([...this.links.values()].map(async link => { await link.close() }))
+    await this.init.host.libp2p.unhandle([INDEX_PROTOCOL, CHUNK_PROTOCOL]).catch(() => {})
+  }
+
+  private folder (id: string): SyncedFolder {
+    const folder = this.folders.get(id)
+    if (folder === undefined) throw new NotConfiguredError(`no folder "${id}" on this device; \`aerie status\` lists them`)
+    return folder
+  }
+
+  private statusOf (folder: SyncedFolder): SyncFolderStatus {
+    const base = folder.runner.status()
+    const membership = this.init.memberships.get(folder.config.id)?.record
+    folder.need ??= this.countNeed(folder.config.id)
+    const caughtUp = [...this.links.values()].every(link => {
+      const announced = link.announced.get(folder.config.id)
+      return announced === undefined || this.init.index.remoteSequence(folder.config.id, link.deviceId) >= announced
+    })
+    const pulling = folder.pulling !== undefined && folder.need.files > 0
+    const status: SyncFolderStatus = {
+      ...base,
+      state: base.state === 'idle' && pulling ? 'syncing' : base.state,
+      needFiles: folder.need.files,
+      needBytes: folder.need.bytes,
+      inSync: base.state === 'idle' && folder.need.files === 0 && caughtUp,
+      members: membership?.members ?? [],
+      pullProblems: folder.problems.slice(0, 100)
+    }
+    if (membership !== undefined) {
+      status.owner = membership.owner
+      const role = roleOf(membership, this.init.deviceId)
+      if (role !== undefined) status.role = role
+    }
+    if (folder.progress !== undefined && folder.pulling !== undefined) status.pull = folder.progress
+    return status
+  }
+
+  private countNeed (id: string): { files: number, bytes: number } {
+    const folder = this.folders.get(id)
+    const needed = this.init.index.need(id)
+    const ignored = folder?.runner.ignores
+    let files = 0
+    let bytes = 0
+    for (const item of needed) {
+      if (ignored?.(item.path, item.winner.type === 'dir') === true) continue
+      files++
+      if (!item.winner.deleted) bytes += item.winner.size
+    }
+    return { files, bytes }
+  }
+
+  /** A folder set up here gets its membership: the pending offer it answers, or a new record we own. */
+  private async ensureMembership (config: FolderConfig): Promise<void> {
+    const { memberships } = this.init
+    if (memberships.get(config.id) !== undefined) return
+    const offer = this.pendingOffers.get(config.id)
+    if (offer !== undefined) {
+      await memberships.offer(offer.signed, offer.signed.record.owner)
+      this.init.log(`folder ${config.id}: joined, owned by device ${offer.signed.record.owner}`)
+      return
+    }
+    await memberships.put(createMembership({
+      folder: config.id, label: config.label, ownerKeyPem: this.init.keyPem, ownerCertificate: this.init.certificate
+    }))
+  }
+
+  private isMember (id: string, deviceId: string): boolean {
+    const record = this.init.memberships.get(id)?.record
+    return record !== undefined && roleOf(record, deviceId) !== undefined && roleOf(record, this.init.deviceId) !== undefined
+  }
+
+  // ---- peers -----------------------------------------------------------------------------
+
+  private onConnect (device: ConnectedDevice): void {
+    if (this.stopped) return
+    const deviceId = device.identity.deviceId
+    const connection = this.init.host.libp2p.getConnections().find(c => c.remotePeer.toString() === device.peerId && c.status === 'open')
+    if (connection === undefined) return
+    const existing = this.links.get(deviceId)
+    if (existing?.isOpen === true) return
+    const counters = this.counters.get(deviceId) ?? { bytesIn: 0, bytesOut: 0 }
+    this.counters.set(deviceId, counters)
+    const link = new PeerLink({ deviceId, connection, index: this.init.index, counters })
+    this.links.set(deviceId, link)
+    for (const id of this.folders.keys()) this.introduce(link, id)
+  }
+
+  private onDisconnect (deviceId: string | undefined): void {
+    if (deviceId === undefined) return
+    const link = this.links.get(deviceId)
+    if (link === undefined || link.isOpen) return
+    this.links.delete(deviceId)
+    link.close().catch(() => {})
+  }
+
+  private linkFor (connection: Connection): PeerLink | undefined {
+    const identity = this.init.host.identityOf(connection.remotePeer.toString())
+    if (identity === undefined) return undefined
+    let link = this.links.get(identity.deviceId)
+    if (link === undefined || !link.isOpen) {
+      this.onConnect({ identity, peerId: connection.remotePeer.toString(), remoteAddress: connection.remoteAddr.toString(), direction: connection.direction, connectedAt: Date.now() })
+      link = this.links.get(identity.deviceId)
+    }
+    return link
+  }
+
+  /** Sends our `folder` message for a folder to a peer that is a member (again when the membership changed). */
+  private introduce (link: PeerLink, id: string, again = false): void {
+    const signed = this.init.memberships.get(id)
+    if (signed === undefined || !this.folders.has(id) || !this.isMember(id, link.deviceId)) return
+    if (link.introducedAt(id) === signed.record.version && !again) return
+    const { index } = this.init
+    const message: FolderMessage = {
+      type: 'folder',
+      folder: id,
+      membership: signed,
+      indexId: index.localIndexId(id),
+      sequence: index.localSequence(id),
+      have: { indexId: index.remoteIndexId(id, link.deviceId), sequence: index.remoteSequence(id, link.deviceId) }
+    }
+    link.introduce(message, signed.record.version).catch((err: Error) => { this.linkFailed(link, err) })
+  }
+
+  private async receiveIndex (stream: Stream, connection: Connection): Promise<void> {
+    const link = this.linkFor(connection)
+    if (link === undefined) { stream.abort(new ProtocolError('unknown device')); return }
+    const channel = messageChannel(stream, MAX_INDEX_MESSAGE)
+    try {
+      while (true) {
+        const before = channel.bytesIn
+        const input = await channel.readJson()
+        if (input === undefined) break
+        link.counters.bytesIn += channel.bytesIn - before
+        const message = parseIndexMessage(input)
+        if (message.type === 'folder') await this.onFolderMessage(link, message)
+        else this.onIndexMessage(link, message)
+      }
+      await stream.close()
+    } catch (err) {
+      this.init.log(`index exchange with ${link.deviceId} stopped: ${(err as Error).message}`)
+      stream.abort(err as Error)
+    }
+  }
+
+  private async onFolderMessage (link: PeerLink, message: FolderMessage): Promise<void> {
+    const { memberships, index, log } = this.init
+    const id = message.folder
+    if (!this.folders.has(id)) {
+      // Not set up here: keep it as an offer the user can accept with `aerie folder add`.
+      const held = memberships.get(id)
+      try {
+        const crl = this.init.crl()
+        const record = verifyMembership(message.membership, {
+          caCertificate: this.init.caCertificate,
+          ...(crl === undefined ? {} : { crl }),
+          ...(held === undefined ? {} : { pinnedOwner: held.record.owner })
+        })
+        if (roleOf(record, this.init.deviceId) !== undefined && !this.pendingOffers.has(id)) {
+          log(`device ${link.deviceId} offers folder ${id} ("${record.label}"); accept with \`aerie folder add PATH --id ${id}\``)
+        }
+        if (roleOf(record, this.init.deviceId) !== undefined) this.pendingOffers.set(id, { signed: message.membership as SignedMembership, from: link.deviceId })
+      } catch (err) {
+        log(`refused folder ${id} offered by ${link.deviceId}: ${(err as Error).message}`)
+      }
+      return
+    }
+    const before = memberships.get(id)?.record.version
+    try {
+      await memberships.offer(message.membership)
+    } catch (err) {
+      log(`refused a membership record of folder ${id} from ${link.deviceId}: ${(err as Error).message}`)
+      return
+    }
+    const after = memberships.get(id)?.record.version
+    if (after !== before) {
+      log(`folder ${id}: membership version ${String(after)} from ${link.deviceId}`)
+      for (const other of this.links.values()) this.introduce(other, id)
+    }
+    if (!this.isMember(id, link.deviceId)) {
+      log(`folder ${id}: device ${link.deviceId} is not a member; nothing is exchanged with it`)
+      return
+    }
+    index.useRemoteIndexId(id, link.deviceId, message.indexId)
+    // The first `folder` message from the peer on this connection: it may have set the folder up
+    // only now, after ours reached it as a mere offer, so it needs ours (our `have`) again.
+    const first = !link.announced.has(id)
+    link.announced.set(id, message.sequence)
+    this.invalidate(id)
+    this.introduce(link, id, first)
+    // Our records were rebuilt since the peer last heard from us: it gets them all again.
+    const from = message.have.indexId === index.localIndexId(id) ? message.have.sequence : 0
+    if (roleOf(this.init.memberships.get(id)!.record, this.init.deviceId) === 'viewer') return
+    link.startAnnouncing(id, from).catch((err: Error) => { this.linkFailed(link, err) })
+  }
+
+  private onIndexMessage (link: PeerLink, message: IndexMessage): void {
+    const id = message.folder
+    const record = this.init.memberships.get(id)?.record
+    if (!this.folders.has(id) || record === undefined || !this.isMember(id, link.deviceId)) {
+      throw new ProtocolError(`device ${link.deviceId} sent records for folder "${id}", which it does not share with this device`)
+    }
+    if (!canWrite(record, link.deviceId)) {
+      // Enforced here, on receipt: a viewer's changes never enter our index.
+      this.init.log(`refused ${message.records.length} records of folder ${id} from ${link.deviceId}: it is a viewer of the folder`)
+      return
+    }
+    this.init.index.applyRemote(id, link.deviceId, message.records)
+    const last = message.records[message.records.length - 1]
+    if (last !== undefined && last.sequence > (link.announced.get(id) ?? 0)) link.announced.set(id, last.sequence)
+    this.invalidate(id)
+    this.schedulePull(id)
+  }
+
+  private async serveChunkStream (stream: Stream, connection: Connection): Promise<void> {
+    const link = this.linkFor(connection)
+    if (link === undefined) { stream.abort(new ProtocolError('unknown device')); return }
+    await serveChunks(stream, {
+      chunks: this.localChunks,
+      mayRead: folder => this.folders.has(folder) && this.isMember(folder, link.deviceId),
+      onBytesOut: (n) => { link.counters.bytesOut += n }
+    }).catch((err: Error) => { this.init.log(`chunk requests from ${link.deviceId} stopped: ${err.message}`) })
+  }
+
+  private linkFailed (link: PeerLink, err: Error): void {
+    if (!link.isOpen || this.stopped) return
+    this.init.log(`sync with ${link.deviceId} failed: ${err.message}; reconnecting`)
+    link.connection.abort(err)
+  }
+
+  // ---- local changes and pulls -----------------------------------------------------------
+
+  private changedLocally (id: string): void {
+    this.invalidate(id)
+    for (const link of this.links.values()) {
+      link.announce(id).catch((err: Error) => { this.linkFailed(link, err) })
+    }
+  }
+
+  private invalidate (id: string): void {
+    const folder = this.folders.get(id)
+    if (folder !== undefined) folder.need = undefined
+  }
+
+  private schedulePull (id: string): void {
+    if (this.stopped || this.pullTimers.has(id)) return
+    this.pullTimers.set(id, setTimeout(() => {
+      this.pullTimers.delete(id)
+      this.pull(id)
+    }, PULL_DEBOUNCE_MS))
+  }
+
+  private pull (id: string): void {
+    const folder = this.folders.get(id)
+    if (folder === undefined || this.stopped || !folder.scanned) return
+    if (folder.pulling !== undefined) { folder.pullAgain = true; return }
+    clearTimeout(folder.retry)
+    folder.pulling = this.runPull(folder).finally(() => {
+      folder.pulling = undefined
+      folder.progress = undefined
+      if (folder.pullAgain) {
+        folder.pullAgain = false
+        this.schedulePull(id)
+      }
+    })
+  }
+
+  private async runPull (folder: SyncedFolder): Promise<void> {
+    const { id, path } = folder.config
+    const state = folder.runner.status().state
+    // A folder that is missing, unmounted or under a brake is not written to.
+    if (state === 'needs-confirmation' || state === 'error' || await readFolderMarker(path) === undefined) return
+    try {
+      const result = await pullFolder({
+        folder: id,
+        root: path,
+        index: this.init.index,
+        history: folder.history,
+        localChunks: this.localChunks,
+        ignores: folder.runner.ignores,
+        fetchChunk: async (hash, size, device) => await this.fetchChunk(id, hash, size, device),
+        onProgress: (progress) => {
+          folder.progress = progress
+          this.safeDispatchEvent('progress', { detail: progress })
+        }
+      })
+      folder.problems = result.problems
+      this.invalidate(id)
+      if (result.doneFiles > 0) {
+        this.changedLocally(id)
+        this.safeDispatchEvent('pulled', { detail: { ...result, problems: result.problems.length } })
+      }
+      for (const problem of result.problems.slice(0, 5)) this.init.log(`folder ${id}: could not sync ${problem.path}: ${problem.message}`)
+      if (result.problems.length > 0 || result.skipped > 0) {
+        folder.retry = setTimeout(() => { this.pull(id) }, PULL_RETRY_MS)
+      }
+    } catch (err) {
+      this.init.log(`folder ${id}: pull failed: ${(err as Error).message}`)
+      folder.retry = setTimeout(() => { this.pull(id) }, PULL_RETRY_MS)
+    }
+  }
+
+  /** A chunk from a connected member: the winner's holder first, then any other. */
+  private async fetchChunk (id: string, hash: Uint8Array, size: number, preferred: string): Promise<Uint8Array> {
+    const candidates = [...this.links.values()]
+      .filter(link => link.isOpen && this.isMember(id, link.deviceId))
+      .sort((a, b) => Number(b.deviceId === preferred) - Number(a.deviceId === preferred))
+    for (const link of candidates) {
+      let bytes
+      try {
+        bytes = await link.chunks.request(id, hash, size)
+      } catch {
+        continue
+      }
+      if (bytes === undefined) continue
+      if (!sameHash(bytes, hash)) {
+        this.init.log(`device ${link.deviceId} sent a chunk of folder ${id} whose hash does not match; it was discarded`)
+        continue
+      }
+      return bytes
+    }
+    throw new ProtocolError(`no connected member of folder "${id}" has chunk ${Buffer.from(hash).toString('hex').slice(0, 16)}… right now`)
+  }
+}

@@ -1,0 +1,73 @@
+import { createHash, randomBytes } from 'node:crypto'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { chunkFile, createAerieHost, libp2pKeyFromPem, openFolderIndex, TrustStore } from '../../src/index.ts'
+import { createChunkClient } from '../../src/sync/chunk-client.ts'
+import { serveChunks } from '../../src/sync/chunk-server.ts'
+import { createLocalChunks } from '../../src/sync/local-chunks.ts'
+import { CHUNK_PROTOCOL } from '../../src/protocol/index.ts'
+import { createOrg, enrollDevice } from '../pki/fixtures.ts'
+import type { AerieHost, FolderIndex } from '../../src/index.ts'
+
+// The chunk protocol between two real hosts: many requests in flight on one stream, answers
+// in order, a refusal for a folder the requester may not read, nothing for a chunk not held.
+describe('chunk requests between two devices', () => {
+  let server: AerieHost
+  let client: AerieHost
+  let index: FolderIndex
+  let dir: string
+  let chunks: Array<{ hash: Uint8Array, size: number }>
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'aerie-chunks-'))
+    const org = await createOrg()
+    const [a, b] = [enrollDevice(org, { deviceName: 'server' }), enrollDevice(org, { deviceName: 'client' })]
+    const host = async (device: typeof a): Promise<AerieHost> => await createAerieHost({
+      privateKey: libp2pKeyFromPem(device.privateKeyPem),
+      trust: new TrustStore({ credentials: { certificate: device.certPem, ca: org.certPem } }),
+      listen: ['/ip4/127.0.0.1/tcp/0'],
+      mdns: false
+    })
+    server = await host(a)
+    client = await host(b)
+    await mkdir(join(dir, 'folder'))
+    const data = randomBytes(8 * 1024 * 1024)
+    await writeFile(join(dir, 'folder', 'big.bin'), data)
+    chunks = (await chunkFile(join(dir, 'folder', 'big.bin'))).map(c => ({ hash: c.hash, size: c.size }))
+    index = openFolderIndex(join(dir, 'index.db'), a.deviceId)
+    index.updateLocal('shared', [{ path: 'big.bin', type: 'file', size: data.length, mtimeMs: 1, mode: 0o644, deleted: false, chunks }])
+    const local = createLocalChunks(index, folder => folder === 'shared' ? join(dir, 'folder') : undefined)
+    await server.libp2p.handle(CHUNK_PROTOCOL, async (stream) => {
+      await serveChunks(stream, { chunks: local, mayRead: folder => folder === 'shared' }).catch((e) => { console.log('SERVER', e) })
+    })
+    await client.dial(server.addresses()[0]!)
+  }, 60_000)
+
+  afterAll(async () => {
+    await client?.stop()
+    await server?.stop()
+    index?.close()
+    await rm(dir, { recursive: true, force: true })
+  })
+
+  it('answers every request of a pipelined burst with the right bytes', async () => {
+    const connection = client.libp2p.getConnections()[0]!
+    const requests = createChunkClient(connection)
+    const answers = await Promise.all(chunks.map(async c => await requests.request('shared', c.hash, c.size)))
+    for (const [i, bytes] of answers.entries()) {
+      expect(bytes?.byteLength).toBe(chunks[i]!.size)
+      expect(createHash('sha256').update(bytes!).digest().equals(Buffer.from(chunks[i]!.hash))).toBe(true)
+    }
+    expect(requests.bytesIn).toBeGreaterThanOrEqual(8 * 1024 * 1024)
+    await requests.close()
+  })
+
+  it('has nothing for a chunk it does not hold, and refuses a folder the peer may not read', async () => {
+    const requests = createChunkClient(client.libp2p.getConnections()[0]!)
+    expect(await requests.request('shared', new Uint8Array(32), 100)).toBeUndefined()
+    await expect(requests.request('private', chunks[0]!.hash, chunks[0]!.size)).rejects.toThrow(/not a member/)
+    await requests.close()
+  })
+})
