@@ -4,7 +4,7 @@ import { chmod, lstat, mkdir, open, readlink, rename, rmdir, symlink, utimes } f
 import { basename, dirname, join } from 'node:path'
 import { encodeVersion, LOCAL } from '../index/index.ts'
 import { conflictName } from './conflict-name.ts'
-import { sameHash } from './local-chunks.ts'
+import { readAt, sameHash } from './local-chunks.ts'
 import { assertNoSymlinkParents } from './version-history.ts'
 import type { FileRecord, FolderIndex } from '../index/index.ts'
 import type { LocalChunks } from './local-chunks.ts'
@@ -113,6 +113,7 @@ export async function pullFolder (init: PullerInit, signal?: AbortSignal): Promi
     }
   }
 
+  const sourcing = new PassChunks(init)
   const dirs = needed.filter(item => !item.winner.deleted && item.winner.type === 'dir')
   const files = needed.filter(item => !item.winner.deleted && item.winner.type === 'file')
   const links = needed.filter(item => !item.winner.deleted && item.winner.type === 'symlink')
@@ -139,8 +140,8 @@ export async function pullFolder (init: PullerInit, signal?: AbortSignal): Promi
       await attempt(item, async () => {
         const from = renames.get(item.path)
         const outcome = from !== undefined
-          ? await moveFile(init, item, from, result, signal)
-          : await buildFile(init, item, result, signal)
+          ? await moveFile(init, item, from, result, sourcing, signal)
+          : await buildFile(init, item, result, sourcing, signal)
         if (outcome === 'skipped') { result.skipped++; return }
         result.doneBytes += item.winner.size
         done(item.winner, outcome)
@@ -214,11 +215,11 @@ function contentKey (record: FileRecord): string {
 }
 
 /** The old path's deletion is then found done (nothing there) when deletions come. */
-async function moveFile (init: PullerInit, item: Needed, from: string, result: PullResult, signal?: AbortSignal): Promise<Stats | 'skipped'> {
+async function moveFile (init: PullerInit, item: Needed, from: string, result: PullResult, sourcing: PassChunks, signal?: AbortSignal): Promise<Stats | 'skipped'> {
   const source = join(init.root, from)
   const stats = await lstatOrUndefined(source)
   const target = join(init.root, item.path)
-  if (stats === undefined || !stats.isFile() || !await diskMatchesIndex(init, from, stats)) return await buildFile(init, item, result, signal)
+  if (stats === undefined || !stats.isFile() || !await diskMatchesIndex(init, from, stats)) return await buildFile(init, item, result, sourcing, signal)
   const existing = await lstatOrUndefined(target)
   if (existing !== undefined) {
     if (!await diskMatchesIndex(init, item.path, existing)) return 'skipped'
@@ -233,7 +234,7 @@ async function moveFile (init: PullerInit, item: Needed, from: string, result: P
 }
 
 /** Builds the winner's content in a temporary file and renames it into place. */
-async function buildFile (init: PullerInit, item: Needed, result: PullResult, signal?: AbortSignal): Promise<Stats | 'skipped'> {
+async function buildFile (init: PullerInit, item: Needed, result: PullResult, sourcing: PassChunks, signal?: AbortSignal): Promise<Stats | 'skipped'> {
   const { winner } = item
   const target = join(init.root, item.path)
   const before = await lstatOrUndefined(target)
@@ -251,18 +252,11 @@ async function buildFile (init: PullerInit, item: Needed, result: PullResult, si
       if (!have.has(i)) missing.push({ hash: chunk.hash, size: chunk.size, offset })
       offset += chunk.size
     }
-    // A chunk repeated in the file (zeros, say) is fetched once.
-    const fetched = new Map<string, Promise<{ bytes: Uint8Array, local: boolean }>>()
     await inParallel(missing, CHUNKS_IN_FLIGHT, async (chunk) => {
       signal?.throwIfAborted()
-      const key = Buffer.from(chunk.hash).toString('hex')
-      let source = fetched.get(key)
-      if (source === undefined) {
-        source = chunkBytes(init, chunk.hash, chunk.size, item.device)
-        fetched.set(key, source)
-      }
-      const { bytes, local } = await source
+      const { bytes, local } = await sourcing.get(chunk.hash, chunk.size, item.device)
       await writeAll(file, bytes, chunk.offset)
+      sourcing.wrote(chunk.hash, temp, chunk.offset)
       if (local) result.localBytes += bytes.byteLength
       else result.networkBytes += bytes.byteLength
     })
@@ -280,13 +274,67 @@ async function buildFile (init: PullerInit, item: Needed, result: PullResult, si
     await setAside(init, item, target)
   }
   await rename(temp, target)
+  sourcing.moved(temp, target)
   return await lstat(target)
 }
 
-async function chunkBytes (init: PullerInit, hash: Uint8Array, size: number, device: string): Promise<{ bytes: Uint8Array, local: boolean }> {
-  const local = await init.localChunks.read(hash, size)
-  if (local !== undefined) return { bytes: local, local: true }
-  return { bytes: await init.fetchChunk(hash, size, device), local: false }
+/**
+ * Where the chunks of one pull come from, so that duplicate data crosses the network once:
+ * a chunk being fetched is waited for, not fetched again, and a chunk written earlier in this
+ * pull (not yet in the index) is copied from where it was written. Then this device's files,
+ * then the peers.
+ */
+class PassChunks {
+  private readonly init: PullerInit
+  private readonly inFlight = new Map<string, Promise<{ bytes: Uint8Array, local: boolean }>>()
+  /** hash -> where this pull wrote it. */
+  private readonly written = new Map<string, { file: { path: string }, offset: number }>()
+  /** One shared name per file being built, so its chunks follow it when it is renamed into place. */
+  private readonly files = new Map<string, { path: string }>()
+
+  constructor (init: PullerInit) {
+    this.init = init
+  }
+
+  async get (hash: Uint8Array, size: number, device: string): Promise<{ bytes: Uint8Array, local: boolean }> {
+    const key = Buffer.from(hash).toString('hex')
+    const pending = this.inFlight.get(key)
+    if (pending !== undefined) return { ...await pending, local: true }
+    const fetching = this.find(key, hash, size, device)
+    this.inFlight.set(key, fetching)
+    try {
+      return await fetching
+    } finally {
+      this.inFlight.delete(key)
+    }
+  }
+
+  wrote (hash: Uint8Array, path: string, offset: number): void {
+    let file = this.files.get(path)
+    if (file === undefined) {
+      file = { path }
+      this.files.set(path, file)
+    }
+    this.written.set(Buffer.from(hash).toString('hex'), { file, offset })
+  }
+
+  moved (from: string, to: string): void {
+    const file = this.files.get(from)
+    if (file === undefined) return
+    file.path = to
+    this.files.delete(from)
+  }
+
+  private async find (key: string, hash: Uint8Array, size: number, device: string): Promise<{ bytes: Uint8Array, local: boolean }> {
+    const place = this.written.get(key)
+    if (place !== undefined) {
+      const bytes = await readAt(place.file.path, place.offset, size)
+      if (bytes !== undefined && sameHash(bytes, hash)) return { bytes, local: true }
+    }
+    const local = await this.init.localChunks.read(hash, size)
+    if (local !== undefined) return { bytes: local, local: true }
+    return { bytes: await this.init.fetchChunk(hash, size, device), local: false }
+  }
 }
 
 /** Chunks of an earlier attempt's temporary file that still verify, by position. */
