@@ -3,6 +3,7 @@ import { chunkFile, hashChunksOfBuffer } from '../chunking/index.ts'
 import { pathProblem } from '../index/index.ts'
 import { isDirectory, readFolderMarker } from './folder-marker.ts'
 import { loadIgnoreRules } from './ignore-rules.ts'
+import { CaseClashes, portabilityProblem } from './portable-names.ts'
 import { findOnDisk, statEntry, walkFolder } from './walk.ts'
 import type { Chunk } from '../chunking/index.ts'
 import type { FolderIndex, LocalChange, LocalStat } from '../index/index.ts'
@@ -90,11 +91,15 @@ export async function scanFolder (options: ScanOptions): Promise<ScanResult> {
   // Directories that could not be listed: what the index holds below them is unknown, not gone.
   const unreadable = new Set<string>()
   const walk: WalkOptions = { skip, onProblem: (p) => result.problems.push(p), onUnreadable: (path) => unreadable.add(path) }
+  const clashes = new CaseClashes()
   const examine = async (entries: WalkEntry[]): Promise<void> => {
     signal?.throwIfAborted()
     for (const entry of entries) {
       seen.add(entry.path)
       result.files++
+      const clash = clashes.add(entry.path)
+      const portability = clash !== undefined ? `differs from "${clash}" only in letter case` : portabilityProblem(entry.path)
+      if (portability !== undefined) result.problems.push({ path: entry.path, message: `${portability}: it syncs, but Windows (and for case, macOS) devices cannot hold it; rename it` })
       const before = known.get(entry.path)
       if (before != null && unchanged(before, entry)) continue
       const change = await describe(entry, result, signal)
