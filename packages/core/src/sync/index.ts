@@ -1,7 +1,7 @@
 /** Folders on this device and, as it grows, their exchange with peers. */
 export { brakeAdvice, FolderRunner } from './folder-runner.ts'
 export type { FolderRunnerInit, FolderState, FolderStatus } from './folder-runner.ts'
-export { assertNoSymlinkParents, DEFAULT_RETENTION, openVersionHistory, VERSIONS_DIR } from './version-history.ts'
+export { assertNoSymlinkParents, DEFAULT_RETENTION, openVersionHistory } from './version-history.ts'
 export type { FileVersion, RetentionPolicy, VersionHistory } from './version-history.ts'
 export { canWrite, changeMember, createMembership, roleOf, verifyMembership } from './membership.ts'
 export type { FolderMember, FolderRole, MemberChange, MembershipRecord, SignedMembership, VerifyMembershipOptions } from './membership.ts'

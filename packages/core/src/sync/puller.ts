@@ -3,6 +3,7 @@ import { constants } from 'node:fs'
 import { chmod, lstat, mkdir, open, readlink, rename, rmdir, symlink, utimes } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { encodeVersion, LOCAL } from '../index/index.ts'
+import { TEMP_PREFIX } from '../scan/folder-marker.ts'
 import { conflictName } from './conflict-name.ts'
 import { readAt, sameHash } from './local-chunks.ts'
 import { assertNoSymlinkParents } from './version-history.ts'
@@ -387,7 +388,7 @@ async function diskMatchesIndex (init: PullerInit, path: string, stats: Stats): 
 
 function tempName (path: string, winner: FileRecord): string {
   const tag = createHash('sha256').update(`${path}\n${encodeVersion(winner.version)}`).digest('hex').slice(0, 16)
-  return `.aerie-tmp-${basename(path).slice(0, 100)}-${tag}`
+  return `${TEMP_PREFIX}${basename(path).slice(0, 100)}-${tag}`
 }
 
 async function writeAll (file: Awaited<ReturnType<typeof open>>, bytes: Uint8Array, offset: number): Promise<void> {

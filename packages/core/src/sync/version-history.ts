@@ -3,6 +3,7 @@ import { constants } from 'node:fs'
 import { copyFile, lstat, lutimes, mkdir, open, readdir, readlink, rename, rm, rmdir, symlink, unlink } from 'node:fs/promises'
 import { dirname, extname, join } from 'node:path'
 import { InvalidInputError } from '../errors.ts'
+import { TEMP_PREFIX, VERSIONS_DIR } from '../scan/folder-marker.ts'
 import { pathProblem } from '../index/index.ts'
 import type { Stats } from 'node:fs'
 
@@ -24,7 +25,6 @@ import type { Stats } from 'node:fs'
  * await history.prune()
  * ```
  */
-export const VERSIONS_DIR = '.aerie-versions'
 
 export interface FileVersion {
   /** The folder path it was archived from: relative, '/'-separated. */
@@ -166,7 +166,7 @@ export function openVersionHistory (root: string, policy: Partial<RetentionPolic
     }
     const dir = dirname(target)
     await mkdir(dir, { recursive: true })
-    const temp = join(dir, `.aerie-tmp-${randomBytes(6).toString('hex')}`)
+    const temp = join(dir, `${TEMP_PREFIX}${randomBytes(6).toString('hex')}`)
     try {
       await copyVersion(version.diskPath, temp, now)
       if (current != null) await archive(path, now)

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os'
 import { basename, join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { InvalidInputError } from '../../src/errors.ts'
-import { assertNoSymlinkParents, openVersionHistory, VERSIONS_DIR } from '../../src/sync/version-history.ts'
+import { VERSIONS_DIR } from '../../src/scan/index.ts'
+import { assertNoSymlinkParents, openVersionHistory } from '../../src/sync/version-history.ts'
 
 // Before the sync replaces or deletes a file it hands the old one to the history; a user
 // can list, find and restore it, and retention keeps the history bounded.
