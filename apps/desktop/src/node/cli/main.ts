@@ -4,6 +4,7 @@ import { caInit, devices, invite, revoke } from './ca-commands.ts'
 import { enroll } from './enroll-command.ts'
 import { id, peerAdd, run, status } from './agent-commands.ts'
 import { folderAdd, folderConfirm, folderRemove, folderRescan, folderShare, folderUnshare } from './folder-commands.ts'
+import { versions, versionsRestore } from './version-commands.ts'
 import { UsageError } from './args.ts'
 import { USAGE } from './usage.ts'
 
@@ -33,6 +34,8 @@ const commands: Record<string, Command> = {
   'folder rescan': folderRescan,
   'folder unshare': folderUnshare,
   'folder confirm': folderConfirm,
+  versions,
+  'versions restore': versionsRestore,
   run,
   status
 }

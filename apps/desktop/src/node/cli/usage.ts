@@ -20,6 +20,12 @@ export const USAGE = `usage: aerie [--home DIR] <command> [options]
   folder remove ID            stop syncing a folder (deletes nothing)
   folder confirm ID           the files a scan misses really are gone: record it
   folder rescan ID            scan a folder now (the watcher and a rescan every minute do it anyway)
+  versions PATH [--json]      the old versions the sync kept of a file (or of every file under a
+                              directory), even one deleted since; PATH is on disk in a synced folder
+  versions restore PATH --at TIME
+                              bring back the file as it was at TIME: 2026-11-22T10:15:00[+01:00]
+                              (local unless zoned), 20261122-101500 (UTC, as in version names),
+                              10m / 2h / 3d ago, or now; it syncs as a new change
   run [--listen ADDR]... [--no-mdns]
                               run the agent in the foreground
   status [--json]             ask the running agent how it is
