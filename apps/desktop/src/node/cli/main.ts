@@ -41,6 +41,8 @@ const commands: Record<string, Command> = {
 }
 
 export async function main (argv: string[]): Promise<number> {
+  // `aerie status | head` closes the pipe early: that is the reader's choice, not our error.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => { if (err.code === 'EPIPE') process.exit(0) })
   let homeFlag: string | undefined
   const rest = [...argv]
   for (let i = 0; i < rest.length; i++) {
