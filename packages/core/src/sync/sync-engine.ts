@@ -93,10 +93,12 @@ interface SyncedFolder {
   /** need() is not free on a big folder: computed again only after something changed. */
   need?: { files: number, bytes: number }
   scanned: boolean
+  lastPrune: number
 }
 
 const PULL_DEBOUNCE_MS = 50
 const PULL_RETRY_MS = 10_000
+const PRUNE_EVERY_MS = 10 * 60_000
 
 export class SyncEngine extends TypedEventEmitter<SyncEngineEvents> {
   private readonly init: SyncEngineInit
@@ -147,7 +149,7 @@ export class SyncEngine extends TypedEventEmitter<SyncEngineEvents> {
       const runner = new FolderRunner({
         id: config.id, path: config.path, label: config.label, index: this.init.index, rescanMs: this.init.rescanMs, watch: this.init.watch
       })
-      const folder: SyncedFolder = { config, runner, history: openVersionHistory(config.path), pullAgain: false, problems: [], scanned: false }
+      const folder: SyncedFolder = { config, runner, history: openVersionHistory(config.path), pullAgain: false, problems: [], scanned: false, lastPrune: 0 }
       runner.addEventListener('scanned', () => { this.changedLocally(config.id) })
       runner.addEventListener('state', (evt) => {
         this.safeDispatchEvent('state', { detail: evt.detail })
@@ -511,6 +513,7 @@ export class SyncEngine extends TypedEventEmitter<SyncEngineEvents> {
       if (result.doneFiles > 0) {
         this.changedLocally(id)
         this.safeDispatchEvent('pulled', { detail: { ...result, problems: result.problems.length } })
+        this.pruneVersions(folder)
       }
       for (const problem of result.problems.slice(0, 5)) this.init.log(`folder ${id}: could not sync ${problem.path}: ${problem.message}`)
       if (result.problems.length > 0 || result.skipped > 0) {
@@ -520,6 +523,13 @@ export class SyncEngine extends TypedEventEmitter<SyncEngineEvents> {
       this.init.log(`folder ${id}: pull failed: ${(err as Error).message}`)
       folder.retry = setTimeout(() => { this.pull(id) }, PULL_RETRY_MS)
     }
+  }
+
+  /** Applies the version history's retention after pulls, at most every PRUNE_EVERY_MS. */
+  private pruneVersions (folder: SyncedFolder): void {
+    if (Date.now() - folder.lastPrune < PRUNE_EVERY_MS) return
+    folder.lastPrune = Date.now()
+    folder.history.prune().catch((err: Error) => { this.init.log(`folder ${folder.config.id}: could not prune old versions: ${err.message}`) })
   }
 
   /** A chunk from a connected member: the winner's holder first, then any other. */
