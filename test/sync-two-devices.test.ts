@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { chmod, mkdir, readdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises'
+import { chmod, mkdir, readdir, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Lab, waitFor } from './support/agents.ts'
@@ -46,7 +46,7 @@ describe('a folder shared by two devices', () => {
     await writeFile(join(a, 'big.bin'), randomBytes(12 * 1024 * 1024))
     await symlink('docs/readme.md', join(a, 'link-to-readme'))
     await mkdir(join(a, 'many'))
-    for (let i = 0; i < 300; i++) await writeFile(join(a, 'many', `f${i}.txt`), `small file ${i}\n`)
+    for (let i = 0; i < 2000; i++) await writeFile(join(a, 'many', `f${i}.txt`), `small file ${i}\n`)
     await mkdir(b)
   }, 120_000)
   afterAll(async () => { await lab.stopAll() })
@@ -80,6 +80,18 @@ describe('a folder shared by two devices', () => {
     // What the sync deleted or replaced on bob is in bob's version history, not gone.
     const versions = await readdir(join(b, '.aerie-versions', 'docs', 'deep', 'er'))
     expect(versions.some(name => name.startsWith('notes~'))).toBe(true)
+  })
+
+  it('a file renamed on one device is renamed on the other, not sent again', async () => {
+    const bytesFromBob = async (): Promise<number> => (await statusOf(alice)).peers.find(p => p.deviceName === 'bob')?.bytesIn ?? 0
+    const inode = (await stat(join(a, 'big.bin'))).ino
+    const before = await bytesFromBob()
+    await rename(join(b, 'big.bin'), join(b, 'docs', 'big-moved.bin'))
+    await bob.ok('folder', 'rescan', 'team')
+    await inSync()
+    // The same file (inode) under its new name, and only index records crossed the wire.
+    expect((await stat(join(a, 'docs', 'big-moved.bin'))).ino).toBe(inode)
+    expect(await bytesFromBob() - before).toBeLessThan(64 * 1024)
   })
 
   it('a folder that is not shared with a device is not sent to it', async () => {
