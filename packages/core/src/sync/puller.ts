@@ -57,10 +57,12 @@ export interface PullResult extends PullProgress {
   skipped: number
 }
 
-/** Files built at once: enough to hide per-file latency, few enough to keep memory flat. */
-const FILES_IN_FLIGHT = 8
+/** Files built at once: many small files are bound by round trips and fsyncs, not bytes. */
+const FILES_IN_FLIGHT = 32
 /** Chunk requests in flight per file. */
 const CHUNKS_IN_FLIGHT = 32
+/** Chunk bytes held in memory at once across all files (fetched, not yet written). */
+const BYTES_IN_FLIGHT = 32 * 1024 * 1024
 /** Adopted records are written to the index in batches (one transaction each). */
 const ADOPT_BATCH = 256
 const PROGRESS_EVERY_MS = 250
@@ -256,7 +258,11 @@ async function buildFile (init: PullerInit, item: Needed, result: PullResult, so
     await inParallel(missing, CHUNKS_IN_FLIGHT, async (chunk) => {
       signal?.throwIfAborted()
       const { bytes, local } = await sourcing.get(chunk.hash, chunk.size, item.device)
-      await writeAll(file, bytes, chunk.offset)
+      try {
+        await writeAll(file, bytes, chunk.offset)
+      } finally {
+        sourcing.release(chunk.size)
+      }
       sourcing.wrote(chunk.hash, temp, chunk.offset)
       if (local) result.localBytes += bytes.byteLength
       else result.networkBytes += bytes.byteLength
@@ -292,12 +298,15 @@ class PassChunks {
   private readonly written = new Map<string, { file: { path: string }, offset: number }>()
   /** One shared name per file being built, so its chunks follow it when it is renamed into place. */
   private readonly files = new Map<string, { path: string }>()
+  private readonly budget = new ByteBudget(BYTES_IN_FLIGHT)
 
   constructor (init: PullerInit) {
     this.init = init
   }
 
+  /** The caller must `release(size)` once it has written the bytes. */
   async get (hash: Uint8Array, size: number, device: string): Promise<{ bytes: Uint8Array, local: boolean }> {
+    await this.budget.take(size)
     const key = Buffer.from(hash).toString('hex')
     const pending = this.inFlight.get(key)
     if (pending !== undefined) return { ...await pending, local: true }
@@ -305,9 +314,16 @@ class PassChunks {
     this.inFlight.set(key, fetching)
     try {
       return await fetching
+    } catch (err) {
+      this.budget.give(size)
+      throw err
     } finally {
       this.inFlight.delete(key)
     }
+  }
+
+  release (size: number): void {
+    this.budget.give(size)
   }
 
   wrote (hash: Uint8Array, path: string, offset: number): void {
@@ -335,6 +351,36 @@ class PassChunks {
     const local = await this.init.localChunks.read(hash, size)
     if (local !== undefined) return { bytes: local, local: true }
     return { bytes: await this.init.fetchChunk(hash, size, device), local: false }
+  }
+}
+
+/** Bytes in memory at once: takers wait their turn, except that one may always go when none is out. */
+class ByteBudget {
+  private used = 0
+  private readonly waiting: Array<{ size: number, go: () => void }> = []
+  private readonly max: number
+
+  constructor (max: number) {
+    this.max = max
+  }
+
+  async take (size: number): Promise<void> {
+    if (this.waiting.length === 0 && (this.used === 0 || this.used + size <= this.max)) {
+      this.used += size
+      return
+    }
+    await new Promise<void>(resolve => { this.waiting.push({ size, go: resolve }) })
+  }
+
+  give (size: number): void {
+    this.used -= size
+    while (this.waiting.length > 0) {
+      const next = this.waiting[0]!
+      if (this.used !== 0 && this.used + next.size > this.max) break
+      this.waiting.shift()
+      this.used += next.size
+      next.go()
+    }
   }
 }
 
