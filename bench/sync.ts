@@ -179,8 +179,9 @@ async function editCase (work: string, size: number, troubles: Map<Case, string[
   await writeRandomFile(join(source, name), size)
   const content = await readFile(join(source, name))
   const regions = Math.floor(size / EDIT_REGION)
-  // Spread over the file, never the same region twice in a row.
-  const offsets = Array.from({ length: EDITS }, (_, i) => ((i * 5 + 1) % regions) * EDIT_REGION)
+  // Spread over the file, a different region each time.
+  const step = Math.max(1, Math.floor(regions / EDITS))
+  const offsets = Array.from({ length: EDITS }, (_, i) => ((1 + i * step) % regions) * EDIT_REGION)
 
   const { cpS, rsyncS } = await timedEditCopies(work, source, name, offsets[0]!)
 
