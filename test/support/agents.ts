@@ -68,7 +68,8 @@ export class Device {
 
   async stop (): Promise<void> {
     const agent = this.agent
-    if (agent?.exitCode !== null || agent.pid == null) return
+    // A process killed by a signal has signalCode set and exitCode null.
+    if (agent == null || agent.exitCode !== null || agent.signalCode !== null || agent.pid == null) return
     const exited = new Promise(resolve => agent.once('exit', resolve))
     agent.kill('SIGTERM')
     const timer = setTimeout(() => agent.kill('SIGKILL'), 5_000)
@@ -139,11 +140,11 @@ export async function invite (ca: Device, user: string, ...args: string[]): Prom
 }
 
 /** Polls until `check` holds; bounded in time, so a broken feature fails instead of hanging. */
-export async function waitFor (check: () => Promise<boolean> | boolean, what: string, timeoutMs = 20_000): Promise<void> {
+export async function waitFor (check: () => Promise<boolean> | boolean, what: string, timeoutMs = 20_000, intervalMs = 100): Promise<void> {
   const deadline = Date.now() + timeoutMs
   while (Date.now() < deadline) {
     if (await check()) return
-    await new Promise(resolve => setTimeout(resolve, 100))
+    await new Promise(resolve => setTimeout(resolve, intervalMs))
   }
   throw new Error(`timed out waiting for ${what}`)
 }

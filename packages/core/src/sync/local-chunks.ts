@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto'
 import { open } from 'node:fs/promises'
 import { join } from 'node:path'
+import { OpenFiles } from './open-files.ts'
 import type { FolderIndex } from '../index/index.ts'
+import type { FileHandle } from 'node:fs/promises'
 
 /**
  * Chunks this device already has on disk, found through the index (any folder, or one):
@@ -11,35 +13,46 @@ import type { FolderIndex } from '../index/index.ts'
  */
 export interface LocalChunks {
   read(hash: Uint8Array, size: number, options?: { folder?: string }): Promise<Uint8Array | undefined>
+  /** Closes the files kept open between reads. */
+  close(): Promise<void>
 }
 
 export function createLocalChunks (index: FolderIndex, folderRoot: (folder: string) => string | undefined): LocalChunks {
+  const files = new OpenFiles()
   return {
     async read (hash, size, options = {}) {
       for (const place of index.findChunk(hash)) {
         if (place.size !== size || (options.folder !== undefined && place.folder !== options.folder)) continue
         const root = folderRoot(place.folder)
         if (root === undefined) continue
-        const bytes = await readAt(join(root, place.path), place.offset, size)
+        const bytes = await files.with(join(root, place.path), async file => await readFrom(file, place.offset, size))
         if (bytes !== undefined && sameHash(bytes, hash)) return bytes
       }
       return undefined
+    },
+    async close () {
+      await files.close()
     }
   }
 }
 
+async function readFrom (file: FileHandle, offset: number, size: number): Promise<Uint8Array | undefined> {
+  const bytes = new Uint8Array(size)
+  let filled = 0
+  while (filled < size) {
+    const { bytesRead } = await file.read(bytes, filled, size - filled, offset + filled)
+    if (bytesRead === 0) return undefined
+    filled += bytesRead
+  }
+  return bytes
+}
+
+/** `size` bytes of a file at `offset`, once: undefined when the file is gone or shorter. */
 export async function readAt (path: string, offset: number, size: number): Promise<Uint8Array | undefined> {
   let file
   try {
     file = await open(path, 'r')
-    const bytes = new Uint8Array(size)
-    let filled = 0
-    while (filled < size) {
-      const { bytesRead } = await file.read(bytes, filled, size - filled, offset + filled)
-      if (bytesRead === 0) return undefined
-      filled += bytesRead
-    }
-    return bytes
+    return await readFrom(file, offset, size)
   } catch {
     return undefined
   } finally {

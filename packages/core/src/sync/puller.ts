@@ -65,9 +65,21 @@ const CHUNKS_IN_FLIGHT = 32
 const BYTES_IN_FLIGHT = 32 * 1024 * 1024
 /** Adopted records are written to the index in batches (one transaction each). */
 const ADOPT_BATCH = 256
+/** ... and at the latest this soon after a file is done (the watcher waits 100 ms). */
+const ADOPT_WITHIN_MS = 50
 const PROGRESS_EVERY_MS = 250
 
 type Needed = ReturnType<FolderIndex['need']>[number]
+
+/** What one pull's steps share. */
+interface Pass {
+  init: PullerInit
+  result: PullResult
+  sourcing: PassChunks
+  /** Folder paths checked to be real directories in this pass ('.' is the root). */
+  safeDirs: Set<string>
+  signal?: AbortSignal
+}
 
 export async function pullFolder (init: PullerInit, signal?: AbortSignal): Promise<PullResult> {
   const { folder, root, index } = init
@@ -86,7 +98,10 @@ export async function pullFolder (init: PullerInit, signal?: AbortSignal): Promi
   if (needed.length === 0) return result
 
   let adopted: Array<FileRecord & { inode?: number }> = []
+  let flushTimer: NodeJS.Timeout | undefined
   const flush = (): void => {
+    clearTimeout(flushTimer)
+    flushTimer = undefined
     if (adopted.length === 0) return
     const batch = adopted
     adopted = []
@@ -97,26 +112,35 @@ export async function pullFolder (init: PullerInit, signal?: AbortSignal): Promi
     const now = Date.now()
     if (!force && now - lastProgress < PROGRESS_EVERY_MS) return
     lastProgress = now
-    init.onProgress?.({ ...result, problems: undefined, skipped: undefined } as unknown as PullProgress)
+    const { problems: _problems, skipped: _skipped, ...figures } = result
+    init.onProgress?.(figures)
   }
   const done = (record: FileRecord, stats?: Stats): void => {
     adopted.push(stats === undefined ? record : { ...record, inode: stats.ino })
     result.doneFiles++
+    // Soon, not only per batch: the watcher sees our rename, and a scan that finds the file
+    // already adopted leaves it alone instead of hashing it again.
     if (adopted.length >= ADOPT_BATCH) flush()
+    else flushTimer ??= setTimeout(flush, ADOPT_WITHIN_MS)
     progress()
   }
+  // Directories known to be real directories (not symlinks) in this pass: checked once, not
+  // per file. This pass creates symlinks only after all files, so none can appear in between.
+  const safeDirs = new Set<string>()
   const attempt = async (item: Needed, work: () => Promise<void>): Promise<void> => {
     signal?.throwIfAborted()
+    const parent = dirname(item.path)
     try {
-      await assertNoSymlinkParents(root, item.path)
+      if (!safeDirs.has(parent)) await assertNoSymlinkParents(root, item.path)
       await work()
+      safeDirs.add(parent)
     } catch (err) {
       if (signal?.aborted === true) throw err
       result.problems.push({ path: item.path, message: (err as Error).message })
     }
   }
 
-  const sourcing = new PassChunks(init)
+  const pass: Pass = { init, result, sourcing: new PassChunks(init), safeDirs, ...(signal === undefined ? {} : { signal }) }
   const dirs = needed.filter(item => !item.winner.deleted && item.winner.type === 'dir')
   const files = needed.filter(item => !item.winner.deleted && item.winner.type === 'file')
   const links = needed.filter(item => !item.winner.deleted && item.winner.type === 'symlink')
@@ -143,8 +167,8 @@ export async function pullFolder (init: PullerInit, signal?: AbortSignal): Promi
       await attempt(item, async () => {
         const from = renames.get(item.path)
         const outcome = from !== undefined
-          ? await moveFile(init, item, from, result, sourcing, signal)
-          : await buildFile(init, item, result, sourcing, signal)
+          ? await moveFile(pass, item, from)
+          : await buildFile(pass, item)
         if (outcome === 'skipped') { result.skipped++; return }
         result.doneBytes += item.winner.size
         done(item.winner, outcome)
@@ -218,11 +242,12 @@ function contentKey (record: FileRecord): string {
 }
 
 /** The old path's deletion is then found done (nothing there) when deletions come. */
-async function moveFile (init: PullerInit, item: Needed, from: string, result: PullResult, sourcing: PassChunks, signal?: AbortSignal): Promise<Stats | 'skipped'> {
+async function moveFile (pass: Pass, item: Needed, from: string): Promise<Stats | 'skipped'> {
+  const { init } = pass
   const source = join(init.root, from)
   const stats = await lstatOrUndefined(source)
   const target = join(init.root, item.path)
-  if (stats === undefined || !stats.isFile() || !await diskMatchesIndex(init, from, stats)) return await buildFile(init, item, result, sourcing, signal)
+  if (stats === undefined || !stats.isFile() || !await diskMatchesIndex(init, from, stats)) return await buildFile(pass, item)
   const existing = await lstatOrUndefined(target)
   if (existing !== undefined) {
     if (!await diskMatchesIndex(init, item.path, existing)) return 'skipped'
@@ -237,13 +262,14 @@ async function moveFile (init: PullerInit, item: Needed, from: string, result: P
 }
 
 /** Builds the winner's content in a temporary file and renames it into place. */
-async function buildFile (init: PullerInit, item: Needed, result: PullResult, sourcing: PassChunks, signal?: AbortSignal): Promise<Stats | 'skipped'> {
+async function buildFile (pass: Pass, item: Needed): Promise<Stats | 'skipped'> {
+  const { init, result, sourcing, signal } = pass
   const { winner } = item
   const target = join(init.root, item.path)
   const before = await lstatOrUndefined(target)
   if (before !== undefined && !await diskMatchesIndex(init, item.path, before)) return 'skipped'
 
-  await mkdir(dirname(target), { recursive: true })
+  if (!pass.safeDirs.has(dirname(item.path))) await mkdir(dirname(target), { recursive: true })
   const temp = join(dirname(target), tempName(item.path, winner))
   const file = await open(temp, constants.O_RDWR | constants.O_CREAT, 0o600)
   try {

@@ -90,8 +90,8 @@ interface SyncedFolder {
   retry?: NodeJS.Timeout
   progress?: PullProgress
   problems: Array<{ path: string, message: string }>
-  /** need() is not free on a big folder: computed again only after something changed. */
-  need?: { files: number, bytes: number }
+  /** need() is not free on a big folder: computed again after a change, at most once a second. */
+  need?: { files: number, bytes: number, at: number, stale: boolean }
   scanned: boolean
   lastPrune: number
 }
@@ -99,6 +99,8 @@ interface SyncedFolder {
 const PULL_DEBOUNCE_MS = 50
 const PULL_RETRY_MS = 10_000
 const PRUNE_EVERY_MS = 10 * 60_000
+/** How stale `needFiles`/`needBytes` in status may be while a folder changes. */
+const NEED_REFRESH_MS = 1_000
 
 export class SyncEngine extends TypedEventEmitter<SyncEngineEvents> {
   private readonly init: SyncEngineInit
@@ -224,6 +226,7 @@ export class SyncEngine extends TypedEventEmitter<SyncEngineEvents> {
       await folder.pulling
     }))
     await Promise.all([...this.links.values()].map(async link => { await link.close() }))
+    await this.localChunks.close()
     await this.init.host.libp2p.unhandle([INDEX_PROTOCOL, CHUNK_PROTOCOL]).catch(() => {})
   }
 
@@ -236,7 +239,9 @@ export class SyncEngine extends TypedEventEmitter<SyncEngineEvents> {
   private statusOf (folder: SyncedFolder): SyncFolderStatus {
     const base = folder.runner.status()
     const membership = this.init.memberships.get(folder.config.id)?.record
-    folder.need ??= this.countNeed(folder.config.id)
+    if (folder.need === undefined || (folder.need.stale && Date.now() - folder.need.at >= NEED_REFRESH_MS)) {
+      folder.need = { ...this.countNeed(folder.config.id), at: Date.now(), stale: false }
+    }
     const caughtUp = [...this.links.values()].every(link => {
       const announced = link.announced.get(folder.config.id)
       return announced === undefined || this.init.index.remoteSequence(folder.config.id, link.deviceId) >= announced
@@ -462,8 +467,8 @@ export class SyncEngine extends TypedEventEmitter<SyncEngineEvents> {
   }
 
   private invalidate (id: string): void {
-    const folder = this.folders.get(id)
-    if (folder !== undefined) folder.need = undefined
+    const need = this.folders.get(id)?.need
+    if (need !== undefined) need.stale = true
   }
 
   private schedulePull (id: string): void {
