@@ -8,7 +8,8 @@ import { versionProblem } from './version-vector.ts'
  * chunks or target where they mean nothing, so an unchanged file always compares equal.
  */
 export function normaliseChange (change: LocalChange): LocalChange {
-  const mode = typeof change.mode === 'number' ? change.mode & 0o777 : change.mode
+  // A symlink's own mode means nothing (Linux says 0o777, macOS 0o755): one value everywhere.
+  const mode = change.type === 'symlink' ? 0o777 : typeof change.mode === 'number' ? change.mode & 0o777 : change.mode
   const keepsContent = change.type === 'file' && !change.deleted
   const normal: LocalChange = {
     path: change.path,

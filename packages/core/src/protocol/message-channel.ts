@@ -35,7 +35,7 @@ export function messageChannel (stream: Stream, maxIn: number, maxOut: number = 
         const name = (err as Error).name
         // The peer closed its side: between messages that is the normal end of the exchange.
         if (name === 'UnexpectedEOFError') return undefined
-        if (name === 'InvalidDataLengthError') throw new ProtocolError(`the peer sent a message over the ${maxIn}-byte limit`)
+        if (name === 'InvalidDataLengthError' || name === 'InvalidDataLengthLengthError') throw new ProtocolError(`the peer sent a message over the ${maxIn}-byte limit`)
         throw err
       }
       bytesIn += message.byteLength

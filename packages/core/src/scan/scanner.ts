@@ -196,9 +196,11 @@ function entriesTo (root: string, path: string, listings: Listings, walk: WalkOp
 }
 
 function unchanged (before: LocalStat, now: WalkEntry): boolean {
-  if (before.type !== now.type || before.mode !== now.mode) return false
-  if (now.type === 'dir') return true
+  if (before.type !== now.type) return false
+  // A link's own mode is not synced (see normaliseChange): only its target is.
   if (now.type === 'symlink') return before.target === now.target
+  if (before.mode !== now.mode) return false
+  if (now.type === 'dir') return true
   return before.size === now.size && before.mtimeMs === now.mtimeMs && (before.inode === undefined || before.inode === now.inode)
 }
 

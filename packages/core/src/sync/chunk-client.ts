@@ -51,7 +51,12 @@ export function createChunkClient (connection: Connection, onBytesIn?: (bytes: n
         onBytesIn?.(frame.byteLength)
         const status = frame[0]
         if (status === CHUNK_OK) {
-          if (frame.byteLength - 1 !== waiting.size) throw new ProtocolError(`the peer sent ${frame.byteLength - 1} bytes for a ${waiting.size}-byte chunk`)
+          if (frame.byteLength - 1 !== waiting.size) {
+            // This request is no longer pending, so fail() below would not reach it.
+            const err = new ProtocolError(`the peer sent ${frame.byteLength - 1} bytes for a ${waiting.size}-byte chunk`)
+            waiting.reject(err)
+            throw err
+          }
           waiting.resolve(frame.subarray(1))
         } else if (status === CHUNK_REFUSED) {
           waiting.reject(new ProtocolError('the peer refused the chunk request: this device is not a member of the folder there'))
