@@ -25,6 +25,8 @@ export interface AgentOptions {
   onProgress?(progress: PullProgress): void
   /** Seconds between full rescans (default 60); the watcher catches changes in between. */
   rescanSeconds?: number
+  /** `aerie stop` asked the agent to stop: the owner of the process stops it (as on Ctrl-C). */
+  onStopRequested?(): void
 }
 
 export interface PeerStatus {
@@ -183,6 +185,11 @@ export class Agent {
         return await this.sync.share(String(id ?? ''), this.resolveDevice(deviceId), role as 'editor' | 'viewer' | 'remove')
       },
       'GET /v1/status': async () => this.status(),
+      'POST /v1/stop': async () => {
+        // After this answer has gone out.
+        setImmediate(() => { if (this.options.onStopRequested != null) this.options.onStopRequested(); else void this.stop() })
+        return { stopping: true }
+      },
       'POST /v1/crl/reload': async () => ({ adopted: await this.reloadCrl() }),
       'POST /v1/peers/dial': async (body) => {
         const address = String((body as { address?: unknown } | undefined)?.address ?? '')

@@ -16,11 +16,15 @@ export interface MessageChannel {
   write(message: Uint8Array, options?: AbortOptions): Promise<void>
   readJson(options?: AbortOptions): Promise<unknown>
   writeJson(message: unknown, options?: AbortOptions): Promise<void>
+  /** Several messages in one write: one muxer frame and one TLS record instead of one each. */
+  writeJsonMany(messages: readonly unknown[], options?: AbortOptions): Promise<void>
 }
 
 export function messageChannel (stream: Stream, maxIn: number, maxOut: number = maxIn): MessageChannel {
-  // The read buffer must hold a whole message and what arrives behind it (default 4 MiB).
-  const lp = lpStream(stream, { maxDataLength: maxIn, maxBufferSize: Math.max(4 * 1024 * 1024, 2 * maxIn + 65_536) })
+  // What the peer may send before we read is bounded by the muxer's stream window (yamux
+  // grows it up to 16 MiB on a fast link), not by this buffer: it must hold a full window, or
+  // a busy moment on our side would reset a healthy stream (libp2p's default is 4 MiB).
+  const lp = lpStream(stream, { maxDataLength: maxIn, maxBufferSize: MAX_STREAM_WINDOW + 2 * maxIn + 65_536 })
   let bytesIn = 0
   let bytesOut = 0
   const channel: MessageChannel = {
@@ -57,10 +61,20 @@ export function messageChannel (stream: Stream, maxIn: number, maxOut: number = 
     },
     async writeJson (message, options) {
       await channel.write(encoder.encode(JSON.stringify(message)), options)
+    },
+    async writeJsonMany (messages, options) {
+      const encoded = messages.map(message => encoder.encode(JSON.stringify(message)))
+      for (const message of encoded) {
+        if (message.byteLength > maxOut) throw new ProtocolError(`a message of ${message.byteLength} bytes is over the ${maxOut}-byte limit`)
+        bytesOut += message.byteLength
+      }
+      await lp.writeV(encoded, options)
     }
   }
   return channel
 }
 
+/** @chainsafe/libp2p-yamux's maxStreamWindowSize (its default). */
+const MAX_STREAM_WINDOW = 16 * 1024 * 1024
 const encoder = new TextEncoder()
 const decoder = new TextDecoder('utf-8', { fatal: true })

@@ -70,19 +70,33 @@ export function createChunkClient (connection: Connection, onBytesIn?: (bytes: n
     }
   }
 
+  // Requests made in one turn of the event loop go out in one write (see writeJsonMany).
+  let batch: Array<{ message: unknown, sent: () => void, failed: (err: Error) => void }> = []
+  function send (message: unknown): Promise<void> {
+    return new Promise((resolve, reject) => {
+      batch.push({ message, sent: resolve, failed: reject })
+      if (batch.length > 1) return
+      setImmediate(() => {
+        const going = batch
+        batch = []
+        channel ??= open()
+        const current = channel
+        current
+          .then(async opened => { await opened.writeJsonMany(going.map(b => b.message)) })
+          .then(() => { for (const b of going) b.sent() }, (err: Error) => {
+            if (channel === current) fail(err)
+            for (const b of going) b.failed(err)
+          })
+      })
+    })
+  }
+
   return {
     get bytesIn () { return bytesIn },
     async request (folder, hash, size) {
-      channel ??= open()
-      const current = channel
       const answer = new Promise<Uint8Array | undefined>((resolve, reject) => { pending.push({ size, resolve, reject }) })
       answer.catch(() => {}) // when the write fails, its error is the one thrown
-      try {
-        await (await current).writeJson(encodeChunkRequest({ folder, hash, size }))
-      } catch (err) {
-        if (channel === current) fail(err as Error)
-        throw err
-      }
+      await send(encodeChunkRequest({ folder, hash, size }))
       return await answer
     },
     async close () {

@@ -242,9 +242,11 @@ export class SyncEngine extends TypedEventEmitter<SyncEngineEvents> {
     if (folder.need === undefined || (folder.need.stale && Date.now() - folder.need.at >= NEED_REFRESH_MS)) {
       folder.need = { ...this.countNeed(folder.config.id), at: Date.now(), stale: false }
     }
+    // Every connected member has said what it has (its `folder` message) and we hold all of it.
     const caughtUp = [...this.links.values()].every(link => {
+      if (!link.isOpen || !this.isMember(folder.config.id, link.deviceId)) return true
       const announced = link.announced.get(folder.config.id)
-      return announced === undefined || this.init.index.remoteSequence(folder.config.id, link.deviceId) >= announced
+      return announced !== undefined && this.init.index.remoteSequence(folder.config.id, link.deviceId) >= announced
     })
     const pulling = folder.pulling !== undefined && folder.need.files > 0
     const status: SyncFolderStatus = {
@@ -252,7 +254,8 @@ export class SyncEngine extends TypedEventEmitter<SyncEngineEvents> {
       state: base.state === 'idle' && pulling ? 'syncing' : base.state,
       needFiles: folder.need.files,
       needBytes: folder.need.bytes,
-      inSync: base.state === 'idle' && folder.need.files === 0 && caughtUp,
+      // A need count that predates the last change cannot vouch for being in sync.
+      inSync: base.state === 'idle' && !folder.need.stale && folder.need.files === 0 && caughtUp,
       members: membership?.members ?? [],
       pullProblems: folder.problems.slice(0, 100)
     }
@@ -547,7 +550,7 @@ export class SyncEngine extends TypedEventEmitter<SyncEngineEvents> {
       try {
         bytes = await link.chunks.request(id, hash, size)
       } catch {
-        continue
+        continue // the link failed; another member may have it
       }
       if (bytes === undefined) continue
       if (!sameHash(bytes, hash)) {

@@ -12,6 +12,7 @@ import type { CommandContext } from './main.ts'
 export async function run ({ home, args, out }: CommandContext): Promise<void> {
   const { values } = parse(args, { listen: { type: 'string', multiple: true }, 'no-mdns': { type: 'boolean' } }, { min: 0, max: 0, names: '' })
   const progress = progressLine(process.stderr)
+  let requestStop = (): void => {}
   const passphrase = await home.isCaHolder() ? await caPassphrase({ required: false }) : undefined
   const agent = await Agent.start({
     home,
@@ -19,7 +20,8 @@ export async function run ({ home, args, out }: CommandContext): Promise<void> {
     mdns: values['no-mdns'] === true ? false : undefined,
     caPassphrase: passphrase,
     log: (line) => { progress.clear(); out(`${new Date().toISOString()} ${line}`) },
-    onProgress: (p) => { progress.show(p) }
+    onProgress: (p) => { progress.show(p) },
+    onStopRequested: () => { requestStop() }
   })
   await new Promise<void>((resolve) => {
     const stop = (): void => {
@@ -30,7 +32,19 @@ export async function run ({ home, args, out }: CommandContext): Promise<void> {
     }
     process.on('SIGINT', stop)
     process.on('SIGTERM', stop)
+    requestStop = stop
   })
+}
+
+/** `aerie stop`: ask the running agent to stop (as Ctrl-C does), and wait until it has. */
+export async function stopAgent ({ home, args, out }: CommandContext): Promise<void> {
+  parse(args, {}, { min: 0, max: 0, names: '' })
+  const answered = await tryCallAgent(home, 'POST', '/v1/stop')
+  if (answered === undefined) { out('no agent is running'); return }
+  for (let i = 0; i < 100 && await tryCallAgent(home, 'GET', '/v1/status').catch(() => undefined) !== undefined; i++) {
+    await new Promise(resolve => setTimeout(resolve, 100))
+  }
+  out('the agent has stopped')
 }
 
 /** `aerie status`: what the running agent says about itself and its peers. */

@@ -1,0 +1,17 @@
+import { afterAll, describe, expect, it } from 'vitest'
+import { Lab } from './support/agents.ts'
+
+// `aerie stop` ends the running agent the way Ctrl-C does: cleanly, with exit code 0.
+describe('aerie stop', () => {
+  const lab = new Lab()
+  afterAll(async () => { await lab.stopAll() })
+
+  it('stops the running agent, and says so when none runs', async () => {
+    const alice = await lab.caHolder('alice')
+    const exited = new Promise<number | null>(resolve => alice.agent!.once('exit', resolve))
+    expect(await alice.ok('stop')).toMatch(/the agent has stopped/)
+    expect(await exited).toBe(0)
+    expect(alice.log).toMatch(/stopping/)
+    expect(await alice.ok('stop')).toMatch(/no agent is running/)
+  })
+})
