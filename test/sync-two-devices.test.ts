@@ -94,6 +94,23 @@ describe('a folder shared by two devices', () => {
     expect(await bytesFromBob() - before).toBeLessThan(64 * 1024)
   })
 
+  it('ignored files are neither sent nor touched, on either side', async () => {
+    await writeFile(join(a, '.aerieignore'), '*.tmp\nbuild/\n')
+    await writeFile(join(a, 'scratch.tmp'), 'alice scratch')
+    await mkdir(join(a, 'build'))
+    await writeFile(join(a, 'build', 'out.bin'), 'alice build output')
+    await alice.ok('folder', 'rescan', 'team')
+    await waitFor(async () => await readFile(join(b, '.aerieignore'), 'utf8').catch(() => '') === '*.tmp\nbuild/\n', 'the ignore file to reach bob')
+    // Bob has his own file under the same ignored name: it must survive alice's.
+    await writeFile(join(b, 'scratch.tmp'), 'bob scratch')
+    await bob.ok('folder', 'rescan', 'team')
+    await alice.ok('folder', 'rescan', 'team')
+    await new Promise(resolve => setTimeout(resolve, 1000))
+    expect(await readFile(join(b, 'scratch.tmp'), 'utf8')).toBe('bob scratch')
+    expect(await readFile(join(a, 'scratch.tmp'), 'utf8')).toBe('alice scratch')
+    await expect(stat(join(b, 'build'))).rejects.toThrow(/ENOENT/)
+  })
+
   it('a folder that is not shared with a device is not sent to it', async () => {
     const secret = join(alice.home, '..', 'alice-secret')
     await mkdir(secret)

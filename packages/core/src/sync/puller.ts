@@ -271,10 +271,17 @@ async function buildFile (pass: Pass, item: Needed): Promise<Stats | 'skipped'> 
 
   if (!pass.safeDirs.has(dirname(item.path))) await mkdir(dirname(target), { recursive: true })
   const temp = join(dirname(target), tempName(item.path, winner))
-  const file = await open(temp, constants.O_RDWR | constants.O_CREAT, 0o600)
+  // A temporary file that is already there is an interrupted attempt at this very version.
+  let file = await open(temp, 'wx+', 0o600).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'EEXIST') return undefined
+    throw err
+  })
+  const resumed = file === undefined
+  file ??= await open(temp, constants.O_RDWR)
   try {
-    const have = await verifiedPrefix(file, winner)
-    await file.truncate(winner.size)
+    const have = resumed ? await verifiedPrefix(file, winner) : new Set<number>()
+    // A new file reaches its size with its last chunk; an old attempt may be longer.
+    if (resumed) await file.truncate(winner.size)
     let offset = 0
     const missing: Array<{ hash: Uint8Array, size: number, offset: number }> = []
     for (const [i, chunk] of winner.chunks.entries()) {
