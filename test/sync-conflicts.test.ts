@@ -1,7 +1,7 @@
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { Lab, waitFor } from './support/agents.ts'
+import { Lab } from './support/agents.ts'
 import { shareFolder, untilSame } from './support/shared-folder.ts'
 import type { Device } from './support/agents.ts'
 
@@ -15,10 +15,7 @@ describe('concurrent changes on two offline devices', () => {
   let b: string
 
   beforeAll(async () => {
-    alice = await lab.caHolder('alice')
-    bob = await lab.enrolled(alice, 'bob')
-    await bob.start()
-    await waitFor(async () => await alice.connectedTo(bob), 'alice to see bob')
+    ;[alice, bob] = await lab.connected('alice', 'bob') as [Device, Device]
     a = join(alice.home, '..', 'alice-plans')
     await mkdir(a)
     await writeFile(join(a, 'plan.txt'), 'the original plan\n')

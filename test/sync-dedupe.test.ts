@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { Lab, waitFor } from './support/agents.ts'
+import { Lab } from './support/agents.ts'
 import { shareFolder, syncStatus, untilSame } from './support/shared-folder.ts'
 import type { Device } from './support/agents.ts'
 
@@ -20,10 +20,7 @@ describe('dedupe on the wire', () => {
   const bytesFromAlice = async (): Promise<number> => (await syncStatus(bob)).peers.find(p => p.deviceName === 'alice')?.bytesIn ?? 0
 
   beforeAll(async () => {
-    alice = await lab.caHolder('alice')
-    bob = await lab.enrolled(alice, 'bob')
-    await bob.start()
-    await waitFor(async () => await alice.connectedTo(bob), 'alice to see bob')
+    ;[alice, bob] = await lab.connected('alice', 'bob') as [Device, Device]
     a = join(alice.home, '..', 'alice-media')
     await mkdir(join(a, 'originals'), { recursive: true })
     await mkdir(join(a, 'copies'))

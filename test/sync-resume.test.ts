@@ -19,10 +19,7 @@ describe('an interrupted transfer', () => {
   let a: string
 
   beforeAll(async () => {
-    alice = await lab.caHolder('alice')
-    bob = await lab.enrolled(alice, 'bob')
-    await bob.start()
-    await waitFor(async () => await alice.connectedTo(bob), 'alice to see bob')
+    ;[alice, bob] = await lab.connected('alice', 'bob') as [Device, Device]
     a = join(alice.home, '..', 'alice-video')
     await mkdir(a)
     await writeFile(join(a, 'film.mkv'), randomBytes(SIZE))

@@ -21,11 +21,7 @@ describe('a folder shared by three devices', () => {
   const devices = (): Device[] => [alice, bob, carol]
 
   beforeAll(async () => {
-    alice = await lab.caHolder('alice')
-    bob = await lab.enrolled(alice, 'bob')
-    carol = await lab.enrolled(alice, 'carol')
-    await Promise.all([bob.start(), carol.start()])
-    await waitFor(async () => await alice.connectedTo(bob) && await alice.connectedTo(carol), 'alice to see bob and carol')
+    ;[alice, bob, carol] = await lab.connected('alice', 'bob', 'carol') as [Device, Device, Device]
     a = join(alice.home, '..', 'alice-project')
     await mkdir(join(a, 'src'), { recursive: true })
     for (let i = 0; i < 40; i++) await writeFile(join(a, 'src', `module${i}.ts`), `export const n = ${i}\n`)

@@ -30,10 +30,7 @@ describe('a folder shared by two devices', () => {
   }
 
   beforeAll(async () => {
-    alice = await lab.caHolder('alice')
-    bob = await lab.enrolled(alice, 'bob')
-    await bob.start()
-    await waitFor(async () => await alice.connectedTo(bob), 'alice to see bob')
+    ;[alice, bob] = await lab.connected('alice', 'bob') as [Device, Device]
     a = join(alice.home, '..', 'alice-team')
     b = join(bob.home, '..', 'bob-team')
     await mkdir(join(a, 'docs', 'deep', 'er'), { recursive: true })

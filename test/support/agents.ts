@@ -128,6 +128,15 @@ export class Lab {
     return device
   }
 
+  /** A running CA holder (`names[0]`) and running enrolled devices, all connected to it. */
+  async connected (...names: string[]): Promise<Device[]> {
+    const ca = await this.caHolder(names[0])
+    const others = await Promise.all(names.slice(1).map(async name => await this.enrolled(ca, name)))
+    await Promise.all(others.map(async device => { await device.start() }))
+    for (const device of others) await waitFor(async () => await ca.connectedTo(device), `${names[0]!} to see ${device.home}`)
+    return [ca, ...others]
+  }
+
   async stopAll (): Promise<void> {
     await Promise.all(this.devices.map(async d => { await d.stop() }))
     if (this.root != null) await rm(this.root, { recursive: true, force: true })
