@@ -5,7 +5,9 @@ import { basename, dirname, join } from 'node:path'
 import { encodeVersion, LOCAL } from '../index/index.ts'
 import { TEMP_PREFIX } from '../scan/folder-marker.ts'
 import { conflictName } from './conflict-name.ts'
-import { readAt, sameHash } from './local-chunks.ts'
+import { inParallel } from '../util/in-parallel.ts'
+import { sameHash } from './local-chunks.ts'
+import { PassChunks } from './pass-chunks.ts'
 import { assertNoSymlinkParents } from './version-history.ts'
 import type { FileRecord, FolderIndex } from '../index/index.ts'
 import type { LocalChunks } from './local-chunks.ts'
@@ -61,8 +63,6 @@ export interface PullResult extends PullProgress {
 const FILES_IN_FLIGHT = 32
 /** Chunk requests in flight per file. */
 const CHUNKS_IN_FLIGHT = 32
-/** Chunk bytes held in memory at once across all files (fetched, not yet written). */
-const BYTES_IN_FLIGHT = 32 * 1024 * 1024
 /** Adopted records are written to the index in batches (one transaction each). */
 const ADOPT_BATCH = 256
 /** ... and at the latest this soon after a file is done (the watcher waits 100 ms). */
@@ -318,105 +318,6 @@ async function buildFile (pass: Pass, item: Needed): Promise<Stats | 'skipped'> 
   return await lstat(target)
 }
 
-/**
- * Where the chunks of one pull come from, so that duplicate data crosses the network once:
- * a chunk being fetched is waited for, not fetched again, and a chunk written earlier in this
- * pull (not yet in the index) is copied from where it was written. Then this device's files,
- * then the peers.
- */
-class PassChunks {
-  private readonly init: PullerInit
-  private readonly inFlight = new Map<string, Promise<{ bytes: Uint8Array, local: boolean }>>()
-  /** hash -> where this pull wrote it. */
-  private readonly written = new Map<string, { file: { path: string }, offset: number }>()
-  /** One shared name per file being built, so its chunks follow it when it is renamed into place. */
-  private readonly files = new Map<string, { path: string }>()
-  private readonly budget = new ByteBudget(BYTES_IN_FLIGHT)
-
-  constructor (init: PullerInit) {
-    this.init = init
-  }
-
-  /** The caller must `release(size)` once it has written the bytes. */
-  async get (hash: Uint8Array, size: number, device: string): Promise<{ bytes: Uint8Array, local: boolean }> {
-    await this.budget.take(size)
-    const key = Buffer.from(hash).toString('hex')
-    const pending = this.inFlight.get(key)
-    if (pending !== undefined) return { ...await pending, local: true }
-    const fetching = this.find(key, hash, size, device)
-    this.inFlight.set(key, fetching)
-    try {
-      return await fetching
-    } catch (err) {
-      this.budget.give(size)
-      throw err
-    } finally {
-      this.inFlight.delete(key)
-    }
-  }
-
-  release (size: number): void {
-    this.budget.give(size)
-  }
-
-  wrote (hash: Uint8Array, path: string, offset: number): void {
-    let file = this.files.get(path)
-    if (file === undefined) {
-      file = { path }
-      this.files.set(path, file)
-    }
-    this.written.set(Buffer.from(hash).toString('hex'), { file, offset })
-  }
-
-  moved (from: string, to: string): void {
-    const file = this.files.get(from)
-    if (file === undefined) return
-    file.path = to
-    this.files.delete(from)
-  }
-
-  private async find (key: string, hash: Uint8Array, size: number, device: string): Promise<{ bytes: Uint8Array, local: boolean }> {
-    const place = this.written.get(key)
-    if (place !== undefined) {
-      const bytes = await readAt(place.file.path, place.offset, size)
-      if (bytes !== undefined && sameHash(bytes, hash)) return { bytes, local: true }
-    }
-    const local = await this.init.localChunks.read(hash, size)
-    if (local !== undefined) return { bytes: local, local: true }
-    return { bytes: await this.init.fetchChunk(hash, size, device), local: false }
-  }
-}
-
-/** Bytes in memory at once: takers wait their turn, except that one may always go when none is out. */
-class ByteBudget {
-  private used = 0
-  private readonly waiting: Array<{ size: number, go: () => void }> = []
-  private readonly max: number
-
-  constructor (max: number) {
-    this.max = max
-  }
-
-  async take (size: number): Promise<void> {
-    if (this.waiting.length === 0 && (this.used === 0 || this.used + size <= this.max)) {
-      this.used += size
-      return
-    }
-    await new Promise<void>(resolve => { this.waiting.push({ size, go: resolve }) })
-  }
-
-  give (size: number): void {
-    this.used -= size
-    while (this.waiting.length > 0) {
-      const next = this.waiting[0]!
-      if (this.used !== 0 && this.used + next.size > this.max) break
-      this.waiting.shift()
-      this.used += next.size
-      next.go()
-    }
-  }
-}
-
 /** Chunks of an earlier attempt's temporary file that still verify, by position. */
 async function verifiedPrefix (file: Awaited<ReturnType<typeof open>>, winner: FileRecord): Promise<Set<number>> {
   const have = new Set<number>()
@@ -485,22 +386,4 @@ async function lstatOrUndefined (path: string): Promise<Stats | undefined> {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
     throw err
   }
-}
-
-/** Runs `work` over `items`, at most `limit` at a time; the first error stops new work and is thrown. */
-export async function inParallel<T> (items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0
-  let failure: unknown
-  const worker = async (): Promise<void> => {
-    while (failure === undefined && next < items.length) {
-      const item = items[next++] as T
-      try {
-        await work(item)
-      } catch (err) {
-        failure ??= err
-      }
-    }
-  }
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
-  if (failure !== undefined) throw failure
 }

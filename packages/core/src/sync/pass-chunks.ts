@@ -1,0 +1,107 @@
+import { readAt, sameHash } from './local-chunks.ts'
+import type { PullerInit } from './puller.ts'
+
+/** Where chunks come from besides this pull: the device's own files, then the peers. */
+type ChunkSources = Pick<PullerInit, 'localChunks' | 'fetchChunk'>
+
+/** Chunk bytes held in memory at once across all files of a pull (fetched, not yet written). */
+const BYTES_IN_FLIGHT = 32 * 1024 * 1024
+
+/**
+ * Where the chunks of one pull come from, so that duplicate data crosses the network once:
+ * a chunk being fetched is waited for, not fetched again, and a chunk written earlier in this
+ * pull (not yet in the index) is copied from where it was written. Then this device's files,
+ * then the peers.
+ */
+export class PassChunks {
+  private readonly init: ChunkSources
+  private readonly inFlight = new Map<string, Promise<{ bytes: Uint8Array, local: boolean }>>()
+  /** hash -> where this pull wrote it. */
+  private readonly written = new Map<string, { file: { path: string }, offset: number }>()
+  /** One shared name per file being built, so its chunks follow it when it is renamed into place. */
+  private readonly files = new Map<string, { path: string }>()
+  private readonly budget = new ByteBudget(BYTES_IN_FLIGHT)
+
+  constructor (init: ChunkSources) {
+    this.init = init
+  }
+
+  /** The caller must `release(size)` once it has written the bytes. */
+  async get (hash: Uint8Array, size: number, device: string): Promise<{ bytes: Uint8Array, local: boolean }> {
+    await this.budget.take(size)
+    const key = Buffer.from(hash).toString('hex')
+    const pending = this.inFlight.get(key)
+    if (pending !== undefined) return { ...await pending, local: true }
+    const fetching = this.find(key, hash, size, device)
+    this.inFlight.set(key, fetching)
+    try {
+      return await fetching
+    } catch (err) {
+      this.budget.give(size)
+      throw err
+    } finally {
+      this.inFlight.delete(key)
+    }
+  }
+
+  release (size: number): void {
+    this.budget.give(size)
+  }
+
+  wrote (hash: Uint8Array, path: string, offset: number): void {
+    let file = this.files.get(path)
+    if (file === undefined) {
+      file = { path }
+      this.files.set(path, file)
+    }
+    this.written.set(Buffer.from(hash).toString('hex'), { file, offset })
+  }
+
+  moved (from: string, to: string): void {
+    const file = this.files.get(from)
+    if (file === undefined) return
+    file.path = to
+    this.files.delete(from)
+  }
+
+  private async find (key: string, hash: Uint8Array, size: number, device: string): Promise<{ bytes: Uint8Array, local: boolean }> {
+    const place = this.written.get(key)
+    if (place !== undefined) {
+      const bytes = await readAt(place.file.path, place.offset, size)
+      if (bytes !== undefined && sameHash(bytes, hash)) return { bytes, local: true }
+    }
+    const local = await this.init.localChunks.read(hash, size)
+    if (local !== undefined) return { bytes: local, local: true }
+    return { bytes: await this.init.fetchChunk(hash, size, device), local: false }
+  }
+}
+
+/** Bytes in memory at once: takers wait their turn, except that one may always go when none is out. */
+class ByteBudget {
+  private used = 0
+  private readonly waiting: Array<{ size: number, go: () => void }> = []
+  private readonly max: number
+
+  constructor (max: number) {
+    this.max = max
+  }
+
+  async take (size: number): Promise<void> {
+    if (this.waiting.length === 0 && (this.used === 0 || this.used + size <= this.max)) {
+      this.used += size
+      return
+    }
+    await new Promise<void>(resolve => { this.waiting.push({ size, go: resolve }) })
+  }
+
+  give (size: number): void {
+    this.used -= size
+    while (this.waiting.length > 0) {
+      const next = this.waiting[0]!
+      if (this.used !== 0 && this.used + next.size > this.max) break
+      this.waiting.shift()
+      this.used += next.size
+      next.go()
+    }
+  }
+}
