@@ -1,26 +1,23 @@
 import { TypedEventEmitter } from '@libp2p/interface'
 import { NotConfiguredError, ProtocolError } from '../errors.ts'
-import { CHUNK_PROTOCOL, INDEX_PROTOCOL, MAX_INDEX_MESSAGE, messageChannel, parseIndexMessage } from '../protocol/index.ts'
 import { readFolderMarker } from '../scan/index.ts'
-import { serveChunks } from './chunk-server.ts'
 import { FolderRunner } from './folder-runner.ts'
+import { IndexExchange } from './index-exchange.ts'
 import { createLocalChunks, sameHash } from './local-chunks.ts'
-import { canWrite, changeMember, createMembership, roleOf, verifyMembership } from './membership.ts'
-import { PeerLink } from './peer-link.ts'
+import { changeMember, createMembership, roleOf } from './membership.ts'
 import { pullFolder } from './puller.ts'
 import { openVersionHistory } from './version-history.ts'
 import type { FolderIndex } from '../index/index.ts'
+import type { AerieHost } from '../net/index.ts'
 import type { Crl } from '../pki/index.ts'
-import type { AerieHost, ConnectedDevice } from '../net/index.ts'
-import type { FolderMessage, IndexMessage } from '../protocol/index.ts'
 import type { FolderState, FolderStatus } from './folder-runner.ts'
+import type { FolderOffer } from './index-exchange.ts'
 import type { LocalChunks } from './local-chunks.ts'
 import type { MembershipStore } from './membership-store.ts'
-import type { FolderMember, FolderRole, MembershipRecord, SignedMembership } from './membership.ts'
+import type { FolderMember, FolderRole, MembershipRecord } from './membership.ts'
 import type { PeerCounters } from './peer-link.ts'
 import type { PullProgress } from './puller.ts'
 import type { VersionHistory } from './version-history.ts'
-import type { Connection, Stream } from '@libp2p/interface'
 
 /**
  * The sync engine: every synced folder of this device (scanner, watcher, puller) and its
@@ -70,8 +67,6 @@ export interface SyncFolderStatus extends Omit<FolderStatus, 'state'> {
   pullProblems: Array<{ path: string, message: string }>
 }
 
-/** A folder a member device offered us that is not set up here yet. */
-export interface FolderOffer { folder: string, label: string, owner: string, from: string, role: FolderRole }
 
 export interface SyncEngineEvents {
   /** A folder's scanner state changed (idle, scanning, needs-confirmation, error). */
@@ -105,9 +100,7 @@ const NEED_REFRESH_MS = 1_000
 export class SyncEngine extends TypedEventEmitter<SyncEngineEvents> {
   private readonly init: SyncEngineInit
   private readonly folders = new Map<string, SyncedFolder>()
-  private readonly links = new Map<string, PeerLink>()
-  private readonly counters = new Map<string, PeerCounters>()
-  private readonly pendingOffers = new Map<string, { signed: SignedMembership, from: string }>()
+  private exchange!: IndexExchange
   private readonly localChunks: LocalChunks
   private readonly pullTimers = new Map<string, NodeJS.Timeout>()
   private stopped = false
@@ -120,12 +113,16 @@ export class SyncEngine extends TypedEventEmitter<SyncEngineEvents> {
 
   static async start (init: SyncEngineInit): Promise<SyncEngine> {
     const engine = new SyncEngine(init)
-    const { libp2p } = init.host
-    await libp2p.handle(INDEX_PROTOCOL, (stream, connection) => engine.receiveIndex(stream, connection))
-    await libp2p.handle(CHUNK_PROTOCOL, (stream, connection) => engine.serveChunkStream(stream, connection), { maxInboundStreams: 64 })
-    init.host.addEventListener('device:connect', (evt) => { engine.onConnect(evt.detail) })
-    init.host.addEventListener('device:disconnect', (evt) => { engine.onDisconnect(evt.detail.identity?.deviceId) })
-    for (const device of init.host.connectedDevices()) engine.onConnect(device)
+    engine.exchange = await IndexExchange.start({
+      ...init,
+      localChunks: engine.localChunks,
+      hasFolder: id => engine.folders.has(id),
+      folderIds: () => engine.folders.keys(),
+      onRemoteChange: (id) => {
+        engine.invalidate(id)
+        engine.schedulePull(id)
+      }
+    })
     return engine
   }
 
@@ -142,7 +139,7 @@ export class SyncEngine extends TypedEventEmitter<SyncEngineEvents> {
       await folder.runner.stop()
       await folder.pulling
       this.folders.delete(id)
-      for (const link of this.links.values()) link.forget(id)
+      this.exchange.forget(id)
       removed.push(id)
     }
     for (const config of wanted.values()) {
@@ -164,7 +161,7 @@ export class SyncEngine extends TypedEventEmitter<SyncEngineEvents> {
       this.folders.set(config.id, folder)
       runner.start()
       added.push(config.id)
-      for (const link of this.links.values()) this.introduce(link, config.id)
+      this.exchange.introduceToAll(config.id)
     }
     return { added, removed }
   }
@@ -193,20 +190,12 @@ export class SyncEngine extends TypedEventEmitter<SyncEngineEvents> {
     const next = changeMember(held, change, { ownerKeyPem: this.init.keyPem, ownerCertificate: this.init.certificate })
     await this.init.memberships.put(next)
     this.init.log(`folder ${id}: ${role === 'remove' ? `removed device ${deviceId}` : `shared with device ${deviceId} as ${role}`} (membership version ${next.record.version})`)
-    for (const link of this.links.values()) this.introduce(link, id)
+    this.exchange.introduceToAll(id)
     return next.record
   }
 
   offers (): FolderOffer[] {
-    return [...this.pendingOffers.values()]
-      .filter(({ signed }) => !this.folders.has(signed.record.folder))
-      .map(({ signed, from }) => ({
-        folder: signed.record.folder,
-        label: signed.record.label,
-        owner: signed.record.owner,
-        from,
-        role: roleOf(signed.record, this.init.deviceId) ?? 'viewer'
-      }))
+    return this.exchange.offers()
   }
 
   folderStatus (): SyncFolderStatus[] {
@@ -214,7 +203,7 @@ export class SyncEngine extends TypedEventEmitter<SyncEngineEvents> {
   }
 
   peerCounters (deviceId: string): PeerCounters {
-    return { ...(this.counters.get(deviceId) ?? { bytesIn: 0, bytesOut: 0 }) }
+    return this.exchange.countersOf(deviceId)
   }
 
   async stop (): Promise<void> {
@@ -225,9 +214,8 @@ export class SyncEngine extends TypedEventEmitter<SyncEngineEvents> {
       await folder.runner.stop()
       await folder.pulling
     }))
-    await Promise.all([...this.links.values()].map(async link => { await link.close() }))
+    await this.exchange.stop()
     await this.localChunks.close()
-    await this.init.host.libp2p.unhandle([INDEX_PROTOCOL, CHUNK_PROTOCOL]).catch(() => {})
   }
 
   private folder (id: string): SyncedFolder {
@@ -242,12 +230,7 @@ export class SyncEngine extends TypedEventEmitter<SyncEngineEvents> {
     if (folder.need === undefined || (folder.need.stale && Date.now() - folder.need.at >= NEED_REFRESH_MS)) {
       folder.need = { ...this.countNeed(folder.config.id), at: Date.now(), stale: false }
     }
-    // Every connected member has said what it has (its `folder` message) and we hold all of it.
-    const caughtUp = [...this.links.values()].every(link => {
-      if (!link.isOpen || !this.isMember(folder.config.id, link.deviceId)) return true
-      const announced = link.announced.get(folder.config.id)
-      return announced !== undefined && this.init.index.remoteSequence(folder.config.id, link.deviceId) >= announced
-    })
+    const caughtUp = this.exchange.caughtUp(folder.config.id)
     const pulling = folder.pulling !== undefined && folder.need.files > 0
     const status: SyncFolderStatus = {
       ...base,
@@ -286,10 +269,10 @@ export class SyncEngine extends TypedEventEmitter<SyncEngineEvents> {
   private async ensureMembership (config: FolderConfig): Promise<void> {
     const { memberships } = this.init
     if (memberships.get(config.id) !== undefined) return
-    const offer = this.pendingOffers.get(config.id)
+    const offer = this.exchange.offerOf(config.id)
     if (offer !== undefined) {
-      await memberships.offer(offer.signed, offer.signed.record.owner)
-      this.init.log(`folder ${config.id}: joined, owned by device ${offer.signed.record.owner}`)
+      await memberships.offer(offer, offer.record.owner)
+      this.init.log(`folder ${config.id}: joined, owned by device ${offer.record.owner}`)
       return
     }
     await memberships.put(createMembership({
@@ -297,176 +280,11 @@ export class SyncEngine extends TypedEventEmitter<SyncEngineEvents> {
     }))
   }
 
-  private isMember (id: string, deviceId: string): boolean {
-    const record = this.init.memberships.get(id)?.record
-    return record !== undefined && roleOf(record, deviceId) !== undefined && roleOf(record, this.init.deviceId) !== undefined
-  }
-
-  // ---- peers -----------------------------------------------------------------------------
-
-  private onConnect (device: ConnectedDevice): void {
-    if (this.stopped) return
-    const deviceId = device.identity.deviceId
-    const connection = this.init.host.libp2p.getConnections().find(c => c.remotePeer.toString() === device.peerId && c.status === 'open')
-    if (connection === undefined) return
-    const existing = this.links.get(deviceId)
-    if (existing?.isOpen === true) return
-    const counters = this.counters.get(deviceId) ?? { bytesIn: 0, bytesOut: 0 }
-    this.counters.set(deviceId, counters)
-    const link = new PeerLink({ deviceId, connection, index: this.init.index, counters })
-    this.links.set(deviceId, link)
-    for (const id of this.folders.keys()) this.introduce(link, id)
-  }
-
-  private onDisconnect (deviceId: string | undefined): void {
-    if (deviceId === undefined) return
-    const link = this.links.get(deviceId)
-    if (link === undefined || link.isOpen) return
-    this.links.delete(deviceId)
-    link.close().catch(() => {})
-  }
-
-  private linkFor (connection: Connection): PeerLink | undefined {
-    const identity = this.init.host.identityOf(connection.remotePeer.toString())
-    if (identity === undefined) return undefined
-    let link = this.links.get(identity.deviceId)
-    if (link === undefined || !link.isOpen) {
-      this.onConnect({ identity, peerId: connection.remotePeer.toString(), remoteAddress: connection.remoteAddr.toString(), direction: connection.direction, connectedAt: Date.now() })
-      link = this.links.get(identity.deviceId)
-    }
-    return link
-  }
-
-  /** Sends our `folder` message for a folder to a peer that is a member (again when the membership changed). */
-  private introduce (link: PeerLink, id: string, again = false): void {
-    const signed = this.init.memberships.get(id)
-    if (signed === undefined || !this.folders.has(id) || !this.isMember(id, link.deviceId)) return
-    if (link.introducedAt(id) === signed.record.version && !again) return
-    const { index } = this.init
-    const message: FolderMessage = {
-      type: 'folder',
-      folder: id,
-      membership: signed,
-      indexId: index.localIndexId(id),
-      sequence: index.localSequence(id),
-      have: { indexId: index.remoteIndexId(id, link.deviceId), sequence: index.remoteSequence(id, link.deviceId) }
-    }
-    link.introduce(message, signed.record.version).catch((err: Error) => { this.linkFailed(link, err) })
-  }
-
-  private async receiveIndex (stream: Stream, connection: Connection): Promise<void> {
-    const link = this.linkFor(connection)
-    if (link === undefined) { stream.abort(new ProtocolError('unknown device')); return }
-    const channel = messageChannel(stream, MAX_INDEX_MESSAGE)
-    try {
-      while (true) {
-        const before = channel.bytesIn
-        const input = await channel.readJson()
-        if (input === undefined) break
-        link.counters.bytesIn += channel.bytesIn - before
-        const message = parseIndexMessage(input)
-        if (message.type === 'folder') await this.onFolderMessage(link, message)
-        else this.onIndexMessage(link, message)
-      }
-      await stream.close()
-    } catch (err) {
-      this.init.log(`index exchange with ${link.deviceId} stopped: ${(err as Error).message}`)
-      stream.abort(err as Error)
-    }
-  }
-
-  private async onFolderMessage (link: PeerLink, message: FolderMessage): Promise<void> {
-    const { memberships, index, log } = this.init
-    const id = message.folder
-    if (!this.folders.has(id)) {
-      // Not set up here: keep it as an offer the user can accept with `aerie folder add`.
-      const held = memberships.get(id)
-      try {
-        const crl = this.init.crl()
-        const record = verifyMembership(message.membership, {
-          caCertificate: this.init.caCertificate,
-          ...(crl === undefined ? {} : { crl }),
-          ...(held === undefined ? {} : { pinnedOwner: held.record.owner })
-        })
-        if (roleOf(record, this.init.deviceId) !== undefined && !this.pendingOffers.has(id)) {
-          log(`device ${link.deviceId} offers folder ${id} ("${record.label}"); accept with \`aerie folder add PATH --id ${id}\``)
-        }
-        if (roleOf(record, this.init.deviceId) !== undefined) this.pendingOffers.set(id, { signed: message.membership as SignedMembership, from: link.deviceId })
-      } catch (err) {
-        log(`refused folder ${id} offered by ${link.deviceId}: ${(err as Error).message}`)
-      }
-      return
-    }
-    const before = memberships.get(id)?.record.version
-    try {
-      await memberships.offer(message.membership)
-    } catch (err) {
-      log(`refused a membership record of folder ${id} from ${link.deviceId}: ${(err as Error).message}`)
-      return
-    }
-    const after = memberships.get(id)?.record.version
-    if (after !== before) {
-      log(`folder ${id}: membership version ${String(after)} from ${link.deviceId}`)
-      for (const other of this.links.values()) this.introduce(other, id)
-    }
-    if (!this.isMember(id, link.deviceId)) {
-      log(`folder ${id}: device ${link.deviceId} is not a member; nothing is exchanged with it`)
-      return
-    }
-    index.useRemoteIndexId(id, link.deviceId, message.indexId)
-    // The first `folder` message from the peer on this connection: it may have set the folder up
-    // only now, after ours reached it as a mere offer, so it needs ours (our `have`) again.
-    const first = !link.announced.has(id)
-    link.announced.set(id, message.sequence)
-    this.invalidate(id)
-    this.introduce(link, id, first)
-    // Our records were rebuilt since the peer last heard from us: it gets them all again.
-    const from = message.have.indexId === index.localIndexId(id) ? message.have.sequence : 0
-    if (roleOf(this.init.memberships.get(id)!.record, this.init.deviceId) === 'viewer') return
-    link.startAnnouncing(id, from).catch((err: Error) => { this.linkFailed(link, err) })
-  }
-
-  private onIndexMessage (link: PeerLink, message: IndexMessage): void {
-    const id = message.folder
-    const record = this.init.memberships.get(id)?.record
-    if (!this.folders.has(id) || record === undefined || !this.isMember(id, link.deviceId)) {
-      throw new ProtocolError(`device ${link.deviceId} sent records for folder "${id}", which it does not share with this device`)
-    }
-    if (!canWrite(record, link.deviceId)) {
-      // Enforced here, on receipt: a viewer's changes never enter our index.
-      this.init.log(`refused ${message.records.length} records of folder ${id} from ${link.deviceId}: it is a viewer of the folder`)
-      return
-    }
-    this.init.index.applyRemote(id, link.deviceId, message.records)
-    const last = message.records[message.records.length - 1]
-    if (last !== undefined && last.sequence > (link.announced.get(id) ?? 0)) link.announced.set(id, last.sequence)
-    this.invalidate(id)
-    this.schedulePull(id)
-  }
-
-  private async serveChunkStream (stream: Stream, connection: Connection): Promise<void> {
-    const link = this.linkFor(connection)
-    if (link === undefined) { stream.abort(new ProtocolError('unknown device')); return }
-    await serveChunks(stream, {
-      chunks: this.localChunks,
-      mayRead: folder => this.folders.has(folder) && this.isMember(folder, link.deviceId),
-      onBytesOut: (n) => { link.counters.bytesOut += n }
-    }).catch((err: Error) => { this.init.log(`chunk requests from ${link.deviceId} stopped: ${err.message}`) })
-  }
-
-  private linkFailed (link: PeerLink, err: Error): void {
-    if (!link.isOpen || this.stopped) return
-    this.init.log(`sync with ${link.deviceId} failed: ${err.message}; reconnecting`)
-    link.connection.abort(err)
-  }
-
   // ---- local changes and pulls -----------------------------------------------------------
 
   private changedLocally (id: string): void {
     this.invalidate(id)
-    for (const link of this.links.values()) {
-      link.announce(id).catch((err: Error) => { this.linkFailed(link, err) })
-    }
+    this.exchange.announce(id)
   }
 
   private invalidate (id: string): void {
@@ -542,10 +360,7 @@ export class SyncEngine extends TypedEventEmitter<SyncEngineEvents> {
 
   /** A chunk from a connected member: the winner's holder first, then any other. */
   private async fetchChunk (id: string, hash: Uint8Array, size: number, preferred: string): Promise<Uint8Array> {
-    const candidates = [...this.links.values()]
-      .filter(link => link.isOpen && this.isMember(id, link.deviceId))
-      .sort((a, b) => Number(b.deviceId === preferred) - Number(a.deviceId === preferred))
-    for (const link of candidates) {
+    for (const link of this.exchange.membersOnline(id, preferred)) {
       let bytes
       try {
         bytes = await link.chunks.request(id, hash, size)
