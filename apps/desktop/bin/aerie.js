@@ -21,6 +21,10 @@ if (major < 24) {
   const result = spawnSync(node, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit' })
   process.exit(result.status ?? 1)
 } else {
+  // Node keeps the compiled (and type-stripped) modules on disk: a command starts in about
+  // half the time (0.28 instead of 0.55 CPU-s measured for `aerie --help`).
+  const { enableCompileCache } = await import('node:module')
+  enableCompileCache()
   const { main } = await import('../src/node/cli/main.ts')
   process.exitCode = await main(process.argv.slice(2))
 }

@@ -105,7 +105,19 @@ export async function pullFolder (init: PullerInit, signal?: AbortSignal): Promi
     if (adopted.length === 0) return
     const batch = adopted
     adopted = []
-    index.adoptRemotes(folder, batch)
+    try {
+      index.adoptRemotes(folder, batch)
+    } catch {
+      // One record the index refuses (the scanner recorded a newer local change meanwhile)
+      // must not cost the others: each on its own, and the refused ones are retried later.
+      for (const record of batch) {
+        try {
+          index.adoptRemote(folder, record)
+        } catch (err) {
+          result.problems.push({ path: record.path, message: (err as Error).message })
+        }
+      }
+    }
   }
   let lastProgress = 0
   const progress = (force = false): void => {
