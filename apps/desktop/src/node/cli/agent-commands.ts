@@ -4,8 +4,8 @@ import { callAgent, tryCallAgent } from '../control-client.ts'
 import { caPassphrase } from '../passphrase.ts'
 import { dialableAddresses } from './addresses.ts'
 import { parse, UsageError } from './args.ts'
+import { formatBytes, progressLine } from './progress-line.ts'
 import type { AgentStatus } from '../agent.ts'
-import type { PullProgress } from '@aerie/core'
 import type { CommandContext } from './main.ts'
 
 /** `aerie run`: the agent in the foreground until Ctrl-C / SIGTERM. */
@@ -105,34 +105,3 @@ export async function peerAdd ({ home, args, out }: CommandContext): Promise<voi
   }
 }
 
-export function formatBytes (bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB']
-  let value = bytes
-  let unit = 0
-  while (value >= 1024 && unit < units.length - 1) { value /= 1024; unit++ }
-  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]!}`
-}
-
-/** The live line `aerie run` draws while a folder syncs: on a terminal only, redrawn in place. */
-function progressLine (stream: NodeJS.WriteStream): { show(p: PullProgress): void, clear(): void } {
-  let shown = false
-  const started = new Map<string, { at: number, bytes: number }>()
-  return {
-    show (p) {
-      if (!stream.isTTY) return
-      const start = started.get(p.folder) ?? { at: Date.now(), bytes: p.doneBytes }
-      started.set(p.folder, start)
-      const seconds = (Date.now() - start.at) / 1000
-      const rate = seconds > 0 ? (p.doneBytes - start.bytes) / seconds : 0
-      const eta = rate > 0 ? Math.ceil((p.needBytes - p.doneBytes) / rate) : undefined
-      const line = `${p.folder}: ${p.doneFiles}/${p.needFiles} items, ${formatBytes(p.doneBytes)}/${formatBytes(p.needBytes)}, ${formatBytes(rate)}/s${eta !== undefined ? `, ${eta} s left` : ''}`
-      stream.write(`\r\x1b[K${line}`)
-      shown = true
-      if (p.doneFiles >= p.needFiles) started.delete(p.folder)
-    },
-    clear () {
-      if (shown) stream.write('\r\x1b[K')
-      shown = false
-    }
-  }
-}
