@@ -1,7 +1,6 @@
 import type { PullProgress } from '@aerie/core'
 
 /** Sizes as people read them: 1023 B, 1.5 KiB, 12.0 MiB. */
-
 export function formatBytes (bytes: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB']
   let value = bytes
