@@ -4,6 +4,9 @@
  * - pki: the organisation's root CA, device keys and certificates, CRLs, enrollment codes
  * - net: the libp2p host whose connections are certificate-authenticated before any
  *   protocol is served, CRL propagation, enrollment over the same handshake
+ * - chunking, index, scan: content-defined chunks, the folder index, the scanner and watcher
+ * - protocol, sync: wire messages, and the sync engine (membership, index exchange, puller,
+ *   conflicts, version history) that keeps folders identical across members
  *
  * @example
  * ```ts
@@ -14,6 +17,9 @@
  * // ... issue a certificate (see README), then:
  * const trust = new TrustStore({ credentials: { certificate, ca: ca.certPem } })
  * const host = await createAerieHost({ privateKey: libp2pKeyFromPem(privateKeyPem), trust, listen: ['/ip4/127.0.0.1/tcp/0'] })
+ * const sync = await SyncEngine.start({ host, index, deviceId, memberships, keyPem: privateKeyPem, certificate,
+ *   caCertificate: ca.certPem, crl: () => trust.currentCrl(), log: console.log })
+ * await sync.setFolders([{ id: 'team', path: '/home/ada/Team', label: 'Team' }])
  * ```
  */
 export * from './errors.ts'
