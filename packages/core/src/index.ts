@@ -10,11 +10,12 @@
  *
  * @example
  * ```ts
- * import { createOrgCA, generateDeviceKey, libp2pKeyFromPem, TrustStore, createAerieHost } from '@aerie/core'
+ * import { createOrgCA, generateDeviceKey, libp2pKeyFromPem, TrustStore, createAerieHost, SyncEngine } from '@aerie/core'
  *
  * const ca = await createOrgCA({ orgName: 'Example', passphrase: 'a long passphrase' })
  * const { privateKeyPem } = generateDeviceKey()
- * // ... issue a certificate (see README), then:
+ * // ... issue a certificate (see README); open the folder index and membership store
+ * // (openFolderIndex, openMembershipStore), then:
  * const trust = new TrustStore({ credentials: { certificate, ca: ca.certPem } })
  * const host = await createAerieHost({ privateKey: libp2pKeyFromPem(privateKeyPem), trust, listen: ['/ip4/127.0.0.1/tcp/0'] })
  * const sync = await SyncEngine.start({ host, index, deviceId, memberships, keyPem: privateKeyPem, certificate,
