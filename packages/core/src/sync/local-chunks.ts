@@ -3,6 +3,7 @@ import { open } from 'node:fs/promises'
 import { join } from 'node:path'
 import { OpenFiles } from './open-files.ts'
 import type { FolderIndex } from '../index/index.ts'
+import type { Stats } from 'node:fs'
 import type { FileHandle } from 'node:fs/promises'
 
 /**
@@ -12,7 +13,13 @@ import type { FileHandle } from 'node:fs/promises'
  * hash to what was asked.
  */
 export interface LocalChunks {
-  read(hash: Uint8Array, size: number, options?: { folder?: string }): Promise<Uint8Array | undefined>
+  /**
+   * `sent`: the bytes go to a peer, which verifies them itself. Then a file that is still the
+   * one the scanner hashed (same inode, size and mtime: the scanner's own test) is not hashed
+   * again; any other file is, so that nothing but the asked-for chunk can leave this device
+   * (a file replaced by a symlink to elsewhere, say). Bytes this device writes are always hashed.
+   */
+  read(hash: Uint8Array, size: number, options?: { folder?: string, sent?: boolean }): Promise<Uint8Array | undefined>
   /** Closes the files kept open between reads. */
   close(): Promise<void>
 }
@@ -25,8 +32,12 @@ export function createLocalChunks (index: FolderIndex, folderRoot: (folder: stri
         if (place.size !== size || (options.folder !== undefined && place.folder !== options.folder)) continue
         const root = folderRoot(place.folder)
         if (root === undefined) continue
-        const bytes = await files.with(join(root, place.path), async file => await readFrom(file, place.offset, size))
-        if (bytes !== undefined && sameHash(bytes, hash)) return bytes
+        const read = await files.with(join(root, place.path), async (file, stats) => {
+          const bytes = await readFrom(file, place.offset, size)
+          const scanned = options.sent === true && bytes !== undefined && asScanned(index.getLocal(place.folder, place.path), await stats())
+          return { bytes, scanned }
+        })
+        if (read?.bytes !== undefined && (read.scanned || sameHash(read.bytes, hash))) return read.bytes
       }
       return undefined
     },
@@ -45,6 +56,12 @@ async function readFrom (file: FileHandle, offset: number, size: number): Promis
     filled += bytesRead
   }
   return bytes
+}
+
+/** Whether an open file is the very one the index's local record describes. */
+function asScanned (local: ReturnType<FolderIndex['getLocal']>, stats: Stats): boolean {
+  return local !== undefined && !local.deleted && local.type === 'file' && local.inode !== undefined &&
+    stats.isFile() && stats.ino === local.inode && stats.size === local.size && Math.floor(stats.mtimeMs) === local.mtimeMs
 }
 
 /** `size` bytes of a file at `offset`, once: undefined when the file is gone or shorter. */

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto'
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm, stat, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -61,6 +61,23 @@ describe('chunk requests between two devices', () => {
       expect(createHash('sha256').update(bytes!).digest().equals(Buffer.from(chunks[i]!.hash))).toBe(true)
     }
     expect(requests.bytesIn).toBeGreaterThanOrEqual(8 * 1024 * 1024)
+    await requests.close()
+  })
+
+  it('sends nothing from a file that was swapped for a symlink to a file outside the folder', async () => {
+    const folder = join(dir, 'folder')
+    const mine = randomBytes(40_000)
+    await writeFile(join(folder, 'notes.bin'), mine)
+    const { ino, mtimeMs } = await stat(join(folder, 'notes.bin'))
+    const [chunk] = await chunkFile(join(folder, 'notes.bin'))
+    index.updateLocal('shared', [{ path: 'notes.bin', type: 'file', size: mine.length, mtimeMs: Math.floor(mtimeMs), mode: 0o644, deleted: false, chunks: [{ hash: chunk!.hash, size: chunk!.size }], inode: ino }])
+    // Replaced behind the scanner's back by a link to something else of the same size.
+    const outside = randomBytes(40_000)
+    await writeFile(join(dir, 'outside.bin'), outside)
+    await rm(join(folder, 'notes.bin'))
+    await symlink(join(dir, 'outside.bin'), join(folder, 'notes.bin'))
+    const requests = createChunkClient(client.libp2p.getConnections()[0]!)
+    expect(await requests.request('shared', chunk!.hash, chunk!.size)).toBeUndefined()
     await requests.close()
   })
 
