@@ -26,9 +26,12 @@ export class PassChunks {
     this.init = init
   }
 
-  /** The caller must `release(size)` once it has written the bytes. */
-  async get (hash: Uint8Array, size: number, device: string): Promise<{ bytes: Uint8Array, local: boolean }> {
+  /** Room for `size` bytes in memory (all chunks of one write at once, so none waits holding part of it). */
+  async reserve (size: number): Promise<void> {
     await this.budget.take(size)
+  }
+
+  async get (hash: Uint8Array, size: number, device: string): Promise<{ bytes: Uint8Array, local: boolean }> {
     const key = Buffer.from(hash).toString('hex')
     const pending = this.inFlight.get(key)
     if (pending !== undefined) return { ...await pending, local: true }
@@ -36,14 +39,12 @@ export class PassChunks {
     this.inFlight.set(key, fetching)
     try {
       return await fetching
-    } catch (err) {
-      this.budget.give(size)
-      throw err
     } finally {
       this.inFlight.delete(key)
     }
   }
 
+  /** Gives back what `reserve` took, once the bytes are written (or failed). */
   release (size: number): void {
     this.budget.give(size)
   }
