@@ -53,6 +53,8 @@ describe('a folder shared by two devices', () => {
     const bobId = (await statusOf(bob)).deviceId
     expect(await alice.ok('folder', 'share', 'team', bobId, '--role', 'editor')).toMatch(/shared with .* as editor/)
     await waitFor(async () => (await statusOf(bob)).offers.some(o => o.folder === 'team' && o.role === 'editor'), 'the offer to reach bob')
+    // A member that has not accepted yet has nothing alice could be missing.
+    await waitFor(async () => (await statusOf(alice)).folders.find(f => f.id === 'team')?.inSync === true, 'alice to say in sync while bob has not accepted')
     await bob.ok('folder', 'add', b, '--id', 'team')
     await inSync()
     const bobStatus = await statusOf(bob)

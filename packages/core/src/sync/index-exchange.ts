@@ -39,6 +39,9 @@ export interface IndexExchangeInit {
 /** A folder a member device offered us that is not set up here yet. */
 export interface FolderOffer { folder: string, label: string, owner: string, from: string, role: FolderRole }
 
+/** How long a connected member may stay silent about a folder before it counts as not sharing it yet. */
+const SILENT_MEMBER_MS = 5_000
+
 export class IndexExchange {
   private readonly init: IndexExchangeInit
   private readonly links = new Map<string, PeerLink>()
@@ -85,11 +88,16 @@ export class IndexExchange {
       .sort((a, b) => Number(b.deviceId === preferred) - Number(a.deviceId === preferred))
   }
 
-  /** Every connected member has said what it has of the folder, and we hold all of it. */
+  /**
+   * Every connected member that shares the folder has said what it has of it, and we hold all
+   * of it. A member that has not answered our `folder` message within a few seconds has not set
+   * the folder up (an offer not yet accepted): it has nothing to wait for.
+   */
   caughtUp (id: string): boolean {
     return this.membersOnline(id).every(link => {
       const announced = link.announced.get(id)
-      return announced !== undefined && this.init.index.remoteSequence(id, link.deviceId) >= announced
+      if (announced === undefined) return (link.sinceIntroduced(id) ?? Infinity) > SILENT_MEMBER_MS
+      return this.init.index.remoteSequence(id, link.deviceId) >= announced
     })
   }
 

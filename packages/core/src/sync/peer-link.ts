@@ -22,8 +22,8 @@ export class PeerLink {
   readonly announced = new Map<string, number>()
   /** Per folder: the last of our sequences the peer has; unset until its `folder` message. */
   private readonly sentUpTo = new Map<string, number>()
-  /** Folders whose `folder` message we sent under the membership version given. */
-  private readonly introduced = new Map<string, number>()
+  /** Folders whose `folder` message we sent under the membership version given, and when. */
+  private readonly introduced = new Map<string, { version: number, at: number }>()
   private readonly index: FolderIndex
   private out?: Promise<MessageChannel>
   /** Sends go one after another: index batches of a folder must arrive in sequence order. */
@@ -43,11 +43,17 @@ export class PeerLink {
 
   /** Whether our `folder` message for this membership version has gone out. */
   introducedAt (folder: string): number | undefined {
-    return this.introduced.get(folder)
+    return this.introduced.get(folder)?.version
+  }
+
+  /** Milliseconds since our `folder` message for the folder went out (undefined: never). */
+  sinceIntroduced (folder: string): number | undefined {
+    const sent = this.introduced.get(folder)
+    return sent === undefined ? undefined : Date.now() - sent.at
   }
 
   introduce (message: FolderMessage, membershipVersion: number): Promise<void> {
-    this.introduced.set(message.folder, membershipVersion)
+    this.introduced.set(message.folder, { version: membershipVersion, at: Date.now() })
     return this.send(message)
   }
 
