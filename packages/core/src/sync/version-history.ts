@@ -165,7 +165,10 @@ export function openVersionHistory (root: string, policy: Partial<RetentionPolic
       throw new InvalidInputError(`"${path}" is a directory now; move it away, then restore the file`)
     }
     const dir = dirname(target)
-    await mkdir(dir, { recursive: true })
+    await mkdir(dir, { recursive: true }).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOTDIR' && err.code !== 'EEXIST') throw err
+      throw new InvalidInputError(`cannot restore "${path}": a file now stands where one of its parent directories was; move it away, then restore`)
+    })
     const temp = join(dir, `${TEMP_PREFIX}${randomBytes(6).toString('hex')}`)
     try {
       await copyVersion(version.diskPath, temp, now)

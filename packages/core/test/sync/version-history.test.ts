@@ -151,6 +151,17 @@ describe('version history', () => {
     expect(await readFile(join(root, 'a/b/c.txt'), 'utf8')).toBe('deep')
   })
 
+  it('says what to do when a file now stands where a parent directory was', async () => {
+    const h = history()
+    await put('a/b/c.txt', 'deep', '2026-11-16T09:00:00Z')
+    await h.archive('a/b/c.txt', at('2026-11-17T09:00:00Z'))
+    await rm(join(root, 'a'), { recursive: true })
+    await writeFile(join(root, 'a'), 'a file now')
+
+    await expect(h.restore('a/b/c.txt', at('2026-11-17T00:00:00Z'))).rejects.toThrow(/a file now stands where one of its parent directories was/)
+    expect(await readFile(join(root, 'a'), 'utf8')).toBe('a file now')
+  })
+
   it('says which versions exist when none matches the time', async () => {
     const h = history()
     await expect(h.restore('gone.txt', new Date())).rejects.toThrow(/"gone.txt" has no versions/)
