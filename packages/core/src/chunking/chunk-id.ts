@@ -8,6 +8,11 @@ export function chunkId (bytes: Uint8Array): Uint8Array {
   return createHash('sha256').update(bytes).digest()
 }
 
+/** Whether `bytes` are the chunk named `id` (the check every chunk from a disk or a peer gets). */
+export function isChunk (bytes: Uint8Array, id: Uint8Array): boolean {
+  return Buffer.from(chunkId(bytes)).equals(id)
+}
+
 /** Lower-case hex, the one text form of a chunk id (store file names, logs, the CLI). */
 export function chunkIdHex (id: Uint8Array): string {
   if (id.byteLength !== CHUNK_ID_BYTES) throw new InvalidInputError(`a chunk id is ${CHUNK_ID_BYTES} bytes, not ${id.byteLength}`)

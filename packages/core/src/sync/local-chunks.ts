@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { isChunk } from '../chunking/index.ts'
 import { open } from 'node:fs/promises'
 import { join } from 'node:path'
 import { OpenFiles } from './open-files.ts'
@@ -37,7 +37,7 @@ export function createLocalChunks (index: FolderIndex, folderRoot: (folder: stri
           const scanned = options.sent === true && bytes !== undefined && asScanned(index.getLocal(place.folder, place.path), await stats())
           return { bytes, scanned }
         })
-        if (read?.bytes !== undefined && (read.scanned || sameHash(read.bytes, hash))) return read.bytes
+        if (read?.bytes !== undefined && (read.scanned || isChunk(read.bytes, hash))) return read.bytes
       }
       return undefined
     },
@@ -75,8 +75,4 @@ export async function readAt (path: string, offset: number, size: number): Promi
   } finally {
     await file?.close()
   }
-}
-
-export function sameHash (bytes: Uint8Array, hash: Uint8Array): boolean {
-  return Buffer.from(hash).equals(createHash('sha256').update(bytes).digest())
 }

@@ -1,4 +1,5 @@
-import { readAt, sameHash } from './local-chunks.ts'
+import { isChunk } from '../chunking/index.ts'
+import { readAt } from './local-chunks.ts'
 import type { PullerInit } from './puller.ts'
 
 /** Where chunks come from besides this pull: the device's own files, then the peers. */
@@ -69,7 +70,7 @@ export class PassChunks {
     const place = this.written.get(key)
     if (place !== undefined) {
       const bytes = await readAt(place.file.path, place.offset, size)
-      if (bytes !== undefined && sameHash(bytes, hash)) return { bytes, local: true }
+      if (bytes !== undefined && isChunk(bytes, hash)) return { bytes, local: true }
     }
     const local = await this.init.localChunks.read(hash, size)
     if (local !== undefined) return { bytes: local, local: true }

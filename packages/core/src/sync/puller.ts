@@ -6,7 +6,7 @@ import { encodeVersion, LOCAL } from '../index/index.ts'
 import { TEMP_PREFIX } from '../scan/folder-marker.ts'
 import { conflictName } from './conflict-name.ts'
 import { inParallel } from '../util/in-parallel.ts'
-import { sameHash } from './local-chunks.ts'
+import { isChunk } from '../chunking/index.ts'
 import { PassChunks } from './pass-chunks.ts'
 import { assertNoSymlinkParents } from './version-history.ts'
 import type { FileRecord, FolderIndex } from '../index/index.ts'
@@ -357,7 +357,7 @@ async function verifiedPrefix (file: Awaited<ReturnType<typeof open>>, winner: F
     if (offset + chunk.size > size) break
     const bytes = new Uint8Array(chunk.size)
     const { bytesRead } = await file.read(bytes, 0, chunk.size, offset)
-    if (bytesRead === chunk.size && sameHash(bytes, chunk.hash)) have.add(i)
+    if (bytesRead === chunk.size && isChunk(bytes, chunk.hash)) have.add(i)
     offset += chunk.size
   }
   return have

@@ -3,7 +3,8 @@ import { NotConfiguredError, ProtocolError } from '../errors.ts'
 import { readFolderMarker } from '../scan/index.ts'
 import { FolderRunner } from './folder-runner.ts'
 import { IndexExchange } from './index-exchange.ts'
-import { createLocalChunks, sameHash } from './local-chunks.ts'
+import { isChunk } from '../chunking/index.ts'
+import { createLocalChunks } from './local-chunks.ts'
 import { changeMember, createMembership, roleOf } from './membership.ts'
 import { pullFolder } from './puller.ts'
 import { openVersionHistory } from './version-history.ts'
@@ -368,7 +369,7 @@ export class SyncEngine extends TypedEventEmitter<SyncEngineEvents> {
         continue // the link failed; another member may have it
       }
       if (bytes === undefined) continue
-      if (!sameHash(bytes, hash)) {
+      if (!isChunk(bytes, hash)) {
         this.init.log(`device ${link.deviceId} sent a chunk of folder ${id} whose hash does not match; it was discarded`)
         continue
       }
