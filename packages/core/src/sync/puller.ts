@@ -83,13 +83,22 @@ interface Pass {
   signal?: AbortSignal
 }
 
+/** What the folder needs, without what its ignore patterns keep out (never written, never deleted). */
+export function neededItems (index: FolderIndex, folder: string, ignores?: PullerInit['ignores']): Needed[] {
+  return index.need(folder).filter(item => !(ignores?.(item.path, item.winner.type === 'dir') ?? false))
+}
+
+/** Items and the bytes of their content (a deletion has none). */
+export function needTotals (needed: readonly Needed[]): { needFiles: number, needBytes: number } {
+  return { needFiles: needed.length, needBytes: needed.reduce((n, item) => n + (item.winner.deleted ? 0 : item.winner.size), 0) }
+}
+
 export async function pullFolder (init: PullerInit, signal?: AbortSignal): Promise<PullResult> {
   const { folder, root, index } = init
-  const needed = index.need(folder).filter(item => !(init.ignores?.(item.path, item.winner.type === 'dir') ?? false))
+  const needed = neededItems(index, folder, init.ignores)
   const result: PullResult = {
     folder,
-    needFiles: needed.length,
-    needBytes: needed.reduce((n, item) => n + (item.winner.deleted ? 0 : item.winner.size), 0),
+    ...needTotals(needed),
     doneFiles: 0,
     doneBytes: 0,
     localBytes: 0,

@@ -6,7 +6,7 @@ import { IndexExchange } from './index-exchange.ts'
 import { isChunk } from '../chunking/index.ts'
 import { createLocalChunks } from './local-chunks.ts'
 import { changeMember, createMembership, roleOf } from './membership.ts'
-import { pullFolder } from './puller.ts'
+import { neededItems, needTotals, pullFolder } from './puller.ts'
 import { openVersionHistory } from './version-history.ts'
 import type { FolderIndex } from '../index/index.ts'
 import type { AerieHost } from '../net/index.ts'
@@ -87,7 +87,7 @@ interface SyncedFolder {
   progress?: PullProgress
   problems: Array<{ path: string, message: string }>
   /** need() is not free on a big folder: computed again after a change, at most once a second. */
-  need?: { files: number, bytes: number, at: number, stale: boolean }
+  need?: { needFiles: number, needBytes: number, at: number, stale: boolean }
   scanned: boolean
   lastPrune: number
 }
@@ -229,17 +229,17 @@ export class SyncEngine extends TypedEventEmitter<SyncEngineEvents> {
     const base = folder.runner.status()
     const membership = this.init.memberships.get(folder.config.id)?.record
     if (folder.need === undefined || (folder.need.stale && Date.now() - folder.need.at >= NEED_REFRESH_MS)) {
-      folder.need = { ...this.countNeed(folder.config.id), at: Date.now(), stale: false }
+      folder.need = { ...needTotals(neededItems(this.init.index, folder.config.id, folder.runner.ignores)), at: Date.now(), stale: false }
     }
     const caughtUp = this.exchange.caughtUp(folder.config.id)
-    const pulling = folder.pulling !== undefined && folder.need.files > 0
+    const pulling = folder.pulling !== undefined && folder.need.needFiles > 0
     const status: SyncFolderStatus = {
       ...base,
       state: base.state === 'idle' && pulling ? 'syncing' : base.state,
-      needFiles: folder.need.files,
-      needBytes: folder.need.bytes,
+      needFiles: folder.need.needFiles,
+      needBytes: folder.need.needBytes,
       // A need count that predates the last change cannot vouch for being in sync.
-      inSync: base.state === 'idle' && !folder.need.stale && folder.need.files === 0 && caughtUp,
+      inSync: base.state === 'idle' && !folder.need.stale && folder.need.needFiles === 0 && caughtUp,
       members: membership?.members ?? [],
       pullProblems: folder.problems.slice(0, 100)
     }
@@ -250,20 +250,6 @@ export class SyncEngine extends TypedEventEmitter<SyncEngineEvents> {
     }
     if (folder.progress !== undefined && folder.pulling !== undefined) status.pull = folder.progress
     return status
-  }
-
-  private countNeed (id: string): { files: number, bytes: number } {
-    const folder = this.folders.get(id)
-    const needed = this.init.index.need(id)
-    const ignored = folder?.runner.ignores
-    let files = 0
-    let bytes = 0
-    for (const item of needed) {
-      if (ignored?.(item.path, item.winner.type === 'dir') === true) continue
-      files++
-      if (!item.winner.deleted) bytes += item.winner.size
-    }
-    return { files, bytes }
   }
 
   /** A folder set up here gets its membership: the pending offer it answers, or a new record we own. */
