@@ -116,15 +116,15 @@ export function openFolderIndex (path: string, localDeviceId: string): FolderInd
   }
 
   // Ids are looked up per call, not cached: a rolled-back transaction may have made one.
-  function folderRow (folder: string): { id: number, sequence: number } | undefined {
+  function folderRow (folder: string): { id: number, sequence: number, indexId: string } | undefined {
     const row = statements.folder.get(folder)
-    return row === undefined ? undefined : { id: Number(row.id), sequence: Number(row.local_sequence) }
+    return row === undefined ? undefined : { id: Number(row.id), sequence: Number(row.local_sequence), indexId: String(row.index_id) }
   }
 
-  function addFolder (folder: string): { id: number, sequence: number } {
+  function addFolder (folder: string): { id: number, sequence: number, indexId: string } {
     if (typeof folder !== 'string' || folder === '') throw new InvalidInputError('a folder id must be a non-empty string')
-    const row = statements.addFolder.get(folder) as { id: number, local_sequence: number }
-    return { id: Number(row.id), sequence: Number(row.local_sequence) }
+    const row = statements.addFolder.get(folder) as { id: number, local_sequence: number, index_id: string }
+    return { id: Number(row.id), sequence: Number(row.local_sequence), indexId: String(row.index_id) }
   }
 
   function writeFile (exists: boolean, folderId: number, device: number, path: string, content: StoredContent, version: string,
@@ -280,8 +280,7 @@ export function openFolderIndex (path: string, localDeviceId: string): FolderInd
     },
 
     localIndexId (folder) {
-      const id = folderRow(folder)?.id ?? transaction(() => addFolder(folder).id)
-      return String(db.prepare('SELECT index_id FROM folders WHERE id = ?').get(id)?.index_id)
+      return (folderRow(folder) ?? transaction(() => addFolder(folder))).indexId
     },
 
     applyRemote (folder, deviceId, records) {

@@ -10,7 +10,7 @@ export function prepareStatements (db: DatabaseSync) {
   const statements = {
     folder: db.prepare('SELECT id, local_sequence, index_id FROM folders WHERE name = ?'),
     addFolder: db.prepare(`INSERT INTO folders (name) VALUES (?)
-      ON CONFLICT (name) DO UPDATE SET name = excluded.name RETURNING id, local_sequence`),
+      ON CONFLICT (name) DO UPDATE SET name = excluded.name RETURNING id, local_sequence, index_id`),
     setLocalSequence: db.prepare('UPDATE folders SET local_sequence = ? WHERE id = ?'),
     device: db.prepare('SELECT id FROM devices WHERE device_id = ?'),
     addDevice: db.prepare(`INSERT INTO devices (device_id) VALUES (?)

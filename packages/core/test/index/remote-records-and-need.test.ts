@@ -35,6 +35,22 @@ describe('remote records and what a device needs', () => {
     expect(a.need(F)).toEqual([])
   })
 
+  it('drops a peer\'s records when its index id changes (its database was rebuilt), and not otherwise', () => {
+    const id = a.localIndexId(F)
+    expect(a.localIndexId(F)).toBe(id)
+    a.updateLocal(F, [file('x')])
+    b.useRemoteIndexId(F, DEVICE_A, id)
+    exchange()
+    b.useRemoteIndexId(F, DEVICE_A, id)
+    expect(b.remoteSequence(F, DEVICE_A)).toBe(1)
+    expect(b.need(F).map(n => n.path)).toEqual(['x'])
+
+    b.useRemoteIndexId(F, DEVICE_A, 'rebuilt')
+    expect(b.remoteIndexId(F, DEVICE_A)).toBe('rebuilt')
+    expect(b.remoteSequence(F, DEVICE_A)).toBe(0)
+    expect(b.need(F)).toEqual([])
+  })
+
   it('needs a newer remote version but not an older one', () => {
     a.updateLocal(F, [file('x')])
     exchange()
