@@ -27,6 +27,12 @@ export function messageChannel (stream: Stream, maxIn: number, maxOut: number = 
   const lp = lpStream(stream, { maxDataLength: maxIn, maxBufferSize: MAX_STREAM_WINDOW + 2 * maxIn + 65_536 })
   let bytesIn = 0
   let bytesOut = 0
+  /** Checks a message against our own limit and counts it. */
+  function outgoing (message: Uint8Array): Uint8Array {
+    if (message.byteLength > maxOut) throw new ProtocolError(`a message of ${message.byteLength} bytes is over the ${maxOut}-byte limit`)
+    bytesOut += message.byteLength
+    return message
+  }
   const channel: MessageChannel = {
     stream,
     get bytesIn () { return bytesIn },
@@ -46,9 +52,7 @@ export function messageChannel (stream: Stream, maxIn: number, maxOut: number = 
       return message.subarray()
     },
     async write (message, options) {
-      if (message.byteLength > maxOut) throw new ProtocolError(`a message of ${message.byteLength} bytes is over the ${maxOut}-byte limit`)
-      bytesOut += message.byteLength
-      await lp.write(message, options)
+      await lp.write(outgoing(message), options)
     },
     async readJson (options) {
       const message = await channel.read(options)
@@ -63,12 +67,7 @@ export function messageChannel (stream: Stream, maxIn: number, maxOut: number = 
       await channel.write(encoder.encode(JSON.stringify(message)), options)
     },
     async writeJsonMany (messages, options) {
-      const encoded = messages.map(message => encoder.encode(JSON.stringify(message)))
-      for (const message of encoded) {
-        if (message.byteLength > maxOut) throw new ProtocolError(`a message of ${message.byteLength} bytes is over the ${maxOut}-byte limit`)
-        bytesOut += message.byteLength
-      }
-      await lp.writeV(encoded, options)
+      await lp.writeV(messages.map(message => outgoing(encoder.encode(JSON.stringify(message)))), options)
     }
   }
   return channel

@@ -137,17 +137,21 @@ export class IndexExchange {
   // ---- peers -----------------------------------------------------------------------------
 
   private onConnect (device: ConnectedDevice): void {
-    if (this.stopped) return
-    const deviceId = device.identity.deviceId
     const connection = this.init.host.libp2p.getConnections().find(c => c.remotePeer.toString() === device.peerId && c.status === 'open')
-    if (connection === undefined) return
+    if (connection !== undefined) this.linkOn(device.identity.deviceId, connection)
+  }
+
+  /** The device's open link, made on `connection` (and introduced to our folders) if it has none. */
+  private linkOn (deviceId: string, connection: Connection): PeerLink | undefined {
+    if (this.stopped) return undefined
     const existing = this.links.get(deviceId)
-    if (existing?.isOpen === true) return
+    if (existing?.isOpen === true) return existing
     const counters = this.counters.get(deviceId) ?? { bytesIn: 0, bytesOut: 0 }
     this.counters.set(deviceId, counters)
     const link = new PeerLink({ deviceId, connection, index: this.init.index, counters })
     this.links.set(deviceId, link)
     for (const id of this.init.folderIds()) this.introduce(link, id)
+    return link
   }
 
   private onDisconnect (deviceId: string | undefined): void {
@@ -160,14 +164,9 @@ export class IndexExchange {
 
   private linkFor (connection: Connection): PeerLink | undefined {
     const identity = this.init.host.identityOf(connection.remotePeer.toString())
-    if (identity === undefined) return undefined
-    let link = this.links.get(identity.deviceId)
-    if (link === undefined || !link.isOpen) {
-      this.onConnect({ identity, peerId: connection.remotePeer.toString(), remoteAddress: connection.remoteAddr.toString(), direction: connection.direction, connectedAt: Date.now() })
-      link = this.links.get(identity.deviceId)
-    }
-    return link
+    return identity === undefined ? undefined : this.linkOn(identity.deviceId, connection)
   }
+
 
   /** Sends our `folder` message for a folder to a peer that is a member (again when the membership changed). */
   private introduce (link: PeerLink, id: string, again = false): void {
