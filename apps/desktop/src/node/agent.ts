@@ -1,5 +1,5 @@
 import {
-  brakeAdvice, createAerieHost, createEnrollmentIssuer, InvalidInputError, libp2pKeyFromPem, openCaStore, openFolderIndex, openMembershipStore,
+  brakeAdvice, createAerieHost, createEnrollmentIssuer, findDevice, InvalidInputError, libp2pKeyFromPem, openCaStore, openFolderIndex, openMembershipStore,
   readDeviceCertificate, SyncEngine, TrustStore, tuneHeapForTransfers, unlockCAKey
 } from '@aerie/core'
 import { startControlServer } from './control-server.ts'
@@ -239,12 +239,10 @@ export class Agent {
 
   /** A device named by its id, an unambiguous prefix of it, or its name, among the devices we know. */
   private resolveDevice (name: string): string {
-    const known = [...this.known.list().map(p => pick(p)), ...this.host.connectedDevices().map(d => pick(d.identity))]
-    const exact = known.find(d => d.deviceId === name)
-    if (exact !== undefined) return exact.deviceId
-    const matches = [...new Set(known.filter(d => d.deviceId.startsWith(name.toLowerCase()) || d.deviceName === name).map(d => d.deviceId))]
-    if (matches.length === 1) return matches[0]!
-    if (matches.length > 1) throw new InvalidInputError(`"${name}" names several devices (${matches.join(', ')}); give more of the device id`)
+    const known = [...this.known.list(), ...this.host.connectedDevices().map(d => d.identity)]
+    const found = findDevice(known, name)
+    if (found !== undefined) return found.deviceId
+    // A device this one has not met yet can still be named by its full id.
     if (/^[a-z2-7]{16}$/.test(name)) return name
     throw new InvalidInputError(`no known device "${name}"; \`aerie status\` lists the devices this one has met, or give the full 16-character device id`)
   }

@@ -1,6 +1,7 @@
 import { DatabaseSync, type SQLOutputValue } from 'node:sqlite'
 import { EnrollmentError, InvalidInputError } from '../errors.ts'
 import { migrateSchema } from '../util/sqlite-schema.ts'
+import { findDevice } from './device-lookup.ts'
 import { isValidEmail, isValidName, NAME_RULE } from './names.ts'
 import { normaliseSerial } from './serial.ts'
 
@@ -54,7 +55,6 @@ const SCHEMA = `
   CREATE INDEX devices_by_device_id ON devices (device_id);
   CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) STRICT;
 `
-const MIN_PREFIX = 4
 
 /** Opens (creating if needed) the CA store. WAL and a busy timeout let the CLI and the agent share it. */
 export function openCaStore (path: string): CaStore {
@@ -134,18 +134,9 @@ export function openCaStore (path: string): CaStore {
         const known = byId.get(record.deviceId)
         if (known === undefined || record.revokedAt === undefined || known.revokedAt !== undefined) byId.set(record.deviceId, record)
       }
-      const devices = [...byId.values()]
-      const wanted = query.trim()
-      const id = wanted.toLowerCase()
-      const exact = byId.get(id)
-      if (exact !== undefined) return exact
-      if (id.length >= MIN_PREFIX) {
-        const found = pickOne(devices.filter(device => device.deviceId.startsWith(id)), `several device ids start with "${wanted}"`, 'give more of the device id')
-        if (found !== undefined) return found
-      }
-      const found = pickOne(devices.filter(device => device.deviceName === wanted), `several devices are named "${wanted}"`, 'use the device id instead')
+      const found = findDevice([...byId.values()], query)
       if (found !== undefined) return found
-      throw new InvalidInputError(`no enrolled device has the id or name "${wanted}"; list the devices to see their ids and names`)
+      throw new InvalidInputError(`no enrolled device has the id or name "${query.trim()}"; list the devices to see their ids and names`)
     },
 
     revoke (serial, at) {
@@ -177,12 +168,6 @@ export function openCaStore (path: string): CaStore {
 
 function migrate (db: DatabaseSync): void {
   migrateSchema(db, { schema: SCHEMA, version: SCHEMA_VERSION, what: 'CA store' })
-}
-
-function pickOne (matches: DeviceRecord[], problem: string, fix: string): DeviceRecord | undefined {
-  if (matches.length <= 1) return matches[0]
-  const list = matches.map(device => `${device.deviceId} ("${device.deviceName}", ${device.user})`).join(', ')
-  throw new InvalidInputError(`${problem}: ${list}; ${fix}`)
 }
 
 function text (value: SQLOutputValue | undefined): string {
