@@ -26,15 +26,26 @@ export interface LocalChunks {
 
 export function createLocalChunks (index: FolderIndex, folderRoot: (folder: string) => string | undefined): LocalChunks {
   const files = new OpenFiles()
+  // Per open file, once: is it still the file the scanner hashed? (fstat and a record lookup
+  // per chunk would be 16 000 of each per GiB sent.)
+  const scannedFiles = new WeakMap<FileHandle, Promise<boolean>>()
+  const isScanned = async (file: FileHandle, folder: string, path: string): Promise<boolean> => {
+    let verdict = scannedFiles.get(file)
+    if (verdict === undefined) {
+      verdict = file.stat().then(stats => asScanned(index.getLocal(folder, path), stats), () => false)
+      scannedFiles.set(file, verdict)
+    }
+    return await verdict
+  }
   return {
     async read (hash, size, options = {}) {
       for (const place of index.findChunk(hash)) {
         if (place.size !== size || (options.folder !== undefined && place.folder !== options.folder)) continue
         const root = folderRoot(place.folder)
         if (root === undefined) continue
-        const read = await files.with(join(root, place.path), async (file, stats) => {
+        const read = await files.with(join(root, place.path), async (file) => {
           const bytes = await readFrom(file, place.offset, size)
-          const scanned = options.sent === true && bytes !== undefined && asScanned(index.getLocal(place.folder, place.path), await stats())
+          const scanned = options.sent === true && bytes !== undefined && await isScanned(file, place.folder, place.path)
           return { bytes, scanned }
         })
         if (read?.bytes !== undefined && (read.scanned || isChunk(read.bytes, hash))) return read.bytes

@@ -1,5 +1,4 @@
 import { open } from 'node:fs/promises'
-import type { Stats } from 'node:fs'
 import type { FileHandle } from 'node:fs/promises'
 
 /**
@@ -10,7 +9,7 @@ import type { FileHandle } from 'node:fs/promises'
  * callers check what they read (the chunk hash) as they always must.
  */
 export class OpenFiles {
-  private readonly handles = new Map<string, { handle: Promise<FileHandle>, stats?: Promise<Stats>, busy: number, used: number }>()
+  private readonly handles = new Map<string, { handle: Promise<FileHandle>, busy: number, used: number }>()
   private readonly max: number
   private readonly idleMs: number
   private sweeper?: NodeJS.Timeout
@@ -21,7 +20,7 @@ export class OpenFiles {
   }
 
   /** Runs `read` with an open handle of `path`; undefined when the file cannot be opened. */
-  async with<T> (path: string, read: (file: FileHandle, stats: () => Promise<Stats>) => Promise<T>): Promise<T | undefined> {
+  async with<T> (path: string, read: (file: FileHandle) => Promise<T>): Promise<T | undefined> {
     let entry = this.handles.get(path)
     if (entry === undefined) {
       entry = { handle: open(path, 'r'), busy: 0, used: Date.now() }
@@ -32,10 +31,7 @@ export class OpenFiles {
     entry.busy++
     entry.used = Date.now()
     try {
-      const handle = await entry.handle
-      const opened = entry
-      // What the file was when it was opened (fstat, once per handle).
-      return await read(handle, async () => await (opened.stats ??= handle.stat()))
+      return await read(await entry.handle)
     } catch {
       // Gone or unreadable: forget it, so that the next read opens the file anew.
       if (this.handles.get(path) === entry) this.handles.delete(path)
