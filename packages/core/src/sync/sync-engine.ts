@@ -361,6 +361,6 @@ export class SyncEngine extends TypedEventEmitter<SyncEngineEvents> {
       }
       return bytes
     }
-    throw new ProtocolError(`no connected member of folder "${id}" has chunk ${Buffer.from(hash).toString('hex').slice(0, 16)}… right now`)
+    throw new ProtocolError(`no connected member of folder "${id}" has chunk ${Buffer.from(hash).toString('hex').slice(0, 16)}… right now; it is fetched when a member that has it is online (retried every ${PULL_RETRY_MS / 1000} s)`)
   }
 }
