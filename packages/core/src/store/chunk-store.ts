@@ -1,0 +1,41 @@
+/**
+ * A content-addressed chunk store: chunk bytes by their SHA-256 (chunking/chunk-id.ts).
+ *
+ * The team server keeps every folder's central copy (and, later, every backup) in one store,
+ * so a chunk that many files, folders and devices share is stored once. This interface is all
+ * its callers see: the embedded store (pack files on local disk, pack-store.ts) implements it
+ * today, an S3-compatible one can later, and both pass the same compliance tests
+ * (test/store/chunk-store-compliance.ts).
+ */
+export interface ChunkStore {
+  /** Whether each chunk is stored, in order. */
+  has(hashes: readonly Uint8Array[]): Promise<boolean[]>
+  /**
+   * Stores a chunk. Its bytes are checked against `hash` first: a chunk that does not hash to
+   * its name is refused (InvalidInputError) and nothing is written. Storing a chunk that is
+   * already there costs nothing. Resolves once the chunk is durable (on disk and indexed).
+   */
+  put(hash: Uint8Array, bytes: Uint8Array): Promise<void>
+  /** A chunk's bytes, verified against its hash; undefined when it is not stored. Damage throws StoreDamagedError. */
+  get(hash: Uint8Array): Promise<Uint8Array | undefined>
+  /** Chunks stored, their plain bytes, and the bytes they take on disk (with packing and encryption). */
+  stats(): Promise<ChunkStoreStats>
+  /** Reads back every stored chunk and reports those that no longer verify (scrub). */
+  verify(options?: { signal?: AbortSignal, onProgress?(done: number, total: number): void }): Promise<DamagedChunk[]>
+  close(): Promise<void>
+}
+
+export interface ChunkStoreStats {
+  chunks: number
+  /** Sum of the plain sizes of the stored chunks: the unique bytes. */
+  uniqueBytes: number
+  /** Bytes the store occupies (pack files, without the index). */
+  storedBytes: number
+}
+
+export interface DamagedChunk {
+  hash: Uint8Array
+  /** Where it was and what is wrong, for the scrub report. */
+  where: string
+  reason: string
+}

@@ -1,0 +1,1 @@
+export type { ChunkStore, ChunkStoreStats, DamagedChunk } from './chunk-store.ts'
