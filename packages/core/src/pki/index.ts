@@ -27,4 +27,6 @@ export { encodeEnrollmentCode, decodeEnrollmentCode, newEnrollmentSecret, hashEn
 export type { EnrollmentCode } from './enrollment-code.ts'
 export { openCaStore } from './ca-store.ts'
 export { findDevice } from './device-lookup.ts'
+export { issueWebCertificate } from './web-certificate.ts'
+export type { WebCertificate } from './web-certificate.ts'
 export type { CaStore, DeviceRecord } from './ca-store.ts'

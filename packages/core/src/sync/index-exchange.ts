@@ -1,4 +1,5 @@
 import { ProtocolError } from '../errors.ts'
+import { isChunk } from '../chunking/index.ts'
 import { CHUNK_PROTOCOL, INDEX_PROTOCOL, MAX_INDEX_MESSAGE, messageChannel, parseIndexMessage } from '../protocol/index.ts'
 import { serveChunks } from './chunk-server.ts'
 import { canWrite, roleOf, verifyMembership } from './membership.ts'
@@ -33,6 +34,8 @@ export interface IndexExchangeInit {
   folderIds(): Iterable<string>
   /** A peer's records or announcement for the folder changed: recount what we need, pull. */
   onRemoteChange(id: string): void
+  /** A member offered a folder not set up here (its record verified); the team server accepts it at once. */
+  onOffer?(offer: FolderOffer, signed: SignedMembership): void
   log(line: string): void
 }
 
@@ -104,18 +107,36 @@ export class IndexExchange {
   offers (): FolderOffer[] {
     return [...this.pendingOffers.values()]
       .filter(({ signed }) => !this.init.hasFolder(signed.record.folder))
-      .map(({ signed, from }) => ({
-        folder: signed.record.folder,
-        label: signed.record.label,
-        owner: signed.record.owner,
-        from,
-        role: roleOf(signed.record, this.init.deviceId) ?? 'viewer'
-      }))
+      .map(({ signed, from }) => this.offerFrom(signed, from))
+  }
+
+  private offerFrom (signed: SignedMembership, from: string): FolderOffer {
+    const { record } = signed
+    return { folder: record.folder, label: record.label, owner: record.owner, from, role: roleOf(record, this.init.deviceId) ?? 'viewer' }
   }
 
   /** The membership record a member offered for the folder, if any. */
   offerOf (id: string): SignedMembership | undefined {
     return this.pendingOffers.get(id)?.signed
+  }
+
+  /** A chunk of the folder from a connected member, `preferred` (the winner's holder) first; verified. */
+  async fetchChunk (id: string, hash: Uint8Array, size: number, preferred: string): Promise<Uint8Array> {
+    for (const link of this.membersOnline(id, preferred)) {
+      let bytes
+      try {
+        bytes = await link.chunks.request(id, hash, size)
+      } catch {
+        continue // the link failed; another member may have it
+      }
+      if (bytes === undefined) continue
+      if (!isChunk(bytes, hash)) {
+        this.init.log(`device ${link.deviceId} sent a chunk of folder ${id} whose hash does not match; it was discarded`)
+        continue
+      }
+      return bytes
+    }
+    throw new ProtocolError(`no connected member of folder "${id}" has chunk ${Buffer.from(hash).toString('hex').slice(0, 16)}… right now; it is fetched when a member that has it is online`)
   }
 
   countersOf (deviceId: string): PeerCounters {
@@ -222,7 +243,11 @@ export class IndexExchange {
         if (roleOf(record, this.init.deviceId) !== undefined && !this.pendingOffers.has(id)) {
           log(`device ${link.deviceId} offers folder ${id} ("${record.label}"); accept with \`aerie folder add PATH --id ${id}\``)
         }
-        if (roleOf(record, this.init.deviceId) !== undefined) this.pendingOffers.set(id, { signed: message.membership as SignedMembership, from: link.deviceId })
+        if (roleOf(record, this.init.deviceId) !== undefined) {
+          const signed = message.membership as SignedMembership
+          this.pendingOffers.set(id, { signed, from: link.deviceId })
+          this.init.onOffer?.(this.offerFrom(signed, link.deviceId), signed)
+        }
       } catch (err) {
         log(`refused folder ${id} offered by ${link.deviceId}: ${(err as Error).message}`)
       }

@@ -1,9 +1,8 @@
 import { TypedEventEmitter } from '@libp2p/interface'
-import { NotConfiguredError, ProtocolError } from '../errors.ts'
+import { NotConfiguredError } from '../errors.ts'
 import { readFolderMarker } from '../scan/index.ts'
 import { FolderRunner } from './folder-runner.ts'
 import { IndexExchange } from './index-exchange.ts'
-import { isChunk } from '../chunking/index.ts'
 import { createLocalChunks } from './local-chunks.ts'
 import { changeMember, createMembership, roleOf } from './membership.ts'
 import { neededItems, needTotals, pullFolder } from './puller.ts'
@@ -315,7 +314,7 @@ export class SyncEngine extends TypedEventEmitter<SyncEngineEvents> {
         history: folder.history,
         localChunks: this.localChunks,
         ignores: folder.runner.ignores,
-        fetchChunk: async (hash, size, device) => await this.fetchChunk(id, hash, size, device),
+        fetchChunk: async (hash, size, device) => await this.exchange.fetchChunk(id, hash, size, device),
         onProgress: (progress) => {
           folder.progress = progress
           this.safeDispatchEvent('progress', { detail: progress })
@@ -343,24 +342,5 @@ export class SyncEngine extends TypedEventEmitter<SyncEngineEvents> {
     if (Date.now() - folder.lastPrune < PRUNE_EVERY_MS) return
     folder.lastPrune = Date.now()
     folder.history.prune().catch((err: Error) => { this.init.log(`folder ${folder.config.id}: could not prune old versions: ${err.message}`) })
-  }
-
-  /** A chunk from a connected member: the winner's holder first, then any other. */
-  private async fetchChunk (id: string, hash: Uint8Array, size: number, preferred: string): Promise<Uint8Array> {
-    for (const link of this.exchange.membersOnline(id, preferred)) {
-      let bytes
-      try {
-        bytes = await link.chunks.request(id, hash, size)
-      } catch {
-        continue // the link failed; another member may have it
-      }
-      if (bytes === undefined) continue
-      if (!isChunk(bytes, hash)) {
-        this.init.log(`device ${link.deviceId} sent a chunk of folder ${id} whose hash does not match; it was discarded`)
-        continue
-      }
-      return bytes
-    }
-    throw new ProtocolError(`no connected member of folder "${id}" has chunk ${Buffer.from(hash).toString('hex').slice(0, 16)}… right now; it is fetched when a member that has it is online (retried every ${PULL_RETRY_MS / 1000} s)`)
   }
 }

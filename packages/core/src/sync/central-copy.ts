@@ -1,0 +1,214 @@
+import { TypedEventEmitter } from '@libp2p/interface'
+import { IndexExchange } from './index-exchange.ts'
+import { roleOf } from './membership.ts'
+import { createStoreChunks } from './store-chunks.ts'
+import { pullIntoStore } from './store-puller.ts'
+import type { FolderIndex } from '../index/index.ts'
+import type { AerieHost } from '../net/index.ts'
+import type { Crl } from '../pki/index.ts'
+import type { ChunkStore } from '../store/index.ts'
+import type { CentralHistory } from './central-history.ts'
+import type { FolderOffer } from './index-exchange.ts'
+import type { MembershipStore } from './membership-store.ts'
+import type { FolderMember } from './membership.ts'
+import type { PeerCounters } from './peer-link.ts'
+import type { PullProgress } from './puller.ts'
+
+/**
+ * The central copy: the team server's side of folder sync. The server is a member like any
+ * other device, but it keeps each folder as records in its index and contents in its chunk
+ * store (deduplicated across every folder), never as plain files. It accepts every folder a
+ * member shares with it (unless `accepts` says otherwise), takes in every change, and serves
+ * the chunks to members, so an agent can sync from it when no other member is online.
+ */
+export interface CentralCopyInit {
+  host: AerieHost
+  index: FolderIndex
+  deviceId: string
+  memberships: MembershipStore
+  store: ChunkStore
+  history: CentralHistory
+  caCertificate: string
+  crl(): Crl | undefined
+  /** Which offered folders to keep (default: every folder it is given). */
+  accepts?(offer: FolderOffer): boolean
+  log(line: string): void
+}
+
+export interface CentralFolderStatus {
+  id: string
+  label: string
+  owner: string
+  members: FolderMember[]
+  /** Files (not directories or deletions) in the central copy, and their bytes. */
+  files: number
+  bytes: number
+  /** What the central copy still lacks of what members announced. */
+  needFiles: number
+  needBytes: number
+  /** Members connected now. */
+  online: string[]
+  pull?: PullProgress
+  pullProblems: Array<{ path: string, message: string }>
+}
+
+export interface CentralCopyEvents {
+  progress: CustomEvent<PullProgress>
+  pulled: CustomEvent<PullProgress & { problems: number }>
+}
+
+interface CentralFolder {
+  id: string
+  pulling?: Promise<void>
+  pullAgain: boolean
+  retry?: NodeJS.Timeout
+  progress?: PullProgress
+  problems: Array<{ path: string, message: string }>
+}
+
+const PULL_DEBOUNCE_MS = 50
+const PULL_RETRY_MS = 10_000
+
+export class CentralCopy extends TypedEventEmitter<CentralCopyEvents> {
+  private readonly init: CentralCopyInit
+  private readonly folders = new Map<string, CentralFolder>()
+  private readonly pullTimers = new Map<string, NodeJS.Timeout>()
+  private exchange!: IndexExchange
+  private stopped = false
+
+  private constructor (init: CentralCopyInit) {
+    super()
+    this.init = init
+  }
+
+  static async start (init: CentralCopyInit): Promise<CentralCopy> {
+    const copy = new CentralCopy(init)
+    // The folders it already keeps: those whose membership names this server.
+    for (const signed of init.memberships.list()) {
+      if (roleOf(signed.record, init.deviceId) !== undefined) copy.folders.set(signed.record.folder, { id: signed.record.folder, pullAgain: false, problems: [] })
+    }
+    copy.exchange = await IndexExchange.start({
+      ...init,
+      localChunks: createStoreChunks(init.index, init.store),
+      hasFolder: id => copy.folders.has(id),
+      folderIds: () => copy.folders.keys(),
+      onRemoteChange: (id) => { copy.schedulePull(id) },
+      onOffer: (offer, signed) => { void copy.accept(offer, signed) }
+    })
+    for (const id of copy.folders.keys()) copy.schedulePull(id)
+    return copy
+  }
+
+  status (): CentralFolderStatus[] {
+    const { index, memberships } = this.init
+    return [...this.folders.values()].map(folder => {
+      const record = memberships.get(folder.id)?.record
+      let files = 0
+      let bytes = 0
+      for (const file of index.localFiles(folder.id)) {
+        if (file.deleted || file.type !== 'file') continue
+        files++
+        bytes += file.size
+      }
+      const need = index.need(folder.id)
+      const status: CentralFolderStatus = {
+        id: folder.id,
+        label: record?.label ?? folder.id,
+        owner: record?.owner ?? '',
+        members: record?.members ?? [],
+        files,
+        bytes,
+        needFiles: need.length,
+        needBytes: need.reduce((n, item) => n + (item.winner.deleted ? 0 : item.winner.size), 0),
+        online: this.exchange.membersOnline(folder.id).map(link => link.deviceId),
+        pullProblems: folder.problems.slice(0, 100)
+      }
+      if (folder.progress !== undefined && folder.pulling !== undefined) status.pull = folder.progress
+      return status
+    })
+  }
+
+  peerCounters (deviceId: string): PeerCounters {
+    return this.exchange.countersOf(deviceId)
+  }
+
+  /** Resolves once no pull is running or due (tests, a clean stop). */
+  async settled (): Promise<void> {
+    for (let i = 0; i < 1000 && (this.pullTimers.size > 0 || [...this.folders.values()].some(f => f.pulling !== undefined)); i++) {
+      await Promise.all([...this.folders.values()].map(async f => { await f.pulling }))
+      await new Promise(resolve => setTimeout(resolve, PULL_DEBOUNCE_MS))
+    }
+  }
+
+  async stop (): Promise<void> {
+    this.stopped = true
+    for (const timer of this.pullTimers.values()) clearTimeout(timer)
+    for (const folder of this.folders.values()) clearTimeout(folder.retry)
+    await Promise.all([...this.folders.values()].map(async f => { await f.pulling }))
+    await this.exchange.stop()
+  }
+
+  private async accept (offer: FolderOffer, signed: Parameters<MembershipStore['offer']>[0]): Promise<void> {
+    if (this.stopped || this.folders.has(offer.folder) || this.init.accepts?.(offer) === false) return
+    try {
+      await this.init.memberships.offer(signed, offer.owner)
+    } catch (err) {
+      this.init.log(`folder ${offer.folder}: could not keep it: ${(err as Error).message}`)
+      return
+    }
+    if (this.folders.has(offer.folder)) return
+    this.folders.set(offer.folder, { id: offer.folder, pullAgain: false, problems: [] })
+    this.init.log(`folder ${offer.folder} ("${offer.label}"), owned by device ${offer.owner}: now kept in the central copy`)
+    this.exchange.introduceToAll(offer.folder)
+  }
+
+  private schedulePull (id: string): void {
+    if (this.stopped || this.pullTimers.has(id)) return
+    this.pullTimers.set(id, setTimeout(() => {
+      this.pullTimers.delete(id)
+      this.pull(id)
+    }, PULL_DEBOUNCE_MS))
+  }
+
+  private pull (id: string): void {
+    const folder = this.folders.get(id)
+    if (folder === undefined || this.stopped) return
+    if (folder.pulling !== undefined) { folder.pullAgain = true; return }
+    clearTimeout(folder.retry)
+    folder.pulling = this.runPull(folder).finally(() => {
+      folder.pulling = undefined
+      folder.progress = undefined
+      if (folder.pullAgain) {
+        folder.pullAgain = false
+        this.schedulePull(id)
+      }
+    })
+  }
+
+  private async runPull (folder: CentralFolder): Promise<void> {
+    const { id } = folder
+    try {
+      const result = await pullIntoStore({
+        folder: id,
+        index: this.init.index,
+        store: this.init.store,
+        history: this.init.history,
+        fetchChunk: async (hash, size, device) => await this.exchange.fetchChunk(id, hash, size, device),
+        onProgress: (progress) => {
+          folder.progress = progress
+          this.safeDispatchEvent('progress', { detail: progress })
+        }
+      })
+      folder.problems = result.problems
+      if (result.doneFiles > 0) {
+        this.exchange.announce(id)
+        this.safeDispatchEvent('pulled', { detail: { ...result, problems: result.problems.length } })
+      }
+      for (const problem of result.problems.slice(0, 5)) this.init.log(`folder ${id}: could not keep ${problem.path}: ${problem.message}`)
+      if (result.problems.length > 0) folder.retry = setTimeout(() => { this.pull(id) }, PULL_RETRY_MS)
+    } catch (err) {
+      this.init.log(`folder ${id}: pull failed: ${(err as Error).message}`)
+      folder.retry = setTimeout(() => { this.pull(id) }, PULL_RETRY_MS)
+    }
+  }
+}
