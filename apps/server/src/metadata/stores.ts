@@ -1,0 +1,162 @@
+/**
+ * The team server's metadata, as its callers see it: accounts, sessions, API tokens, login
+ * failures and the audit log. node:sqlite implements these today (server-db.ts); a PostgreSQL
+ * implementation can later, and both must pass test/metadata/metadata-store-compliance.ts.
+ *
+ * Stores hold records and make each check-and-set a single atomic step (a TOTP step used once,
+ * a recovery code used once, an audit entry chained to the one before); policy (hashing,
+ * throttling, expiry) lives in accounts/ and audit/.
+ */
+
+export type Role = 'admin' | 'user'
+
+export interface UserRecord {
+  id: string
+  email: string
+  role: Role
+  passwordHash: string
+  /** Base32 TOTP secret once second-factor enrolment is confirmed. */
+  totpSecret?: string
+  /** A secret shown to the user but not yet confirmed with a code. */
+  totpPendingSecret?: string
+  createdAt: Date
+  disabledAt?: Date
+}
+
+export interface AccountStore {
+  /** Throws ConflictError when the email is taken. */
+  createUser (user: { id: string, email: string, role: Role, passwordHash: string, createdAt: Date }): UserRecord
+  userById (id: string): UserRecord | undefined
+  /** Case-insensitive. */
+  userByEmail (email: string): UserRecord | undefined
+  listUsers (): UserRecord[]
+  countAdmins (): number
+  setDisabled (id: string, at: Date | undefined): void
+  setPasswordHash (id: string, passwordHash: string): void
+  setTotp (id: string, totp: { secret?: string, pendingSecret?: string }): void
+  /**
+   * Records that TOTP time step `step` was used: true only when it is later than every step
+   * used before, so a code (or an older one) is never accepted twice.
+   */
+  useTotpStep (id: string, step: number): boolean
+  replaceRecoveryCodes (userId: string, codeHashes: string[]): void
+  /** True once per code: the code is spent in the same step. */
+  useRecoveryCode (userId: string, codeHash: string, at: Date): boolean
+  recoveryCodesLeft (userId: string): number
+  /** The server's one-time facts (e.g. when first-admin setup was done). */
+  getSetting (name: string): string | undefined
+  /** Sets a value only if unset; false when it already was (so two setups cannot both win). */
+  setSettingOnce (name: string, value: string): boolean
+}
+
+export interface SessionRecord {
+  idHash: string
+  userId: string
+  csrfToken: string
+  createdAt: Date
+  lastSeenAt: Date
+  expiresAt: Date
+  address: string
+}
+
+/** A password that was right, waiting for the second factor. */
+export interface LoginTicketRecord {
+  ticketHash: string
+  userId: string
+  expiresAt: Date
+}
+
+export interface SessionStore {
+  createSession (session: SessionRecord): void
+  session (idHash: string): SessionRecord | undefined
+  touchSession (idHash: string, at: Date): void
+  deleteSession (idHash: string): void
+  deleteUserSessions (userId: string): void
+  deleteExpiredSessions (now: Date): void
+  createTicket (ticket: LoginTicketRecord): void
+  ticket (ticketHash: string): LoginTicketRecord | undefined
+  deleteTicket (ticketHash: string): void
+}
+
+export interface ApiTokenRecord {
+  id: string
+  userId: string
+  name: string
+  tokenHash: string
+  createdAt: Date
+  lastUsedAt?: Date
+  revokedAt?: Date
+}
+
+export interface ApiTokenStore {
+  createToken (token: { id: string, userId: string, name: string, tokenHash: string, createdAt: Date }): ApiTokenRecord
+  tokenByHash (tokenHash: string): ApiTokenRecord | undefined
+  tokenById (id: string): ApiTokenRecord | undefined
+  listTokens (userId?: string): ApiTokenRecord[]
+  /** True when newly revoked. */
+  revokeToken (id: string, at: Date): boolean
+  touchToken (id: string, at: Date): void
+}
+
+export interface LoginFailureStore {
+  recordFailure (key: string, at: Date): void
+  failuresSince (key: string, since: Date): number
+  clearFailures (key: string): void
+  lock (key: string, until: Date): void
+  lockedUntil (key: string): Date | undefined
+  /** Forgets failures and lockouts older than `before`, so the table does not grow forever. */
+  prune (before: Date): void
+}
+
+export interface AuditEntry {
+  /** ISO 8601 time. */
+  time: string
+  /** Who did it: a user's email, `token:<name>`, `system`, or `anonymous`. */
+  actor: string
+  action: string
+  target: string
+  detail: Record<string, string | number | boolean | null>
+  address: string
+}
+
+export interface AuditRecord extends AuditEntry {
+  seq: number
+  prevHash: string
+  hash: string
+}
+
+export interface AuditFilter {
+  action?: string
+  actor?: string
+  since?: Date
+  until?: Date
+  /** Entries with a smaller sequence number only (paging backwards). */
+  beforeSeq?: number
+  limit: number
+}
+
+export interface AuditStore {
+  /**
+   * Appends under the store's write lock: `chain` receives the last entry's sequence number and
+   * hash (0 and the genesis hash when empty) and returns this entry's hash.
+   */
+  append (entry: AuditEntry, chain: (last: { seq: number, hash: string }) => string): AuditRecord
+  /** Newest first. */
+  list (filter: AuditFilter): AuditRecord[]
+  /** Every entry in sequence order, for verification. */
+  entries (): Iterable<AuditRecord>
+  /** The last entry as the store last recorded it (kept apart from the entries, so a removed tail shows). */
+  head (): { seq: number, hash: string }
+}
+
+export interface ServerMetadata {
+  accounts: AccountStore
+  sessions: SessionStore
+  apiTokens: ApiTokenStore
+  loginFailures: LoginFailureStore
+  audit: AuditStore
+  close (): void
+}
+
+/** The hash before the first audit entry. */
+export const GENESIS_HASH = '0'.repeat(64)
