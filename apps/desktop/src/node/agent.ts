@@ -155,6 +155,7 @@ export class Agent {
       caCertificate: ca,
       crl: () => this.trust.currentCrl(),
       rescanMs: this.options.rescanSeconds === undefined ? undefined : this.options.rescanSeconds * 1000,
+      teamServer: () => this.known.teamServer()?.deviceId,
       log
     })
     if (this.options.onProgress !== undefined) this.sync.addEventListener('progress', (evt) => { this.options.onProgress?.(evt.detail) })

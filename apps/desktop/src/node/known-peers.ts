@@ -9,6 +9,8 @@ export interface KnownPeer {
   /** Where we last reached it (our outbound connections only: inbound ports are ephemeral). */
   address?: string
   lastSeen?: string
+  /** 'server': the organisation's team server (its certificate says so). */
+  role?: 'server'
 }
 
 /** Devices this device has met, kept in known-peers.json so status can list them offline. */
@@ -32,6 +34,11 @@ export class KnownPeers {
     return [...this.peers.values()]
   }
 
+  /** The organisation's team server, once met: new folders are kept in its central copy. */
+  teamServer (): KnownPeer | undefined {
+    return this.list().find(p => p.role === 'server')
+  }
+
   async remember (peer: KnownPeer): Promise<void> {
     this.peers.set(peer.deviceId, { ...this.peers.get(peer.deviceId), ...peer })
     await this.home.write('known-peers.json', JSON.stringify(this.list(), null, 2) + '\n')
@@ -45,7 +52,8 @@ export class KnownPeers {
       user: identity.user,
       peerId: identity.peerId,
       address: outbound ? remoteAddress : previous?.address,
-      lastSeen: new Date().toISOString()
+      lastSeen: new Date().toISOString(),
+      ...(identity.role === undefined ? {} : { role: identity.role })
     })
   }
 }

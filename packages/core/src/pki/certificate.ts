@@ -28,6 +28,8 @@ export interface DeviceIdentity {
   notBefore: Date
   notAfter: Date
   spkiDer: Uint8Array
+  /** 'server' for the organisation's team server (the CA vouches for it): agents give it their folders. */
+  role?: 'server'
 }
 
 export interface IssuedCertificate {
@@ -48,6 +50,7 @@ const CLOCK_SKEW_MS = 5 * 60_000
 const DAY_MS = 86_400_000
 const DEVICE_URN = /^urn:aerie:device:([a-z2-7]{16})$/
 const LIBP2P_URN = /^urn:libp2p:([1-9A-HJ-NP-Za-km-z]{1,128})$/
+const SERVER_URN = 'urn:aerie:role:server'
 
 /** The CA signs a device's CSR, binding the device key (its libp2p identity) to a user and a name. */
 export function issueDeviceCertificate (options: {
@@ -59,6 +62,8 @@ export function issueDeviceCertificate (options: {
   /** Overrides the name in the CSR. */
   deviceName?: string
   validDays?: number
+  /** Certifies the team server's own device. */
+  role?: 'server'
   now?: Date
 }): IssuedCertificate {
   const { caCertPem, caKey, csrPem, user, validDays = DEFAULT_VALID_DAYS, now = new Date() } = options
@@ -99,7 +104,8 @@ export function issueDeviceCertificate (options: {
       altNames: [
         { type: 1, value: user },
         { type: 6, value: `urn:aerie:device:${deviceId}` },
-        { type: 6, value: `urn:libp2p:${peerId}` }
+        { type: 6, value: `urn:libp2p:${peerId}` },
+        ...(options.role === 'server' ? [{ type: 6, value: SERVER_URN }] : [])
       ]
     },
     { name: 'subjectKeyIdentifier' },
@@ -234,7 +240,8 @@ function parseDeviceCertificate (certPem: string): { identity: DeviceIdentity, d
       serial: normaliseSerial(cert.serialNumber),
       notBefore,
       notAfter,
-      spkiDer: canonicalSpki(publicKey)
+      spkiDer: canonicalSpki(publicKey),
+      ...(uris.includes(SERVER_URN) ? { role: 'server' as const } : {})
     }
     return { identity, der }
   } catch (err) {

@@ -46,6 +46,8 @@ export interface SyncEngineInit {
   crl(): Crl | undefined
   rescanMs?: number
   watch?: boolean
+  /** The team server's device id, when the organisation has one: folders made here are shared with it (its central copy). */
+  teamServer?(): string | undefined
   log(line: string): void
 }
 
@@ -261,9 +263,13 @@ export class SyncEngine extends TypedEventEmitter<SyncEngineEvents> {
       this.init.log(`folder ${config.id}: joined, owned by device ${offer.record.owner}`)
       return
     }
-    await memberships.put(createMembership({
-      folder: config.id, label: config.label, ownerKeyPem: this.init.keyPem, ownerCertificate: this.init.certificate
-    }))
+    let record = createMembership({ folder: config.id, label: config.label, ownerKeyPem: this.init.keyPem, ownerCertificate: this.init.certificate })
+    const server = this.init.teamServer?.()
+    if (server !== undefined && server !== this.init.deviceId) {
+      record = changeMember(record, { deviceId: server, role: 'editor' }, { ownerKeyPem: this.init.keyPem })
+      this.init.log(`folder ${config.id}: kept in the team server's central copy too (\`aerie folder unshare ${config.id} ${server}\` stops that)`)
+    }
+    await memberships.put(record)
   }
 
   // ---- local changes and pulls -----------------------------------------------------------

@@ -1,13 +1,12 @@
 import { hostname } from 'node:os'
 import {
-  caFingerprint, createCrl, createOrgCA, createCsr, encodeEnrollmentCode, generateDeviceKey, hashEnrollmentSecret,
+  caFingerprint, createCrl, createOrgCA, createCsr, dialableAddresses, encodeEnrollmentCode, generateDeviceKey, hashEnrollmentSecret,
   issueDeviceCertificate, newEnrollmentSecret, NotConfiguredError, openCaStore, unlockCAKey
 } from '@aerie/core'
 import QRCode from 'qrcode'
 import { tryCallAgent } from '../control-client.ts'
 import { DEFAULT_LISTEN } from '../device-home.ts'
 import { caPassphrase } from '../passphrase.ts'
-import { dialableAddresses } from './addresses.ts'
 import { parse, parseDuration, UsageError } from './args.ts'
 import type { AgentStatus } from '../agent.ts'
 import type { CommandContext } from './main.ts'
