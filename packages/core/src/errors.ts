@@ -76,3 +76,13 @@ export class PeerRefusedError extends AerieError {
     this.peerCode = peerCode
   }
 }
+
+/** The passphrase does not open the store's data key (or the key file was altered). */
+export class WrongPassphraseError extends AerieError {
+  constructor (message: string, options?: ErrorOptions) { super('ERR_WRONG_PASSPHRASE', message, options) }
+}
+
+/** Stored bytes no longer verify: a chunk or blob was changed, cut short or lost on disk. */
+export class StoreDamagedError extends AerieError {
+  constructor (message: string, options?: ErrorOptions) { super('ERR_STORE_DAMAGED', message, options) }
+}

@@ -8,7 +8,10 @@
  * (test/store/chunk-store-compliance.ts).
  */
 export interface ChunkStore {
-  /** Whether each chunk is stored, in order. */
+  /**
+   * Whether each chunk is stored, in order. A chunk found damaged (by get or verify) counts as
+   * not stored, so that callers fetch it again; putting it then replaces the damaged copy.
+   */
   has(hashes: readonly Uint8Array[]): Promise<boolean[]>
   /**
    * Stores a chunk. Its bytes are checked against `hash` first: a chunk that does not hash to
@@ -20,7 +23,11 @@ export interface ChunkStore {
   get(hash: Uint8Array): Promise<Uint8Array | undefined>
   /** Chunks stored, their plain bytes, and the bytes they take on disk (with packing and encryption). */
   stats(): Promise<ChunkStoreStats>
-  /** Reads back every stored chunk and reports those that no longer verify (scrub). */
+  /**
+   * Reads back every stored chunk and reports those that no longer verify (scrub); they then
+   * count as not stored (see has). Progress is in chunks: `done` of `total`, ending at total.
+   * Rejects with the signal's reason when aborted.
+   */
   verify(options?: { signal?: AbortSignal, onProgress?(done: number, total: number): void }): Promise<DamagedChunk[]>
   close(): Promise<void>
 }

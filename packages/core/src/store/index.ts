@@ -1,1 +1,5 @@
 export type { ChunkStore, ChunkStoreStats, DamagedChunk } from './chunk-store.ts'
+export { changePassphrase, createKeyring, keyringFiles, keyringState, openBlob, sealBlob, setLocked, unlockWithLocalSecret, unlockWithPassphrase } from './data-key.ts'
+export type { KeyringFiles, KeyringState } from './data-key.ts'
+export { openPackStore } from './pack-store.ts'
+export type { PackStoreOptions } from './pack-store.ts'

@@ -1,0 +1,145 @@
+import { randomBytes } from 'node:crypto'
+import { mkdir, open } from 'node:fs/promises'
+import { join } from 'node:path'
+import { readFully } from '../util/read-fully.ts'
+import type { FileHandle } from 'node:fs/promises'
+
+/**
+ * Pack files: chunks appended one after another, each sealed (data-key.ts) and preceded by an
+ * entry header (its hash and sealed length), after an 8-byte magic. The index says where each
+ * chunk is; the headers make a pack readable without it (an index rebuild, not written yet).
+ * Pack bytes are never overwritten: appends go past the last indexed byte of a file whose
+ * length is exactly that, or to a new pack.
+ */
+export const PACK_MAGIC = Buffer.from('AERPACK1')
+export const ENTRY_HEADER_BYTES = 32 + 4
+
+/** A pack's path relative to the store, as messages name it. */
+export function packLabel (name: string): string {
+  return join('packs', name.slice(0, 2), `${name}.pack`)
+}
+
+export function newPackName (): string {
+  return randomBytes(16).toString('hex')
+}
+
+export function entryHeader (hash: Uint8Array, sealedLength: number): Buffer {
+  const header = Buffer.allocUnsafe(ENTRY_HEADER_BYTES)
+  header.set(hash, 0)
+  header.writeUInt32BE(sealedLength, 32)
+  return header
+}
+
+/** A pack open for appending: `end` is where the next entry goes. */
+export interface PackAppender {
+  id: number
+  name: string
+  file: FileHandle
+  end: number
+  /** Its directory entry is not yet durable: fsync the directories before indexing it. */
+  newDirs: string[]
+}
+
+/** Creates an empty pack (the magic only, not yet fsynced). */
+export async function createPack (dir: string, id: number, name: string): Promise<PackAppender> {
+  const packs = join(dir, 'packs')
+  const sub = join(packs, name.slice(0, 2))
+  const made = await mkdir(sub, { recursive: true })
+  const file = await open(join(dir, packLabel(name)), 'wx', 0o600)
+  try {
+    await writeAll(file, [PACK_MAGIC], 0)
+  } catch (err) {
+    await file.close()
+    throw err
+  }
+  // A new subdirectory's own entry lives in packs/.
+  return { id, name, file, end: PACK_MAGIC.byteLength, newDirs: made === undefined ? [sub] : [sub, packs] }
+}
+
+/** Reopens a pack to append after `size`, or undefined when its file is not exactly that long (a crash left a tail). */
+export async function reopenPack (dir: string, pack: { id: number, name: string, size: number }): Promise<PackAppender | undefined> {
+  let file: FileHandle
+  try {
+    file = await open(join(dir, packLabel(pack.name)), 'r+')
+  } catch {
+    return undefined
+  }
+  if ((await file.stat()).size !== pack.size) {
+    await file.close()
+    return undefined
+  }
+  return { id: pack.id, name: pack.name, file, end: pack.size, newDirs: [] }
+}
+
+/** Writes the buffers at `position`, all of them (writev may write less, e.g. on a full disk). */
+export async function writeAll (file: FileHandle, buffers: Uint8Array[], position: number): Promise<void> {
+  let rest = buffers
+  let at = position
+  // Bounded: every turn writes at least one byte or throws.
+  for (let total = rest.reduce((sum, b) => sum + b.byteLength, 0); total > 0;) {
+    const { bytesWritten } = await file.writev(rest, at)
+    if (bytesWritten === 0) throw new Error(`no bytes written at ${at} (is the disk full?)`)
+    total -= bytesWritten
+    at += bytesWritten
+    if (total > 0) rest = [Buffer.concat(rest).subarray(bytesWritten)]
+  }
+}
+
+export async function syncDirectory (path: string): Promise<void> {
+  const directory = await open(path, 'r')
+  try { await directory.sync() } finally { await directory.close() }
+}
+
+/**
+ * Read handles of packs, kept open between reads (opening a file per chunk costs more than
+ * reading it): at most `max`, the least recently used closed first, never while in use.
+ * Packs are never renamed or rewritten in place, so a handle never goes stale.
+ */
+export class PackReaders {
+  private readonly handles = new Map<string, { handle: Promise<FileHandle>, busy: number }>()
+  private readonly max: number
+
+  constructor (max: number) {
+    this.max = max
+  }
+
+  /** Reads up to `buf.byteLength` bytes at `position`; returns how many there were. Throws when the file cannot be opened. */
+  async read (path: string, buf: Uint8Array, position: number): Promise<number> {
+    let entry = this.handles.get(path)
+    if (entry === undefined) {
+      entry = { handle: open(path, 'r'), busy: 0 }
+      this.evict()
+    } else {
+      this.handles.delete(path) // re-inserted below: Map order is the recency order
+    }
+    this.handles.set(path, entry)
+    entry.busy++
+    try {
+      return await readFully(await entry.handle, buf, 0, buf.byteLength, position)
+    } catch (err) {
+      if (this.handles.get(path) === entry) this.handles.delete(path)
+      throw err
+    } finally {
+      entry.busy--
+      if (entry.busy === 0 && this.handles.get(path) !== entry) close(entry.handle)
+    }
+  }
+
+  async close (): Promise<void> {
+    const entries = [...this.handles.values()]
+    this.handles.clear()
+    await Promise.all(entries.map(async entry => { await entry.handle.then(async h => { await h.close() }, () => {}) }))
+  }
+
+  private evict (): void {
+    for (const [path, entry] of this.handles) {
+      if (this.handles.size < this.max) return
+      this.handles.delete(path)
+      if (entry.busy === 0) close(entry.handle)
+    }
+  }
+}
+
+function close (handle: Promise<FileHandle>): void {
+  handle.then(async h => { await h.close() }, () => {}).catch(() => {})
+}

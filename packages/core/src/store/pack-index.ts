@@ -1,0 +1,191 @@
+import { DatabaseSync } from 'node:sqlite'
+import { NotConfiguredError } from '../errors.ts'
+import { migrateSchema } from '../util/sqlite-schema.ts'
+import type { ChunkStoreStats } from './chunk-store.ts'
+
+/**
+ * The pack store's index (node:sqlite): where each chunk lies (pack, offset, sealed length)
+ * and how big it is, plus per-pack totals so stats() need not count every chunk.
+ * A row is written only after the bytes it points at are fsynced (pack-store.ts).
+ */
+export interface PackIndex {
+  /** The chunk's place, or undefined when it is not stored. */
+  find (hash: Uint8Array): ChunkPlace | undefined
+  /** `damaged`: indexed, but found damaged since; a put of a good copy replaces it. */
+  state (hash: Uint8Array): 'stored' | 'damaged' | undefined
+  /** Marks the chunk damaged if the index still points at this place (a good copy may have replaced it meanwhile); whether it did. */
+  markDamaged (place: ChunkPlace, reason: string): boolean
+  clearDamaged (hash: Uint8Array): void
+  /** The hex ids of the chunks marked damaged. */
+  damaged (): Set<string>
+  /** Every pack, oldest first. */
+  packs (): PackRecord[]
+  /** A pack's chunks in the order they lie in the file. */
+  chunksIn (pack: number): ChunkPlace[]
+  /** Records what one group commit wrote, in one transaction; a chunk that `replaces` a damaged copy takes its place. */
+  record (commit: { packs: PackRecord[], chunks: Array<ChunkPlace & { replaces: boolean }> }): void
+  stats (): ChunkStoreStats
+  meta (name: string): Uint8Array | undefined
+  setMeta (name: string, value: Uint8Array): void
+  close (): void
+}
+
+export interface PackRecord {
+  id: number
+  name: string
+  /** End of the last indexed chunk: bytes past it in the file are not the store's. */
+  size: number
+}
+
+export interface ChunkPlace {
+  hash: Uint8Array
+  pack: number
+  /** Offset of the sealed chunk (after its entry header) in the pack file. */
+  at: number
+  /** Sealed length: nonce, ciphertext and tag. */
+  length: number
+  /** Plain size. */
+  size: number
+}
+
+const SCHEMA_VERSION = 1
+const SQLITE_BUSY = 5
+const SCHEMA = `
+  CREATE TABLE meta (name TEXT PRIMARY KEY, value BLOB NOT NULL) STRICT;
+  CREATE TABLE packs (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    size INTEGER NOT NULL,
+    chunks INTEGER NOT NULL,
+    plain_bytes INTEGER NOT NULL
+  ) STRICT;
+  CREATE TABLE chunks (
+    hash BLOB PRIMARY KEY,
+    pack INTEGER NOT NULL REFERENCES packs (id),
+    at INTEGER NOT NULL,
+    length INTEGER NOT NULL,
+    size INTEGER NOT NULL
+  ) STRICT, WITHOUT ROWID;
+  CREATE INDEX chunks_by_place ON chunks (pack, at);
+  CREATE TABLE damaged (hash BLOB PRIMARY KEY, reason TEXT NOT NULL, found_at INTEGER NOT NULL) STRICT, WITHOUT ROWID;
+`
+
+/**
+ * Opens (creating if needed) the index. It is held exclusively (SQLite's exclusive locking
+ * mode) for as long as it is open: two processes appending to the same packs would corrupt
+ * them, so a second one is refused.
+ */
+export function openPackIndex (path: string): PackIndex {
+  const db = new DatabaseSync(path)
+  try {
+    db.exec('PRAGMA busy_timeout = 1000')
+    db.exec('PRAGMA locking_mode = EXCLUSIVE')
+    db.exec('PRAGMA journal_mode = WAL')
+    // FULL: a commit is on disk when it returns, which put() promises its callers.
+    db.exec('PRAGMA synchronous = FULL')
+    db.exec('BEGIN IMMEDIATE; COMMIT') // takes the exclusive lock now, not at the first put
+    migrateSchema(db, { schema: SCHEMA, version: SCHEMA_VERSION, what: 'chunk store index' })
+  } catch (err) {
+    db.close()
+    if ((err as { errcode?: number }).errcode !== SQLITE_BUSY) throw err
+    throw new NotConfiguredError(`the chunk store index ${path} is in use by another process; stop the other team server using this directory, or give this one its own`, { cause: err })
+  }
+
+  const statements = {
+    find: db.prepare('SELECT pack, at, length, size FROM chunks WHERE hash = ?'),
+    state: db.prepare('SELECT EXISTS (SELECT 1 FROM damaged WHERE hash = chunks.hash) AS damaged FROM chunks WHERE hash = ?'),
+    markDamaged: db.prepare(`INSERT INTO damaged (hash, reason, found_at) SELECT hash, ?, ? FROM chunks WHERE hash = ? AND pack = ? AND at = ?
+      ON CONFLICT (hash) DO UPDATE SET reason = excluded.reason`),
+    clearDamaged: db.prepare('DELETE FROM damaged WHERE hash = ?'),
+    damaged: db.prepare('SELECT hash FROM damaged'),
+    shrinkPack: db.prepare('UPDATE packs SET chunks = chunks - 1, plain_bytes = plain_bytes - ? WHERE id = ?'),
+    replaceChunk: db.prepare('UPDATE chunks SET pack = ?, at = ?, length = ?, size = ? WHERE hash = ?'),
+    packs: db.prepare('SELECT id, name, size FROM packs ORDER BY id'),
+    chunksIn: db.prepare('SELECT hash, at, length, size FROM chunks WHERE pack = ? ORDER BY at'),
+    addPack: db.prepare('INSERT INTO packs (id, name, size, chunks, plain_bytes) VALUES (?, ?, 0, 0, 0)'),
+    addChunk: db.prepare('INSERT INTO chunks (hash, pack, at, length, size) VALUES (?, ?, ?, ?, ?)'),
+    growPack: db.prepare('UPDATE packs SET chunks = chunks + 1, plain_bytes = plain_bytes + ?, size = max(size, ?) WHERE id = ?'),
+    stats: db.prepare('SELECT count(*) AS packs, sum(chunks) AS chunks, sum(plain_bytes) AS plain, sum(size) AS size FROM packs'),
+    meta: db.prepare('SELECT value FROM meta WHERE name = ?'),
+    setMeta: db.prepare('INSERT INTO meta (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value')
+  }
+
+  const index: PackIndex = {
+    find (hash) {
+      const row = statements.find.get(hash)
+      if (row === undefined) return undefined
+      return { hash, pack: Number(row.pack), at: Number(row.at), length: Number(row.length), size: Number(row.size) }
+    },
+
+    state (hash) {
+      const row = statements.state.get(hash)
+      if (row === undefined) return undefined
+      return Number(row.damaged) === 1 ? 'damaged' : 'stored'
+    },
+
+    markDamaged (place, reason) {
+      return Number(statements.markDamaged.run(reason, Date.now(), place.hash, place.pack, place.at).changes) === 1
+    },
+
+    clearDamaged (hash) {
+      statements.clearDamaged.run(hash)
+    },
+
+    damaged () {
+      return new Set(statements.damaged.all().map(row => Buffer.from(row.hash as Uint8Array).toString('hex')))
+    },
+
+    packs () {
+      return statements.packs.all().map(row => ({ id: Number(row.id), name: String(row.name), size: Number(row.size) }))
+    },
+
+    chunksIn (pack) {
+      return statements.chunksIn.all(pack).map(row => ({
+        hash: row.hash as Uint8Array, pack, at: Number(row.at), length: Number(row.length), size: Number(row.size)
+      }))
+    },
+
+    record ({ packs, chunks }) {
+      db.exec('BEGIN')
+      try {
+        for (const pack of packs) statements.addPack.run(pack.id, pack.name)
+        for (const chunk of chunks) {
+          const old = chunk.replaces ? index.find(chunk.hash) : undefined
+          if (old === undefined) {
+            statements.addChunk.run(chunk.hash, chunk.pack, chunk.at, chunk.length, chunk.size)
+          } else {
+            // The damaged copy's bytes stay where they are, but no longer count as stored.
+            statements.shrinkPack.run(old.size, old.pack)
+            statements.replaceChunk.run(chunk.pack, chunk.at, chunk.length, chunk.size, chunk.hash)
+            statements.clearDamaged.run(chunk.hash)
+          }
+          statements.growPack.run(chunk.size, chunk.at + chunk.length, chunk.pack)
+        }
+        db.exec('COMMIT')
+      } catch (err) {
+        // A failed COMMIT may have rolled back already; a second ROLLBACK would hide why.
+        if (db.isTransaction) db.exec('ROLLBACK')
+        throw err
+      }
+    },
+
+    stats () {
+      const row = statements.stats.get()
+      return { chunks: Number(row?.chunks ?? 0), uniqueBytes: Number(row?.plain ?? 0), storedBytes: Number(row?.size ?? 0) }
+    },
+
+    meta (name) {
+      const row = statements.meta.get(name)
+      return row === undefined ? undefined : row.value as Uint8Array
+    },
+
+    setMeta (name, value) {
+      statements.setMeta.run(name, value)
+    },
+
+    close () {
+      if (db.isOpen) db.close()
+    }
+  }
+  return index
+}

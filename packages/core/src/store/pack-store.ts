@@ -1,0 +1,306 @@
+import { mkdir, open } from 'node:fs/promises'
+import { join } from 'node:path'
+import { chunkIdHex, isChunk } from '../chunking/chunk-id.ts'
+import { InvalidInputError, InvalidKeyError, StoreDamagedError } from '../errors.ts'
+import { readFully } from '../util/read-fully.ts'
+import { openBlob, sealBlob } from './data-key.ts'
+import { createPack, ENTRY_HEADER_BYTES, entryHeader, newPackName, PACK_MAGIC, PackReaders, packLabel, reopenPack, syncDirectory, writeAll } from './pack-files.ts'
+import { openPackIndex } from './pack-index.ts'
+import type { KeyObject } from 'node:crypto'
+import type { FileHandle } from 'node:fs/promises'
+import type { ChunkStore, DamagedChunk } from './chunk-store.ts'
+import type { PackAppender } from './pack-files.ts'
+import type { ChunkPlace, PackIndex, PackRecord } from './pack-index.ts'
+
+export interface PackStoreOptions {
+  /** The store's directory: `chunks.db` and `packs/`. Created if needed. */
+  dir: string
+  /** The 32-byte data key (data-key.ts). A store opened with another key than it was made with is refused. */
+  dataKey: KeyObject
+  /** A pack is closed for appends once it would grow past this; 64 MiB by default. */
+  packSize?: number
+  /** Pack files kept open for reading; 64 by default. */
+  openPacks?: number
+}
+
+const DEFAULT_PACK_SIZE = 64 * 1024 * 1024
+/** Chunks are at most 256 KiB (FastCDC); the bound is looser for blobs stored as chunks, and keeps one get's memory small. */
+const MAX_CHUNK_BYTES = 16 * 1024 * 1024
+const VERIFY_BLOCK = 4 * 1024 * 1024
+const KEY_CHECK = 'key-check'
+const KEY_CHECK_AAD = 'aerie chunk store key check'
+
+interface Pending {
+  hash: Uint8Array
+  sealed: Buffer
+  size: number
+  /** It is indexed but was found damaged: this copy replaces it. */
+  replaces: boolean
+  done: PromiseWithResolvers<void>
+}
+
+/**
+ * The embedded chunk store: chunks sealed under the data key (AES-256-GCM, the hash as
+ * associated data, so a chunk cannot be passed off as another) and appended to ~64 MiB pack
+ * files; a node:sqlite index says where each lies.
+ *
+ * Never lose data: a chunk is indexed only after its pack bytes are fsynced, and put()
+ * resolves only then. Puts that arrive together share one write, one fsync and one index
+ * transaction (group commit). A chunk found damaged (by get or verify) counts as not stored,
+ * so that it is fetched again; its next put writes a good copy and the index points there.
+ * One process at a time: the index is held exclusively while open.
+ */
+export async function openPackStore (options: PackStoreOptions): Promise<ChunkStore> {
+  const { dir, dataKey } = options
+  const packSize = options.packSize ?? DEFAULT_PACK_SIZE
+  if (dataKey.type !== 'secret' || dataKey.symmetricKeySize !== 32) throw new InvalidInputError('the data key must be a 32-byte secret key (see data-key.ts)')
+  await mkdir(join(dir, 'packs'), { recursive: true })
+  const index = openPackIndex(join(dir, 'chunks.db'))
+  const readers = new PackReaders(options.openPacks ?? 64)
+  let appender: PackAppender | undefined
+  try {
+    // packs/ and chunks.db must stay where they are after a power cut.
+    await syncDirectory(dir)
+    checkKey(index, dataKey, dir)
+    const last = index.packs().at(-1)
+    if (last !== undefined && last.size < packSize) appender = await reopenPack(dir, last)
+  } catch (err) {
+    index.close()
+    throw err
+  }
+
+  const packs = new Map<number, string>(index.packs().map(p => [p.id, p.name]))
+  let nextPackId = (index.packs().at(-1)?.id ?? 0) + 1
+  const pending = new Map<string, Promise<void>>()
+  let queue: Pending[] = []
+  let flushing: Promise<void> | undefined
+  let closed = false
+  const reading = new Set<Promise<unknown>>()
+  const closing = new AbortController()
+
+  const packPath = (id: number): string => join(dir, packLabel(packs.get(id) ?? '??'))
+  const where = (place: ChunkPlace): string => `${packLabel(packs.get(place.pack) ?? '??')} at ${place.at}`
+  const checkOpen = (): void => { if (closed) throw new Error('the chunk store is closed') }
+
+  /** Writes and fsyncs one batch, then indexes it. Throws (and indexes nothing) if any step fails. */
+  async function commit (batch: Pending[]): Promise<void> {
+    const writes = new Map<PackAppender, { at: number, buffers: Buffer[] }>()
+    const newPacks: PackRecord[] = []
+    const places: Array<ChunkPlace & { replaces: boolean }> = []
+    const full: PackAppender[] = []
+    try {
+      for (const { hash, sealed, size, replaces } of batch) {
+        const bytes = ENTRY_HEADER_BYTES + sealed.byteLength
+        if (appender !== undefined && appender.end + bytes > packSize && appender.end > PACK_MAGIC.byteLength) {
+          full.push(appender)
+          appender = undefined
+        }
+        if (appender === undefined) {
+          appender = await createPack(dir, nextPackId++, newPackName())
+          newPacks.push({ id: appender.id, name: appender.name, size: 0 })
+        }
+        let write = writes.get(appender)
+        if (write === undefined) writes.set(appender, write = { at: appender.end, buffers: [] })
+        write.buffers.push(entryHeader(hash, sealed.byteLength), sealed)
+        places.push({ hash, pack: appender.id, at: appender.end + ENTRY_HEADER_BYTES, length: sealed.byteLength, size, replaces })
+        appender.end += bytes
+      }
+      for (const [pack, write] of writes) {
+        await writeAll(pack.file, write.buffers, write.at)
+        await pack.file.sync()
+        for (const newDir of pack.newDirs) await syncDirectory(newDir)
+        pack.newDirs = []
+      }
+      index.record({ packs: newPacks, chunks: places })
+    } catch (err) {
+      // What this batch wrote may be partly on disk: never append after it, start a new pack.
+      if (appender !== undefined) full.push(appender)
+      appender = undefined
+      throw err
+    } finally {
+      for (const pack of newPacks) packs.set(pack.id, pack.name)
+      await Promise.all(full.map(async pack => { await pack.file.close().catch(() => {}) }))
+    }
+  }
+
+  async function flush (): Promise<void> {
+    // One turn of the event loop lets puts issued together join the same batch.
+    await new Promise(resolve => setImmediate(resolve))
+    // Bounded: each turn empties the queue; it refills only from new puts.
+    while (queue.length > 0) {
+      const batch = queue
+      queue = []
+      try {
+        await commit(batch)
+        for (const entry of batch) entry.done.resolve()
+      } catch (err) {
+        for (const entry of batch) entry.done.reject(err)
+      } finally {
+        for (const entry of batch) pending.delete(chunkIdHex(entry.hash))
+      }
+    }
+    flushing = undefined
+  }
+
+  function damaged (place: ChunkPlace, reason: string, cause?: unknown): StoreDamagedError {
+    return new StoreDamagedError(`chunk ${chunkIdHex(place.hash)} in ${where(place)} is damaged (${reason}); fetch it again from a device that has it (storing it again replaces the damaged copy)`,
+      cause === undefined ? undefined : { cause })
+  }
+
+  /** The chunk's plain bytes, or why they are not it. */
+  function unseal (place: ChunkPlace, sealed: Uint8Array): Buffer | string {
+    let plain: Buffer
+    try {
+      plain = openBlob(dataKey, sealed, place.hash)
+    } catch {
+      return 'its bytes changed: it does not authenticate'
+    }
+    if (plain.byteLength !== place.size || !isChunk(plain, place.hash)) return 'it authenticates but is not the chunk its index row names'
+    return plain
+  }
+
+  async function get (hash: Uint8Array, retry = true): Promise<Uint8Array | undefined> {
+    const place = index.find(hash)
+    if (place === undefined) return undefined
+    const sealed = Buffer.allocUnsafe(place.length)
+    let plain: Buffer | string
+    let cause: unknown
+    try {
+      const got = await readers.read(packPath(place.pack), sealed, place.at)
+      plain = got < place.length ? 'its pack file is cut short' : unseal(place, sealed)
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+      plain = 'its pack file is missing'
+      cause = err
+    }
+    if (typeof plain !== 'string') return plain
+    // A good copy put while this one was read has taken its place: read that instead (once).
+    if (!index.markDamaged(place, plain) && retry) return await get(hash, false)
+    throw damaged(place, plain, cause)
+  }
+
+  async function verify (options: { signal?: AbortSignal, onProgress?(done: number, total: number): void } = {}): Promise<DamagedChunk[]> {
+    const signal = options.signal === undefined ? closing.signal : AbortSignal.any([options.signal, closing.signal])
+    const total = index.stats().chunks
+    const found: DamagedChunk[] = []
+    const knownDamaged = index.damaged()
+    const buf = Buffer.allocUnsafe(VERIFY_BLOCK)
+    let done = 0
+    const report = (place: ChunkPlace, reason: string): void => {
+      // A chunk replaced by a good copy since this pack's list was read is not damaged.
+      if (index.markDamaged(place, reason)) found.push({ hash: place.hash, where: where(place), reason })
+    }
+    for (const pack of index.packs()) {
+      signal.throwIfAborted()
+      const chunks = index.chunksIn(pack.id)
+      let file: FileHandle
+      try {
+        file = await open(packPath(pack.id), 'r')
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+        for (const place of chunks) report(place, 'its pack file is missing')
+        done += chunks.length
+        continue
+      }
+      try {
+        // One block read serves many chunks: the pack is read once, front to back.
+        let block = buf.subarray(0, 0)
+        let blockAt = 0
+        for (const place of chunks) {
+          signal.throwIfAborted()
+          if (place.at < blockAt || place.at + place.length > blockAt + block.byteLength) {
+            const into = place.length > buf.byteLength ? Buffer.allocUnsafe(place.length) : buf
+            block = into.subarray(0, await readFully(file, into, 0, into.byteLength, place.at))
+            blockAt = place.at
+          }
+          if (place.at + place.length > blockAt + block.byteLength) {
+            report(place, 'its pack file is cut short')
+          } else {
+            const plain = unseal(place, block.subarray(place.at - blockAt, place.at - blockAt + place.length))
+            if (typeof plain === 'string') report(place, plain)
+            // Damage that reads well now was a passing fault (a disk that came back): forget it.
+            else if (knownDamaged.has(chunkIdHex(place.hash))) index.clearDamaged(place.hash)
+          }
+          if (++done % 1024 === 0) options.onProgress?.(done, total)
+        }
+      } finally {
+        await file.close()
+      }
+    }
+    options.onProgress?.(done, total)
+    return found
+  }
+
+  /** Runs a read so that close() waits for it. */
+  function track<T> (work: Promise<T>): Promise<T> {
+    reading.add(work)
+    void work.finally(() => reading.delete(work)).catch(() => {})
+    return work
+  }
+
+  return {
+    async has (hashes) {
+      checkOpen()
+      return hashes.map(hash => index.state(hash) === 'stored')
+    },
+
+    async put (hash, bytes) {
+      checkOpen()
+      if (bytes.byteLength > MAX_CHUNK_BYTES) throw new InvalidInputError(`a chunk of ${bytes.byteLength} bytes is larger than the store takes (${MAX_CHUNK_BYTES})`)
+      if (!isChunk(bytes, hash)) throw new InvalidInputError('these bytes are not the chunk they are named as (their SHA-256 differs); nothing was stored')
+      const id = chunkIdHex(hash)
+      // Checked and claimed without an await in between, so racing puts of one chunk write it once.
+      const writing = pending.get(id)
+      if (writing !== undefined) return await writing
+      const known = index.state(hash)
+      if (known === 'stored') return
+      const done = Promise.withResolvers<void>()
+      pending.set(id, done.promise)
+      queue.push({ hash: Uint8Array.from(hash), sealed: sealBlob(dataKey, bytes, hash), size: bytes.byteLength, replaces: known === 'damaged', done })
+      flushing ??= flush()
+      return await done.promise
+    },
+
+    async get (hash) {
+      checkOpen()
+      return await track(get(hash))
+    },
+
+    async stats () {
+      checkOpen()
+      return index.stats()
+    },
+
+    async verify (options) {
+      checkOpen()
+      return await track(verify(options))
+    },
+
+    async close () {
+      if (closed) return
+      closed = true
+      closing.abort(new Error('the chunk store was closed'))
+      // Bounded: the queue only grows through put(), which is refused from now on.
+      while (flushing !== undefined) await flushing
+      await Promise.allSettled([...reading])
+      await readers.close()
+      await appender?.file.close().catch(() => {})
+      appender = undefined
+      index.close()
+    }
+  }
+}
+
+/** A store opened with another key would seal new chunks under it and read old ones as damage: refuse it up front. */
+function checkKey (index: PackIndex, dataKey: KeyObject, dir: string): void {
+  const check = index.meta(KEY_CHECK)
+  if (check === undefined) {
+    index.setMeta(KEY_CHECK, sealBlob(dataKey, Buffer.from('aerie'), KEY_CHECK_AAD))
+    return
+  }
+  try {
+    openBlob(dataKey, check, KEY_CHECK_AAD)
+  } catch (err) {
+    throw new InvalidKeyError(`this data key does not open the chunk store in ${dir}: it was made with another one; unlock the keyring that belongs to this store`, { cause: err })
+  }
+}

@@ -1,0 +1,123 @@
+import { randomBytes } from 'node:crypto'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { chunkId } from '../../src/chunking/chunk-id.ts'
+import { InvalidInputError } from '../../src/errors.ts'
+import type { ChunkStore } from '../../src/store/index.ts'
+
+/** One store under test: how to open it again once closed, and how to remove it afterwards. */
+export interface ChunkStoreUnderTest {
+  store: ChunkStore
+  reopen(): Promise<ChunkStore>
+  destroy(): Promise<void>
+}
+
+export interface TestChunk {
+  hash: Uint8Array
+  bytes: Buffer
+}
+
+export function randomChunk (size: number): TestChunk {
+  const bytes = randomBytes(size)
+  return { hash: chunkId(bytes), bytes }
+}
+
+/**
+ * What every ChunkStore must do, whatever keeps the bytes (local packs today, S3 later):
+ * `describeChunkStore('pack store', async () => ...)` in each implementation's test file.
+ */
+export function describeChunkStore (name: string, create: () => Promise<ChunkStoreUnderTest>): void {
+  describe(`${name} (ChunkStore compliance)`, () => {
+    let subject: ChunkStoreUnderTest
+    let store: ChunkStore
+
+    beforeEach(async () => {
+      subject = await create()
+      store = subject.store
+    })
+
+    afterEach(async () => {
+      await store.close()
+      await subject.destroy()
+    })
+
+    it('gives back every chunk it was given, from 1 byte to 256 KiB', async () => {
+      const chunks = [1, 2, 100, 4096, 65_535, 65_536, 100_003, 262_144].map(randomChunk)
+      for (const chunk of chunks) await store.put(chunk.hash, chunk.bytes)
+      for (const chunk of chunks) expect(Buffer.from((await store.get(chunk.hash))!)).toEqual(chunk.bytes)
+    })
+
+    it('says which chunks it has, in the order asked', async () => {
+      const [a, b, c] = [randomChunk(10), randomChunk(20), randomChunk(30)] as [TestChunk, TestChunk, TestChunk]
+      await store.put(a.hash, a.bytes)
+      await store.put(c.hash, c.bytes)
+      expect(await store.has([a.hash, b.hash, c.hash, a.hash])).toEqual([true, false, true, true])
+      expect(await store.has([])).toEqual([])
+    })
+
+    it('returns undefined for a chunk it does not have', async () => {
+      expect(await store.get(randomChunk(1000).hash)).toBeUndefined()
+    })
+
+    it('stores a chunk put twice once, also when the puts race', async () => {
+      const a = randomChunk(5000)
+      const b = randomChunk(7000)
+      await store.put(a.hash, a.bytes)
+      await store.put(a.hash, a.bytes)
+      await Promise.all(Array.from({ length: 8 }, async () => { await store.put(b.hash, b.bytes) }))
+      const stats = await store.stats()
+      expect(stats.chunks).toBe(2)
+      expect(stats.uniqueBytes).toBe(12_000)
+    })
+
+    it('refuses bytes that are not the chunk they are named as, and stores nothing', async () => {
+      const a = randomChunk(3000)
+      const b = randomChunk(3000)
+      await expect(store.put(a.hash, b.bytes)).rejects.toThrow(InvalidInputError)
+      const flipped = Buffer.from(a.bytes)
+      flipped[1234] = flipped[1234]! ^ 1
+      await expect(store.put(a.hash, flipped)).rejects.toThrow(InvalidInputError)
+      await expect(store.put(a.hash.subarray(0, 16), a.bytes)).rejects.toThrow(InvalidInputError)
+      expect(await store.has([a.hash, b.hash])).toEqual([false, false])
+      expect(await store.get(a.hash)).toBeUndefined()
+      expect((await store.stats()).chunks).toBe(0)
+    })
+
+    it('counts the unique bytes, and stores at least as many', async () => {
+      expect(await store.stats()).toEqual({ chunks: 0, uniqueBytes: 0, storedBytes: 0 })
+      const chunks = [randomChunk(1000), randomChunk(20_000), randomChunk(300_000 - 21_000)]
+      for (const chunk of [...chunks, ...chunks]) await store.put(chunk.hash, chunk.bytes)
+      const stats = await store.stats()
+      expect(stats.chunks).toBe(3)
+      expect(stats.uniqueBytes).toBe(300_000)
+      expect(stats.storedBytes).toBeGreaterThanOrEqual(300_000)
+    })
+
+    it('keeps its chunks across close and reopen', async () => {
+      const chunks = Array.from({ length: 20 }, (_, i) => randomChunk(1000 + i * 997))
+      await Promise.all(chunks.map(async chunk => { await store.put(chunk.hash, chunk.bytes) }))
+      const before = await store.stats()
+      await store.close()
+      store = await subject.reopen()
+      expect(await store.stats()).toEqual(before)
+      expect(await store.has(chunks.map(c => c.hash))).toEqual(chunks.map(() => true))
+      for (const chunk of chunks) expect(Buffer.from((await store.get(chunk.hash))!)).toEqual(chunk.bytes)
+      const more = randomChunk(4321)
+      await store.put(more.hash, more.bytes)
+      expect(Buffer.from((await store.get(more.hash))!)).toEqual(more.bytes)
+    })
+
+    it('finds nothing damaged in a healthy store, and reports its progress to the end', async () => {
+      const chunks = Array.from({ length: 30 }, (_, i) => randomChunk(100 + i * 1000))
+      for (const chunk of chunks) await store.put(chunk.hash, chunk.bytes)
+      const progress: Array<[number, number]> = []
+      expect(await store.verify({ onProgress: (done, total) => { progress.push([done, total]) } })).toEqual([])
+      expect(progress.at(-1)).toEqual([30, 30])
+    })
+
+    it('stops verifying when asked to', async () => {
+      const chunk = randomChunk(100)
+      await store.put(chunk.hash, chunk.bytes)
+      await expect(store.verify({ signal: AbortSignal.abort() })).rejects.toThrow()
+    })
+  })
+}

@@ -1,0 +1,242 @@
+import { createSecretKey, randomBytes } from 'node:crypto'
+import { appendFile, mkdtemp, open, readdir, readFile, rm, stat, truncate } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { chunkId, chunkIdHex } from '../../src/chunking/chunk-id.ts'
+import { InvalidKeyError, NotConfiguredError, StoreDamagedError } from '../../src/errors.ts'
+import { openPackStore } from '../../src/store/index.ts'
+import { describeChunkStore, randomChunk } from './chunk-store-compliance.ts'
+import type { KeyObject } from 'node:crypto'
+import type { ChunkStore } from '../../src/store/index.ts'
+import type { TestChunk } from './chunk-store-compliance.ts'
+
+const newKey = (): KeyObject => createSecretKey(randomBytes(32))
+
+describeChunkStore('pack store', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'aerie-pack-store-'))
+  const dataKey = newKey()
+  return {
+    store: await openPackStore({ dir, dataKey }),
+    reopen: async () => await openPackStore({ dir, dataKey }),
+    destroy: async () => { await rm(dir, { recursive: true, force: true }) }
+  }
+})
+
+describe('pack store', () => {
+  let dir: string
+  let dataKey: KeyObject
+  let store: ChunkStore
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'aerie-pack-store-'))
+    dataKey = newKey()
+    store = await openPackStore({ dir, dataKey, packSize: 1024 * 1024 })
+  })
+
+  afterEach(async () => {
+    await store.close()
+    await rm(dir, { recursive: true, force: true })
+  })
+
+  const reopen = async (): Promise<void> => {
+    await store.close()
+    store = await openPackStore({ dir, dataKey, packSize: 1024 * 1024 })
+  }
+
+  const packFiles = async (): Promise<string[]> => await packFilesIn(dir)
+  const findEntry = async (chunk: TestChunk): Promise<{ path: string, at: number }> => await findEntryIn(dir, chunk)
+
+  const flipByte = async (path: string, at: number): Promise<void> => {
+    const file = await open(path, 'r+')
+    try {
+      const byte = Buffer.alloc(1)
+      await file.read(byte, 0, 1, at)
+      byte[0] = byte[0]! ^ 0x40
+      await file.write(byte, 0, 1, at)
+    } finally {
+      await file.close()
+    }
+  }
+
+  const putAll = async (chunks: TestChunk[]): Promise<void> => {
+    for (const chunk of chunks) await store.put(chunk.hash, chunk.bytes)
+  }
+
+  const expectReadable = async (chunks: TestChunk[]): Promise<void> => {
+    for (const chunk of chunks) expect(Buffer.from((await store.get(chunk.hash))!)).toEqual(chunk.bytes)
+  }
+
+  it('keeps no plaintext in its packs', async () => {
+    const marker = Buffer.from('AERIE-PLAINTEXT-MARKER ')
+    const bytes = Buffer.concat([...Array.from({ length: 100 }, () => marker), randomBytes(1000)])
+    await store.put(chunkId(bytes), bytes)
+    const [pack] = await packFiles()
+    const stored = await readFile(pack!)
+    expect(stored.byteLength).toBeGreaterThan(bytes.byteLength)
+    expect(stored.indexOf(marker)).toBe(-1)
+    expect(stored.indexOf(bytes.subarray(2300, 2316))).toBe(-1)
+  })
+
+  it('packs many chunks into few files, and counts their bytes', async () => {
+    const chunks = Array.from({ length: 100 }, () => randomChunk(64 * 1024))
+    await Promise.all(chunks.map(async chunk => { await store.put(chunk.hash, chunk.bytes) }))
+    const files = await packFiles()
+    // 6.4 MiB in packs of at most 1 MiB.
+    expect(files.length).toBeGreaterThanOrEqual(7)
+    expect(files.length).toBeLessThanOrEqual(8)
+    const sizes = await Promise.all(files.map(async f => (await stat(f)).size))
+    for (const size of sizes) expect(size).toBeLessThanOrEqual(1024 * 1024)
+    expect((await store.stats()).storedBytes).toBe(sizes.reduce((a, b) => a + b, 0))
+    await expectReadable(chunks)
+  })
+
+  it('refuses to read a chunk whose pack bytes changed, names it, and still reads the others', async () => {
+    const chunks = [randomChunk(10_000), randomChunk(20_000), randomChunk(30_000)]
+    const [a, b, c] = chunks as [TestChunk, TestChunk, TestChunk]
+    await putAll(chunks)
+    const entry = await findEntry(b)
+    await flipByte(entry.path, entry.at + 36 + 5000)
+    const err = await store.get(b.hash).then(() => undefined, (e: unknown) => e)
+    expect(err).toBeInstanceOf(StoreDamagedError)
+    expect((err as StoreDamagedError).code).toBe('ERR_STORE_DAMAGED')
+    expect((err as Error).message).toContain(chunkIdHex(b.hash))
+    expect((err as Error).message).toContain(entry.path.slice(dir.length + 1))
+    await expectReadable([a, c])
+    const damaged = await store.verify()
+    expect(damaged.map(d => chunkIdHex(d.hash))).toEqual([chunkIdHex(b.hash)])
+    expect(damaged[0]!.where).toContain(entry.path.slice(dir.length + 1))
+  })
+
+  it('counts a damaged chunk as missing until a good copy is put, which replaces it', async () => {
+    const chunks = [randomChunk(10_000), randomChunk(20_000)]
+    const [a, b] = chunks as [TestChunk, TestChunk]
+    await putAll(chunks)
+    const entry = await findEntry(a)
+    await flipByte(entry.path, entry.at + 36 + 100)
+    expect(await store.verify()).toHaveLength(1)
+    expect(await store.has([a.hash, b.hash])).toEqual([false, true])
+    await store.put(a.hash, a.bytes)
+    expect(await store.has([a.hash, b.hash])).toEqual([true, true])
+    await expectReadable(chunks)
+    expect(await store.verify()).toEqual([])
+    expect(await store.stats()).toMatchObject({ chunks: 2, uniqueBytes: 30_000 })
+    await reopen()
+    await expectReadable(chunks)
+  })
+
+  it('reports a chunk cut off by a truncated pack, and a missing pack', async () => {
+    const small = await openPackStore({ dir: join(dir, 'small'), dataKey, packSize: 64 * 1024 })
+    try {
+      const chunks = [randomChunk(30_000), randomChunk(30_000), randomChunk(30_000)]
+      const [a, b, c] = chunks as [TestChunk, TestChunk, TestChunk]
+      for (const chunk of chunks) await small.put(chunk.hash, chunk.bytes)
+      const entryB = await findEntryIn(join(dir, 'small'), b)
+      await truncate(entryB.path, entryB.at + 36 + 1000)
+      await expect(small.get(b.hash)).rejects.toThrow(StoreDamagedError)
+      await expect(small.get(b.hash)).rejects.toThrow(/cut short/)
+      const entryC = await findEntryIn(join(dir, 'small'), c)
+      expect(entryC.path).not.toBe(entryB.path)
+      await rm(entryC.path)
+      await expect(small.get(c.hash)).rejects.toThrow(/pack file is missing/)
+      expect(Buffer.from((await small.get(a.hash))!)).toEqual(a.bytes)
+      const damaged = await small.verify()
+      expect(damaged.map(d => [chunkIdHex(d.hash), d.reason])).toEqual([
+        [chunkIdHex(b.hash), 'its pack file is cut short'],
+        [chunkIdHex(c.hash), 'its pack file is missing']
+      ])
+    } finally {
+      await small.close()
+    }
+  })
+
+  it('shrugs off a tail written but never indexed (a crash between write and commit)', async () => {
+    const a = randomChunk(50_000)
+    await putAll([a])
+    await store.close()
+    const [pack] = await packFiles()
+    const lengthBefore = (await stat(pack!)).size
+    await appendFile(pack!, randomBytes(12_345))
+    store = await openPackStore({ dir, dataKey, packSize: 1024 * 1024 })
+    await expectReadable([a])
+    const b = randomChunk(40_000)
+    await putAll([b])
+    await reopen()
+    await expectReadable([a, b])
+    expect(await store.verify()).toEqual([])
+    // The tail is left as it was: bytes the index does not know are never overwritten.
+    const after = await readFile(pack!)
+    expect(after.byteLength).toBe(lengthBefore + 12_345)
+    expect((await findEntry(b)).path).not.toBe(pack)
+  })
+
+  it('appends to the last pack after a clean restart', async () => {
+    const a = randomChunk(10_000)
+    const b = randomChunk(10_000)
+    await putAll([a])
+    await reopen()
+    await putAll([b])
+    expect(await packFiles()).toHaveLength(1)
+    await expectReadable([a, b])
+  })
+
+  it('refuses a data key other than the one the store was made with', async () => {
+    const a = randomChunk(1000)
+    await putAll([a])
+    await store.close()
+    await expect(openPackStore({ dir, dataKey: newKey() })).rejects.toThrow(InvalidKeyError)
+    store = await openPackStore({ dir, dataKey })
+    await expectReadable([a])
+  })
+
+  it('refuses a second process (or a second open) on the same directory', async () => {
+    await expect(openPackStore({ dir, dataKey })).rejects.toThrow(NotConfiguredError)
+  })
+
+  it('completes 200 concurrent puts with few fsyncs, and reads them all back', async () => {
+    const chunks = Array.from({ length: 200 }, (_, i) => randomChunk(1000 + (i * 7919) % 4000))
+    const probe = await open(join(dir, 'chunks.db'), 'r')
+    const prototype = Object.getPrototypeOf(probe) as { sync(): Promise<void> }
+    await probe.close()
+    const sync = vi.spyOn(prototype, 'sync')
+    try {
+      await Promise.all(chunks.map(async chunk => { await store.put(chunk.hash, chunk.bytes) }))
+      // One group commit: the pack's fsync and the new pack's directories, not one per chunk.
+      expect(sync.mock.calls.length).toBeLessThanOrEqual(5)
+    } finally {
+      sync.mockRestore()
+    }
+    expect(await store.has(chunks.map(c => c.hash))).toEqual(chunks.map(() => true))
+    await Promise.all(chunks.map(async chunk => { expect(Buffer.from((await store.get(chunk.hash))!)).toEqual(chunk.bytes) }))
+    expect((await store.stats()).chunks).toBe(200)
+  })
+
+  it('finishes puts under way when closed', async () => {
+    const chunks = Array.from({ length: 20 }, () => randomChunk(5000))
+    const puts = Promise.all(chunks.map(async chunk => { await store.put(chunk.hash, chunk.bytes) }))
+    await store.close()
+    await puts
+    store = await openPackStore({ dir, dataKey })
+    expect(await store.has(chunks.map(c => c.hash))).toEqual(chunks.map(() => true))
+  })
+
+  it('writes a pack only within its directory, under packs/NN/', async () => {
+    await putAll([randomChunk(100)])
+    const [pack] = await packFiles()
+    expect(pack!.slice(dir.length)).toMatch(/^\/packs\/([0-9a-f]{2})\/\1[0-9a-f]{30}\.pack$/)
+  })
+})
+
+async function packFilesIn (dir: string): Promise<string[]> {
+  const files = await readdir(join(dir, 'packs'), { recursive: true })
+  return files.filter(f => f.endsWith('.pack')).map(f => join(dir, 'packs', f)).sort()
+}
+
+/** The pack file holding a chunk and where its entry starts (the entry header names the chunk). */
+async function findEntryIn (dir: string, chunk: TestChunk): Promise<{ path: string, at: number }> {
+  for (const path of await packFilesIn(dir)) {
+    const at = (await readFile(path)).indexOf(chunk.hash)
+    if (at >= 0) return { path, at }
+  }
+  throw new Error('chunk not found in any pack')
+}
