@@ -1,4 +1,175 @@
-// The team server (`npm start`) is the next milestone: see docs/status.md.
-// Until it exists, say so plainly instead of failing with a missing-module stack trace.
-process.stderr.write('aerie: the team server is not built yet (see docs/status.md). To run a device agent now: npx aerie run\n')
-process.exitCode = 1
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { AerieError, changePassphrase, InvalidInputError, NotConfiguredError, setLocked, unlockWithPassphrase } from '@aerie/core'
+import { CONFIG_FLAGS, loadConfig } from './config.ts'
+import { issueEnrollmentCode, listDevices } from './enrollment-codes.ts'
+import { keyState, openServerIdentity, serverPaths, storedWebCertificate } from './server-identity.ts'
+import { publishState, STATE_FILE, TeamServer } from './team-server.ts'
+import { waitForUnlock } from './unlock-gate.ts'
+import type { ServerState } from './team-server.ts'
+
+export const USAGE = `usage: aerie-server [COMMAND] [--data DIR] [options]
+
+  start (default)          run the team server: HTTPS console on --port (8443), libp2p peer on --p2p-listen
+    --data DIR             where everything lives (AERIE_DATA; default ~/.aerie-server)
+    --config FILE          settings file (default DATA/server.json); environment AERIE_* and flags override it
+    --org NAME             the organisation's name, for the CA made on the first run
+    --host ADDR --port N   where the console listens (default 0.0.0.0:8443)
+    --http                 plain HTTP, only with --host 127.0.0.1
+    --p2p-listen ADDR      libp2p listen address (default /ip4/0.0.0.0/tcp/4401)
+    --tls-cert F --tls-key F   serve a given certificate instead of one from the org CA
+    --trust-proxy          honour X-Forwarded-* from a reverse proxy
+    --locked               never keep the data key unwrapped on disk: every start needs the passphrase
+    --passphrase-file F    the admin passphrase (or AERIE_PASSPHRASE)
+  invite --user EMAIL [--device-name DEVICE] [--expires 24h]   a one-time enrollment code for a new device
+  devices                  every device the CA certified
+  passphrase change        rewrap the data key under a new admin passphrase (AERIE_PASSPHRASE → AERIE_NEW_PASSPHRASE)
+  locked on|off            locked mode: no key on disk, every start waits for the passphrase (needs AERIE_PASSPHRASE)`
+
+/** Runs one command and returns the exit code (0 ok, 1 failed, 2 wrong usage). */
+export async function main (argv: string[]): Promise<number> {
+  const command = argv[0] !== undefined && !argv[0].startsWith('-') ? argv[0] : 'start'
+  const args = command === argv[0] ? argv.slice(1) : argv
+  try {
+    switch (command) {
+      case 'start': return await start(args)
+      case 'invite': return await invite(args)
+      case 'devices': return await devices(args)
+      case 'passphrase': {
+        if (args[0] !== 'change') throw new InvalidInputError('say `aerie-server passphrase change`')
+        return await changeAdminPassphrase(args.slice(1))
+      }
+      case 'locked': return await lockedMode(args)
+      case 'help': process.stdout.write(USAGE + '\n'); return 0
+      default: process.stderr.write(`aerie-server: unknown command "${command}"\n\n${USAGE}\n`); return 2
+    }
+  } catch (err) {
+    if (err instanceof TypeError && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`aerie-server: ${err.message}\n\n${USAGE}\n`)
+      return 2
+    }
+    process.stderr.write(`aerie-server: ${err instanceof AerieError ? err.message : (err as Error).stack ?? String(err)}\n`)
+    return 1
+  }
+}
+
+function parse (args: string[], extra: Record<string, { type: 'string' | 'boolean', multiple?: boolean }> = {}): Record<string, string | boolean | string[] | undefined> {
+  return parseArgs({ args, options: { ...CONFIG_FLAGS, config: { type: 'string' }, 'passphrase-file': { type: 'string' }, ...extra }, strict: true }).values
+}
+
+async function passphrase (file: unknown): Promise<string | undefined> {
+  if (typeof file === 'string') return (await readFile(file, 'utf8')).replace(/\r?\n$/, '')
+  const fromEnv = process.env.AERIE_PASSPHRASE
+  return fromEnv === undefined || fromEnv === '' ? undefined : fromEnv
+}
+
+async function start (args: string[]): Promise<number> {
+  const flags = parse(args)
+  const config = loadConfig(flags, process.env, flags.config as string | undefined)
+  const log = (line: string): void => { process.stdout.write(`${new Date().toISOString()} ${line}\n`) }
+  let given = await passphrase(flags['passphrase-file'])
+  let unlockedBy: string | undefined
+  if (await keyState(config) === 'locked' && given === undefined) {
+    // Locked mode: nothing is opened until an admin gives the passphrase in the browser.
+    const { remoteAddress } = await waitForUnlock({
+      host: config.host,
+      port: config.port,
+      ...(config.http ? {} : { https: await storedWebCertificate(config) }),
+      trustProxy: config.trustProxy,
+      unlock: async (candidate) => {
+        await unlockWithPassphrase(serverPaths(config.dataDir).keys, candidate)
+        given = candidate
+      },
+      onListening: async (url) => { await publishState(config.dataDir, { pid: process.pid, locked: true, webUrl: url }) },
+      log
+    })
+    unlockedBy = remoteAddress
+  }
+  const identity = await openServerIdentity(config, given)
+  if (identity.recoveryPassphrase !== undefined) {
+    log('first run: created the organisation\'s CA and the data key.')
+    log(`RECOVERY PASSPHRASE (shown once; keep it somewhere safe — it opens the data if keys/local-secret is lost): ${identity.recoveryPassphrase}`)
+  }
+  const server = await TeamServer.start({ config, identity, log })
+  if (unlockedBy !== undefined) log(`unlocked by an admin from ${unlockedBy}`)
+  await server.publishState()
+  let stopping = false
+  const stop = (): void => {
+    if (stopping) return
+    stopping = true
+    log('stopping')
+    server.stop().then(() => { process.exit(0) }, (err: Error) => { log(`stop failed: ${err.message}`); process.exit(1) })
+  }
+  process.once('SIGINT', stop)
+  process.once('SIGTERM', stop)
+  await new Promise(() => {})
+  return 0
+}
+
+/** `passphrase change`: rewraps the data key under a new admin passphrase (no data is re-encrypted). */
+async function changeAdminPassphrase (args: string[]): Promise<number> {
+  const flags = parse(args, { 'new-passphrase-file': { type: 'string' } })
+  const config = loadConfig(flags, process.env, flags.config as string | undefined)
+  const old = await passphrase(flags['passphrase-file'])
+  const next = typeof flags['new-passphrase-file'] === 'string'
+    ? (await readFile(flags['new-passphrase-file'], 'utf8')).replace(/\r?\n$/, '')
+    : process.env.AERIE_NEW_PASSPHRASE
+  if (old === undefined || next === undefined || next === '') {
+    throw new InvalidInputError('passphrase change needs the current passphrase (AERIE_PASSPHRASE or --passphrase-file) and the new one (AERIE_NEW_PASSPHRASE or --new-passphrase-file)')
+  }
+  await changePassphrase(serverPaths(config.dataDir).keys, old, next)
+  process.stdout.write('the admin passphrase is changed; the old one no longer opens the data\n')
+  return 0
+}
+
+/** `locked on|off`: whether the data key may stay on this machine for unattended restarts. */
+async function lockedMode (args: string[]): Promise<number> {
+  const parsed = parseArgs({ args, options: { ...CONFIG_FLAGS, config: { type: 'string' }, 'passphrase-file': { type: 'string' } }, strict: true, allowPositionals: true })
+  const mode = parsed.positionals[0]
+  if (mode !== 'on' && mode !== 'off') throw new InvalidInputError('say `aerie-server locked on` or `aerie-server locked off`')
+  const config = loadConfig(parsed.values, process.env, parsed.values.config as string | undefined)
+  const given = await passphrase(parsed.values['passphrase-file'])
+  if (given === undefined) throw new InvalidInputError('changing the mode needs the admin passphrase (AERIE_PASSPHRASE or --passphrase-file)')
+  await setLocked(serverPaths(config.dataDir).keys, given, mode === 'on')
+  process.stdout.write(mode === 'on'
+    ? 'locked mode is on: the local secret is gone, and every start waits for the admin passphrase\n'
+    : 'locked mode is off: the server restarts unattended\n')
+  return 0
+}
+
+async function runningState (dataDir: string): Promise<ServerState> {
+  try {
+    return JSON.parse(await readFile(join(dataDir, STATE_FILE), 'utf8')) as ServerState
+  } catch {
+    throw new NotConfiguredError(`no running team server found in ${dataDir}: start it with \`aerie-server start --data ${dataDir}\``)
+  }
+}
+
+async function invite (args: string[]): Promise<number> {
+  const flags = parse(args, { user: { type: 'string' }, 'device-name': { type: 'string' }, expires: { type: 'string' } })
+  const config = loadConfig(flags, process.env, flags.config as string | undefined)
+  if (typeof flags.user !== 'string') throw new InvalidInputError('invite needs --user EMAIL (the person the new device belongs to)')
+  const ttlMs = parseDuration(typeof flags.expires === 'string' ? flags.expires : '24h')
+  const state = await runningState(config.dataDir)
+  if (state.p2pAddresses === undefined) throw new NotConfiguredError('the team server is locked: unlock it first (its console asks for the admin passphrase)')
+  const issued = await issueEnrollmentCode(config.dataDir, { user: flags.user, ...(typeof flags['device-name'] === 'string' ? { deviceName: flags['device-name'] } : {}), ttlMs, addresses: state.p2pAddresses })
+  process.stdout.write(`${issued.code}\n`)
+  return 0
+}
+
+async function devices (args: string[]): Promise<number> {
+  const flags = parse(args)
+  const config = loadConfig(flags, process.env, flags.config as string | undefined)
+  for (const d of listDevices(config.dataDir)) {
+    process.stdout.write(`${d.deviceId}  ${d.deviceName.padEnd(20)} ${d.user.padEnd(28)} ${d.revokedAt != null ? `REVOKED ${new Date(d.revokedAt).toISOString()}` : 'active'}\n`)
+  }
+  return 0
+}
+
+/** Durations like 30m, 24h, 7d. */
+export function parseDuration (text: string): number {
+  const match = /^(\d+)\s*([smhd])$/.exec(text.trim())
+  if (match == null) throw new InvalidInputError(`"${text}" is not a duration; use e.g. 30m, 24h or 7d`)
+  return Number(match[1]) * { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2] as 's' | 'm' | 'h' | 'd']
+}

@@ -1,0 +1,197 @@
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import {
+  caFingerprint, CentralCopy, createAerieHost, createCrl, createEnrollmentIssuer, dialableAddresses, InvalidInputError,
+  libp2pKeyFromPem, openCaStore, openCentralHistory, openFolderIndex, openMembershipStore, openPackStore, TrustStore,
+  tuneHeapForTransfers, writeFileAtomic
+} from '@aerie/core'
+import { createEnrollmentCode } from './enrollment-codes.ts'
+import { serverPaths } from './server-identity.ts'
+import type { AerieHost, CaStore, CentralHistory, ChunkStore, ChunkStoreStats, FolderIndex, PullProgress } from '@aerie/core'
+import type { ServerConfig } from './config.ts'
+import type { ServerIdentity } from './server-identity.ts'
+import type { DeviceSummary, EnrollmentCodeIssued, FolderSummary, OrgSummary, TeamServerApi } from './team-server-api.ts'
+
+/**
+ * The team server's engine: its libp2p peer (the organisation's CA holder: it enrolls devices
+ * and publishes CRLs), the central copy of every folder shared with it, and the chunk store
+ * that holds their contents. The web layer (src/web) reaches it only through TeamServerApi.
+ */
+export interface TeamServerInit {
+  config: ServerConfig
+  identity: ServerIdentity
+  log(line: string): void
+  onProgress?(progress: PullProgress): void
+}
+
+/** What a running server tells the `aerie-server` commands (and tests): written at start. */
+export interface ServerState {
+  pid: number
+  /** Waiting for the admin passphrase (locked mode): only the unlock page is served, at webUrl. */
+  locked: boolean
+  webUrl?: string
+  deviceId?: string
+  p2pAddresses?: string[]
+}
+
+export const STATE_FILE = 'server-state.json'
+
+export async function publishState (dataDir: string, state: ServerState): Promise<void> {
+  await writeFileAtomic(join(dataDir, STATE_FILE), JSON.stringify(state, null, 2) + '\n', { mode: 0o600 })
+}
+
+export class TeamServer implements TeamServerApi {
+  private readonly init: TeamServerInit
+  private host!: AerieHost
+  private trust!: TrustStore
+  private caStore!: CaStore
+  private index!: FolderIndex
+  private history!: CentralHistory
+  private store!: ChunkStore
+  private central!: CentralCopy
+  private readonly lastSeen = new Map<string, { at: Date, address: string }>()
+
+  private constructor (init: TeamServerInit) {
+    this.init = init
+  }
+
+  static async start (init: TeamServerInit): Promise<TeamServer> {
+    tuneHeapForTransfers()
+    const server = new TeamServer(init)
+    await server.boot()
+    return server
+  }
+
+  private async boot (): Promise<void> {
+    const { config, identity, log } = this.init
+    const paths = serverPaths(config.dataDir)
+    const data = (...parts: string[]): string => join(config.dataDir, ...parts)
+    this.caStore = openCaStore(paths.caDb)
+    this.trust = new TrustStore({
+      credentials: { certificate: identity.deviceCertPem, ca: identity.caCertPem },
+      crl: await readFile(paths.crl).then(b => new Uint8Array(b), () => undefined)
+    })
+    const issuer = createEnrollmentIssuer({
+      caCertPem: identity.caCertPem,
+      caKey: identity.caKey,
+      store: this.caStore,
+      audit: (event) => { log(`${event.action} from ${event.remoteAddress}: ${event.detail}`) }
+    })
+    this.host = await createAerieHost({
+      privateKey: libp2pKeyFromPem(identity.deviceKeyPem),
+      trust: this.trust,
+      listen: config.p2pListen,
+      issuer,
+      mdns: config.mdns,
+      log
+    })
+    this.host.addEventListener('device:connect', (evt) => {
+      const { identity: peer, remoteAddress } = evt.detail
+      this.lastSeen.set(peer.deviceId, { at: new Date(), address: remoteAddress })
+      log(`connected to ${peer.deviceName} (${peer.deviceId}, ${peer.user}) at ${remoteAddress}`)
+    })
+    this.host.addEventListener('device:disconnect', (evt) => {
+      const deviceId = evt.detail.identity?.deviceId
+      if (deviceId !== undefined) this.lastSeen.set(deviceId, { at: new Date(), address: this.lastSeen.get(deviceId)?.address ?? '' })
+    })
+
+    this.index = openFolderIndex(data('index.db'), identity.device.deviceId)
+    this.history = openCentralHistory(data('history.db'))
+    this.store = await openPackStore({ dir: data('store'), dataKey: identity.dataKey })
+    const memberships = await openMembershipStore(data('memberships'), { caCertificate: identity.caCertPem, crl: () => this.trust.currentCrl() })
+    for (const problem of memberships.problems) log(problem.message)
+    this.central = await CentralCopy.start({
+      host: this.host,
+      index: this.index,
+      deviceId: identity.device.deviceId,
+      memberships,
+      store: this.store,
+      history: this.history,
+      caCertificate: identity.caCertPem,
+      crl: () => this.trust.currentCrl(),
+      log
+    })
+    if (this.init.onProgress !== undefined) this.central.addEventListener('progress', (evt) => { this.init.onProgress?.(evt.detail) })
+    this.central.addEventListener('pulled', (evt) => {
+      const p = evt.detail
+      log(`folder ${p.folder}: kept ${p.doneFiles} of ${p.needFiles} items, ${p.networkBytes} bytes from members, ${p.localBytes} already stored${p.problems > 0 ? `, ${p.problems} not yet` : ''}`)
+    })
+    log(`team server ${identity.device.deviceId} listening for devices on ${this.host.addresses().join(', ')}`)
+  }
+
+  /** Writes server-state.json for the `aerie-server` commands. */
+  async publishState (webUrl?: string): Promise<void> {
+    await publishState(this.init.config.dataDir, { pid: process.pid, locked: false, deviceId: this.init.identity.device.deviceId, p2pAddresses: this.p2pAddresses(), ...(webUrl === undefined ? {} : { webUrl }) })
+  }
+
+  /** Addresses devices can dial (wildcards expanded to this machine's interfaces). */
+  p2pAddresses (): string[] {
+    const bound = this.host.addresses().map(a => a.replace(/\/p2p\/[^/]+$/, ''))
+    return dialableAddresses(bound)
+  }
+
+  org (): OrgSummary {
+    const { identity, config } = this.init
+    return { name: config.org, caFingerprint: caFingerprint(identity.caCertPem), deviceId: identity.device.deviceId, addresses: this.p2pAddresses() }
+  }
+
+  devices (): DeviceSummary[] {
+    const online = new Map(this.host.connectedDevices().map(d => [d.identity.deviceId, d]))
+    return this.caStore.listDevices().map(d => {
+      const seen = this.lastSeen.get(d.deviceId)
+      const connected = online.get(d.deviceId)
+      const summary: DeviceSummary = {
+        deviceId: d.deviceId,
+        deviceName: d.deviceName,
+        user: d.user,
+        issuedAt: new Date(d.issuedAt).toISOString(),
+        online: connected !== undefined || d.deviceId === this.init.identity.device.deviceId
+      }
+      if (d.revokedAt != null) summary.revokedAt = new Date(d.revokedAt).toISOString()
+      if (seen !== undefined) summary.lastSeen = seen.at.toISOString()
+      const address = connected?.remoteAddress ?? seen?.address
+      if (address !== undefined && address !== '') summary.address = address
+      return summary
+    })
+  }
+
+  createEnrollmentCode (request: { user: string, deviceName?: string, ttlMs: number }): EnrollmentCodeIssued {
+    return createEnrollmentCode(this.caStore, this.init.identity.caCertPem, { ...request, addresses: this.p2pAddresses() })
+  }
+
+  async revokeDevice (device: string): Promise<DeviceSummary> {
+    const { identity } = this.init
+    const record = this.caStore.findDevice(device)
+    if (record.deviceId === identity.device.deviceId) throw new InvalidInputError('the team server cannot revoke its own device')
+    if (record.revokedAt == null) this.caStore.revoke(record.serial, new Date())
+    const der = createCrl({ caCertPem: identity.caCertPem, caKey: identity.caKey, number: this.caStore.nextCrlNumber(), revoked: this.caStore.revokedList() })
+    await writeFileAtomic(serverPaths(this.init.config.dataDir).crl, der, { mode: 0o644 })
+    // Adopting it drops the device here and sends the CRL to every connected agent.
+    this.trust.offerCrl(der)
+    this.init.log(`revoked ${record.deviceName} (${record.deviceId})`)
+    return this.devices().find(d => d.deviceId === record.deviceId)!
+  }
+
+  folders (): FolderSummary[] {
+    return this.central.status().map(f => ({
+      id: f.id, label: f.label, owner: f.owner, members: f.members, files: f.files, bytes: f.bytes, online: f.online
+    }))
+  }
+
+  centralStatus (): ReturnType<CentralCopy['status']> {
+    return this.central.status()
+  }
+
+  async storage (): Promise<ChunkStoreStats> {
+    return await this.store.stats()
+  }
+
+  async stop (): Promise<void> {
+    await this.central?.stop()
+    await this.host?.stop()
+    await this.store?.close()
+    this.history?.close()
+    this.index?.close()
+    this.caStore?.close()
+  }
+}

@@ -1,0 +1,72 @@
+import { spawn, execFile } from 'node:child_process'
+import { readFile } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
+import { promisify } from 'node:util'
+import { waitFor } from './agents.ts'
+import type { ChildProcess } from 'node:child_process'
+
+/**
+ * A real `aerie-server` process for end-to-end tests: its own data directory, its libp2p peer
+ * on a random loopback port, its console on plain HTTP on 127.0.0.1 (a random port). Stopped
+ * by PID in `stop()`.
+ */
+const BIN = resolve(import.meta.dirname, '../../apps/server/bin/aerie-server.js')
+const run = promisify(execFile)
+
+export interface ServerState { pid: number, locked: boolean, webUrl?: string, deviceId?: string, p2pAddresses?: string[] }
+
+export class ServerProcess {
+  readonly dataDir: string
+  process?: ChildProcess
+  log = ''
+
+  constructor (dataDir: string) {
+    this.dataDir = dataDir
+  }
+
+  get env (): NodeJS.ProcessEnv {
+    return { ...process.env, AERIE_DATA: this.dataDir, AERIE_MDNS: 'false' }
+  }
+
+  async start (args: string[] = [], env: Record<string, string> = {}): Promise<ServerState> {
+    const argv = [BIN, 'start', '--host', '127.0.0.1', '--http', '--port', '0', '--p2p-listen', '/ip4/127.0.0.1/tcp/0', '--org', 'Example', ...args]
+    this.process = spawn(process.execPath, argv, { env: { ...this.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    const started = this.process
+    started.stdout!.on('data', (d: Buffer) => { this.log += d.toString() })
+    started.stderr!.on('data', (d: Buffer) => { this.log += d.toString() })
+    let state: ServerState | undefined
+    await waitFor(async () => {
+      if (started.exitCode !== null) throw new Error(`aerie-server exited (${started.exitCode}):\n${this.log}`)
+      state = await this.state().catch(() => undefined)
+      return state?.pid === started.pid
+    }, `aerie-server in ${this.dataDir} to start\n${this.log}`, 60_000)
+    return state!
+  }
+
+  async state (): Promise<ServerState> {
+    return JSON.parse(await readFile(join(this.dataDir, 'server-state.json'), 'utf8')) as ServerState
+  }
+
+  /** Runs an `aerie-server` command that must succeed; returns its stdout. */
+  async ok (args: string[], env: Record<string, string> = {}): Promise<string> {
+    try {
+      return (await run(process.execPath, [BIN, ...args], { env: { ...this.env, ...env }, timeout: 60_000 })).stdout
+    } catch (err) {
+      throw new Error(`aerie-server ${args.join(' ')} failed: ${(err as { stderr?: string }).stderr ?? String(err)}`)
+    }
+  }
+
+  async invite (user: string): Promise<string> {
+    return (await this.ok(['invite', '--user', user])).trim().split('\n').at(-1)!
+  }
+
+  async stop (): Promise<void> {
+    const child = this.process
+    if (child == null || child.exitCode !== null || child.signalCode !== null || child.pid == null) return
+    const exited = new Promise(resolve => child.once('exit', resolve))
+    child.kill('SIGTERM')
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5_000)
+    await exited
+    clearTimeout(timer)
+  }
+}

@@ -1,0 +1,91 @@
+import { randomBytes } from 'node:crypto'
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { Lab, waitFor } from './support/agents.ts'
+import { syncStatus, untilSame } from './support/shared-folder.ts'
+import { ServerProcess } from './support/team-server.ts'
+import type { Device } from './support/agents.ts'
+
+/** Bytes in the server's pack files: what the central copy costs on disk. */
+async function packBytes (dataDir: string): Promise<number> {
+  let total = 0
+  const walk = async (dir: string): Promise<void> => {
+    for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+      const path = join(dir, entry.name)
+      if (entry.isDirectory()) await walk(path)
+      else if (entry.name.endsWith('.pack')) total += (await stat(path)).size
+    }
+  }
+  await walk(join(dataDir, 'store'))
+  return total
+}
+
+describe('team server: the central copy', () => {
+  const lab = new Lab()
+  let server: ServerProcess
+  let serverId: string
+  let alice: Device
+  let bob: Device
+  let root: string
+
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), 'aerie-server-test-'))
+    server = new ServerProcess(join(root, 'server'))
+    serverId = (await server.start()).deviceId!
+    // Devices enroll against the server, the organisation's CA holder; each knows only it.
+    alice = await lab.device('alice')
+    bob = await lab.device('bob')
+    for (const [device, name] of [[alice, 'alice'], [bob, 'bob']] as const) {
+      await device.ok('enroll', await server.invite(`${name}@example.com`), '--name', name, '--listen', '/ip4/127.0.0.1/tcp/0')
+    }
+    await alice.start()
+  })
+
+  afterAll(async () => {
+    await lab.stopAll()
+    await server.stop()
+    await rm(root, { recursive: true, force: true })
+  })
+
+  it('keeps a folder shared with it, and an agent whose other members are offline syncs from it', async () => {
+    const aliceDir = join(root, 'alice-team')
+    await mkdir(join(aliceDir, 'docs/deep'), { recursive: true })
+    const big = randomBytes(3 * 1024 * 1024)
+    await writeFile(join(aliceDir, 'big.bin'), big)
+    await writeFile(join(aliceDir, 'docs/deep/notes.txt'), 'central copy')
+    await writeFile(join(aliceDir, 'empty.txt'), '')
+    // Alice enrolled against the server, so her new folder is shared with it by default.
+    await alice.ok('folder', 'add', aliceDir, '--id', 'team')
+    const bobId = JSON.parse(await bob.ok('id', '--json')).deviceId as string
+    await alice.ok('folder', 'share', 'team', bobId, '--role', 'editor')
+
+    // The server takes the folder in: its store grows by about the folder's bytes.
+    await waitFor(async () => await packBytes(server.dataDir) >= big.byteLength, `the server to store the folder\n${server.log}`, 40_000)
+    await waitFor(async () => /folder team: kept \d+ of \d+ items/.test(server.log), `the server to finish the pull\n${server.log}`, 40_000)
+
+    // Alice goes offline; Bob, who has never met Alice, gets the offer and the data from the server.
+    await alice.stop()
+    await bob.start()
+    await waitFor(async () => (await syncStatus(bob)).offers.some(o => o.folder === 'team'), `the server to pass Alice's offer to Bob\n${server.log}\n${bob.log}`)
+    const bobDir = join(root, 'bob-team')
+    await mkdir(bobDir)
+    await bob.ok('folder', 'add', bobDir, '--id', 'team')
+    await untilSame([aliceDir, bobDir], [bob, alice])
+    expect((await syncStatus(bob)).peers.find(p => p.deviceId === serverId)?.bytesIn).toBeGreaterThan(big.byteLength)
+  })
+
+  it('stores a chunk once, however many folders hold it', async () => {
+    await alice.start()
+    const before = await packBytes(server.dataDir)
+    // A second folder with the same bytes as the first (a copy of big.bin under another name).
+    const copyDir = join(root, 'alice-copy')
+    await mkdir(copyDir)
+    await writeFile(join(copyDir, 'same-bytes.bin'), await readFile(join(root, 'alice-team/big.bin')))
+    await alice.ok('folder', 'add', copyDir, '--id', 'copy')
+    await waitFor(async () => /folder copy: kept \d+ of \d+ items/.test(server.log), `the server to keep the copy\n${server.log}`, 40_000)
+    // Nothing new was stored (at most a few bytes of chunk framing for a 0-byte change).
+    expect(await packBytes(server.dataDir)).toBe(before)
+  })
+})
