@@ -88,4 +88,23 @@ describe('team server: the central copy', () => {
     // Nothing new was stored (at most a few bytes of chunk framing for a 0-byte change).
     expect(await packBytes(server.dataDir)).toBe(before)
   })
+
+  it('keeps the versions a change replaced, and restores one for a device that never had it', async () => {
+    const aliceFile = join(root, 'alice-team/docs/deep/notes.txt')
+    const bobFile = join(root, 'bob-team/docs/deep/notes.txt')
+    await writeFile(aliceFile, 'edited by alice')
+    // Bob only reaches the server: the edit reaching him means the server has it.
+    await waitFor(async () => await readFile(bobFile, 'utf8').catch(() => '') === 'edited by alice', `the edit to reach Bob through the server\n${server.log}`, 40_000)
+
+    // Alice edited the file herself, so she has no old version of it; the server does.
+    const listed = JSON.parse(await alice.ok('versions', aliceFile, '--json')) as { versions: unknown[], server: Array<{ mtimeMs: number, replacedAt?: string, size: number }> }
+    expect(listed.versions).toEqual([])
+    const old = listed.server.find(v => v.replacedAt !== undefined)
+    expect(old?.size).toBe('central copy'.length)
+    const out = await alice.ok('versions', 'restore', aliceFile, '--at', new Date(old!.mtimeMs).toISOString())
+    expect(out).toMatch(/team server restored/)
+    for (const file of [aliceFile, bobFile]) {
+      await waitFor(async () => await readFile(file, 'utf8').catch(() => '') === 'central copy', `the restored version to reach ${file}\n${server.log}`, 40_000)
+    }
+  })
 })

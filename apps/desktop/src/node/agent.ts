@@ -185,6 +185,16 @@ export class Agent {
         }
         return await this.sync.share(String(id ?? ''), this.resolveDevice(deviceId), role as 'editor' | 'viewer' | 'remove')
       },
+      'POST /v1/versions/server': async (body) => {
+        const { folder, path } = (body ?? {}) as { folder?: unknown, path?: unknown }
+        return { versions: await this.sync.serverVersions(String(folder ?? ''), String(path ?? '')) }
+      },
+      'POST /v1/versions/server-restore': async (body) => {
+        const { folder, path, at } = (body ?? {}) as { folder?: unknown, path?: unknown, at?: unknown }
+        const when = new Date(String(at ?? ''))
+        if (Number.isNaN(when.getTime())) throw new InvalidInputError('a restore needs the time as an ISO date-time')
+        return await this.sync.serverRestore(String(folder ?? ''), String(path ?? ''), when)
+      },
       'GET /v1/status': async () => this.status(),
       'POST /v1/stop': async () => {
         // After this answer has gone out.

@@ -8,3 +8,5 @@ export {
   MAX_CHUNK_REQUEST_MESSAGE, MAX_CHUNK_RESPONSE, parseChunkRequest
 } from './chunk-messages.ts'
 export type { ChunkRequest } from './chunk-messages.ts'
+export { MAX_VERSIONS_LISTED, MAX_VERSIONS_REQUEST, MAX_VERSIONS_RESPONSE, parseVersionsRequest, parseVersionsResponse, VERSIONS_PROTOCOL } from './version-messages.ts'
+export type { ServerVersion, VersionsRequest, VersionsResponse } from './version-messages.ts'

@@ -1,6 +1,8 @@
 import { TypedEventEmitter } from '@libp2p/interface'
+import { InvalidInputError, NotConfiguredError, ProtocolError, StoreDamagedError } from '../errors.ts'
+import { MAX_VERSIONS_LISTED, MAX_VERSIONS_REQUEST, MAX_VERSIONS_RESPONSE, messageChannel, parseVersionsRequest, VERSIONS_PROTOCOL } from '../protocol/index.ts'
 import { IndexExchange } from './index-exchange.ts'
-import { roleOf } from './membership.ts'
+import { canWrite, roleOf } from './membership.ts'
 import { createStoreChunks } from './store-chunks.ts'
 import { pullIntoStore } from './store-puller.ts'
 import type { FolderIndex } from '../index/index.ts'
@@ -13,6 +15,9 @@ import type { MembershipStore } from './membership-store.ts'
 import type { FolderMember } from './membership.ts'
 import type { PeerCounters } from './peer-link.ts'
 import type { PullProgress } from './puller.ts'
+import type { FileRecord } from '../index/index.ts'
+import type { ServerVersion, VersionsRequest, VersionsResponse } from '../protocol/index.ts'
+import type { Connection, Stream } from '@libp2p/interface'
 
 /**
  * The central copy: the team server's side of folder sync. The server is a member like any
@@ -95,8 +100,49 @@ export class CentralCopy extends TypedEventEmitter<CentralCopyEvents> {
       onRemoteChange: (id) => { copy.schedulePull(id) },
       onOffer: (offer, signed) => { void copy.accept(offer, signed) }
     })
+    await init.host.libp2p.handle(VERSIONS_PROTOCOL, (stream, connection) => copy.serveVersions(stream, connection))
     for (const id of copy.folders.keys()) copy.schedulePull(id)
     return copy
+  }
+
+  /**
+   * The versions the central copy keeps of a file, current one first (a deleted file's current
+   * version is its deletion), or of every file under a directory ('' for the whole folder).
+   */
+  versions (folder: string, path: string): ServerVersion[] {
+    this.folderOrThrow(folder)
+    const current = path === '' ? undefined : this.init.index.getLocal(folder, path)
+    const kept = this.init.history.list(folder, path).slice(0, MAX_VERSIONS_LISTED - 1)
+    return [
+      ...(current === undefined || current.type !== 'file' ? [] : [summary(current)]),
+      ...kept.map(v => summary(v.record, v.replacedAt))
+    ]
+  }
+
+  /**
+   * Makes the version of a file that was current at `at` its newest version (a new change by
+   * this server, which syncs to every member). The version it replaces is kept in the history.
+   */
+  async restore (folder: string, path: string, at: Date, by: string): Promise<ServerVersion> {
+    this.folderOrThrow(folder)
+    const { index, history, store } = this.init
+    const replaced = history.list(folder, path).filter(v => v.path === path && !v.record.deleted && v.record.type === 'file')
+    // The version current at `at`: made by then, and replaced only after it.
+    // (Times are given to the second, as `aerie versions` shows them.)
+    const version = replaced.filter(v => v.replacedAt.getTime() > at.getTime() && Math.floor(v.record.mtimeMs / 1000) * 1000 <= at.getTime())
+      .sort((a, b) => a.replacedAt.getTime() - b.replacedAt.getTime())[0]
+    if (version === undefined) {
+      throw new InvalidInputError(`the team server keeps no version of "${path}" in folder ${folder} that was current at ${at.toISOString()}; \`aerie versions\` lists the versions it has`)
+    }
+    const missing = (await store.has(version.record.chunks.map(c => c.hash))).filter(present => !present).length
+    if (missing > 0) throw new StoreDamagedError(`${missing} chunks of that version of "${path}" are no longer in the team server's store`)
+    const current = index.getLocal(folder, path)
+    if (current !== undefined && !current.deleted && current.type === 'file') history.add(folder, current, this.init.deviceId)
+    const { record } = version
+    index.updateLocal(folder, [{ path, type: 'file', size: record.size, mtimeMs: record.mtimeMs, mode: record.mode, deleted: false, chunks: record.chunks }])
+    this.init.log(`folder ${folder}: "${path}" restored to the version modified ${new Date(record.mtimeMs).toISOString()}, asked by ${by}`)
+    this.exchange.announce(folder)
+    return summary(record)
   }
 
   status (): CentralFolderStatus[] {
@@ -145,7 +191,40 @@ export class CentralCopy extends TypedEventEmitter<CentralCopyEvents> {
     for (const timer of this.pullTimers.values()) clearTimeout(timer)
     for (const folder of this.folders.values()) clearTimeout(folder.retry)
     await Promise.all([...this.folders.values()].map(async f => { await f.pulling }))
+    await this.init.host.libp2p.unhandle(VERSIONS_PROTOCOL).catch(() => {})
     await this.exchange.stop()
+  }
+
+  private folderOrThrow (folder: string): void {
+    if (!this.folders.has(folder)) throw new NotConfiguredError(`the team server keeps no folder "${folder}"`)
+  }
+
+  /** `/aerie/versions/1.0.0`: members list versions; editors and the owner restore them. */
+  private async serveVersions (stream: Stream, connection: Connection): Promise<void> {
+    const device = this.init.host.identityOf(connection.remotePeer.toString())?.deviceId
+    const channel = messageChannel(stream, MAX_VERSIONS_REQUEST, MAX_VERSIONS_RESPONSE)
+    let answer: VersionsResponse
+    try {
+      const request: VersionsRequest = parseVersionsRequest(await channel.readJson({ signal: AbortSignal.timeout(30_000) }))
+      const record = this.init.memberships.get(request.folder)?.record
+      if (device === undefined || record === undefined || !this.folders.has(request.folder) || roleOf(record, device) === undefined) {
+        throw new ProtocolError(`device ${device ?? 'unknown'} is not a member of folder "${request.folder}" on the team server`)
+      }
+      if (request.type === 'list') {
+        answer = { type: 'versions', versions: this.versions(request.folder, request.path) }
+      } else {
+        if (!canWrite(record, device)) throw new ProtocolError(`device ${device} is a viewer of folder "${request.folder}": it cannot restore files`)
+        answer = { type: 'restored', version: await this.restore(request.folder, request.path, new Date(request.at), `device ${device}`) }
+      }
+    } catch (err) {
+      answer = { type: 'error', code: (err as { code?: string }).code ?? 'ERR_INTERNAL', message: (err as Error).message }
+    }
+    try {
+      await channel.writeJson(answer)
+      await stream.close()
+    } catch (err) {
+      stream.abort(err as Error)
+    }
   }
 
   private async accept (offer: FolderOffer, signed: Parameters<MembershipStore['offer']>[0]): Promise<void> {
@@ -211,4 +290,8 @@ export class CentralCopy extends TypedEventEmitter<CentralCopyEvents> {
       folder.retry = setTimeout(() => { this.pull(id) }, PULL_RETRY_MS)
     }
   }
+}
+
+function summary (record: FileRecord, replacedAt?: Date): ServerVersion {
+  return { path: record.path, size: record.size, mtimeMs: record.mtimeMs, modifiedBy: record.modifiedBy, deleted: record.deleted, ...(replacedAt === undefined ? {} : { replacedAt: replacedAt.toISOString() }) }
 }

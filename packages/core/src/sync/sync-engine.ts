@@ -1,11 +1,12 @@
 import { TypedEventEmitter } from '@libp2p/interface'
-import { NotConfiguredError } from '../errors.ts'
+import { NotConfiguredError, ProtocolError } from '../errors.ts'
 import { readFolderMarker } from '../scan/index.ts'
 import { FolderRunner } from './folder-runner.ts'
 import { IndexExchange } from './index-exchange.ts'
 import { createLocalChunks } from './local-chunks.ts'
 import { changeMember, createMembership, roleOf } from './membership.ts'
 import { neededItems, needTotals, pullFolder } from './puller.ts'
+import { askServerVersions } from './server-versions.ts'
 import { openVersionHistory } from './version-history.ts'
 import type { FolderIndex } from '../index/index.ts'
 import type { AerieHost } from '../net/index.ts'
@@ -18,6 +19,8 @@ import type { FolderMember, FolderRole, MembershipRecord } from './membership.ts
 import type { PeerCounters } from './peer-link.ts'
 import type { PullProgress } from './puller.ts'
 import type { VersionHistory } from './version-history.ts'
+import type { ServerVersion } from '../protocol/index.ts'
+import type { Connection } from '@libp2p/interface'
 
 /**
  * The sync engine: every synced folder of this device (scanner, watcher, puller) and its
@@ -194,6 +197,30 @@ export class SyncEngine extends TypedEventEmitter<SyncEngineEvents> {
     this.init.log(`folder ${id}: ${role === 'remove' ? `removed device ${deviceId}` : `shared with device ${deviceId} as ${role}`} (membership version ${next.record.version})`)
     this.exchange.introduceToAll(id)
     return next.record
+  }
+
+  /** The versions the team server keeps of a path of the folder (`aerie versions` when this device has none). */
+  async serverVersions (id: string, path: string): Promise<ServerVersion[]> {
+    // Without a team server there is nothing more to ask.
+    if (this.init.teamServer?.() === undefined) return []
+    const answer = await askServerVersions(this.teamServerLink(id), { type: 'list', folder: id, path })
+    return answer.type === 'versions' ? answer.versions : [answer.version]
+  }
+
+  /** Asks the team server to make the version current at `at` the file's newest; it then syncs here like any change. */
+  async serverRestore (id: string, path: string, at: Date): Promise<ServerVersion> {
+    const answer = await askServerVersions(this.teamServerLink(id), { type: 'restore', folder: id, path, at: at.toISOString() })
+    if (answer.type !== 'restored') throw new ProtocolError('the team server answered a restore with a list')
+    return answer.version
+  }
+
+  private teamServerLink (id: string): Connection {
+    this.folder(id)
+    const server = this.init.teamServer?.()
+    if (server === undefined) throw new NotConfiguredError('this device has not met a team server: only the versions kept here exist')
+    const link = this.exchange.membersOnline(id).find(l => l.deviceId === server)
+    if (link === undefined) throw new NotConfiguredError(`the team server (${server}) is not connected, or does not keep folder "${id}"; try again when it is online`)
+    return link.connection
   }
 
   offers (): FolderOffer[] {

@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { ProtocolError } from '../../src/errors.ts'
-import { encodeIndexMessage, parseChunkRequest, parseIndexMessage } from '../../src/protocol/index.ts'
+import { encodeIndexMessage, parseChunkRequest, parseIndexMessage, parseVersionsRequest, parseVersionsResponse } from '../../src/protocol/index.ts'
 import type { FileRecord } from '../../src/index/index.ts'
 
 // What a peer sends is checked before anything uses it: any input either parses into the
@@ -18,6 +18,13 @@ describe('wire messages from a peer', () => {
     expect(parsed.type === 'index' && parsed.records[0]).toEqual({ ...record, chunks: [{ hash: record.chunks[0]!.hash, size: 5 }] })
   })
 
+  it('a versions request may not leave its folder', () => {
+    for (const path of ['../x', 'a/../../b', '/etc/passwd']) {
+      expect(() => parseVersionsRequest({ type: 'list', folder: 'f', path })).toThrow(ProtocolError)
+    }
+    expect(parseVersionsRequest({ type: 'restore', folder: 'f', path: 'a/b.txt', at: '2026-11-22T10:00:00Z' })).toMatchObject({ path: 'a/b.txt' })
+  })
+
   it('anything else is a ProtocolError', () => {
     const refusedOnly = (parse: (input: unknown) => unknown) => (input: unknown) => {
       try {
@@ -28,6 +35,9 @@ describe('wire messages from a peer', () => {
     }
     fc.assert(fc.property(fc.anything(), refusedOnly(parseIndexMessage)), { numRuns: 500 })
     fc.assert(fc.property(fc.anything(), refusedOnly(parseChunkRequest)), { numRuns: 500 })
+    fc.assert(fc.property(fc.anything(), refusedOnly(parseVersionsRequest)), { numRuns: 500 })
+    fc.assert(fc.property(fc.anything(), refusedOnly(parseVersionsResponse)), { numRuns: 500 })
+    fc.assert(fc.property(fc.record({ type: fc.constantFrom('list', 'restore'), folder: fc.anything(), path: fc.anything(), at: fc.anything() }), refusedOnly(parseVersionsRequest)), { numRuns: 500 })
     // Well-formed envelopes with hostile fields.
     const hostileRecord = fc.record({
       path: fc.oneof(fc.string(), fc.integer()), type: fc.string(), size: fc.oneof(fc.integer(), fc.double()),

@@ -5,7 +5,7 @@ import { brakeAdvice, DEFAULT_RETENTION, InvalidInputError, openVersionHistory, 
 import { tryCallAgent } from '../control-client.ts'
 import { formatBytes } from './progress-line.ts'
 import { parse, parseDuration, UsageError } from './args.ts'
-import type { FileVersion, FolderStatus } from '@aerie/core'
+import type { FileVersion, FolderStatus, ServerVersion } from '@aerie/core'
 import type { DeviceHome, FolderConfig } from '../device-home.ts'
 import type { CommandContext } from './main.ts'
 
@@ -34,11 +34,21 @@ export async function versions ({ home, args, out }: CommandContext): Promise<vo
   const arg = positionals[0]!
   const target = await locate(home, arg)
   const found = await versionsOf(target)
+  const server = await serverVersionsOf(home, target)
   if (values.json === true) {
-    out(JSON.stringify({ folder: target.folder.id, root: target.folder.path, path: target.rel, versions: found }))
+    out(JSON.stringify({ folder: target.folder.id, root: target.folder.path, path: target.rel, versions: found, server: server.versions, ...(server.note === undefined ? {} : { serverNote: server.note }) }))
     return
   }
   const what = target.rel === '' ? `folder ${target.folder.id}` : `"${target.rel}" in folder ${target.folder.id}`
+  const kept = server.versions.filter(v => v.replacedAt !== undefined)
+  if (kept.length > 0) {
+    out(`the team server keeps ${kept.length} older ${kept.length === 1 ? 'version' : 'versions'} of ${what}, newest first:`)
+    const rows = [['REPLACED', 'MODIFIED', 'SIZE', 'PATH']]
+    for (const v of kept) rows.push([formatTime(new Date(v.replacedAt!)), formatTime(new Date(v.mtimeMs)), v.deleted ? 'deleted' : formatBytes(v.size), v.path])
+    for (const line of table(rows)) out(`  ${line}`)
+  } else if (server.note !== undefined) {
+    out(server.note)
+  }
   if (found.length === 0) {
     out(`${what} has no versions: the sync keeps a file's old content when it replaces or deletes it ` +
       `(the newest ${DEFAULT_RETENTION.keepVersions} per file, for ${DEFAULT_RETENTION.maxAgeDays} days)`)
@@ -65,7 +75,18 @@ export async function versionsRestore ({ home, args, out }: CommandContext): Pro
     throw new InvalidInputError(`${target.disk} is a directory: restore its files one at a time (\`aerie versions ${shellArg(arg)}\` lists them)`)
   }
   const replaced = target.kind === 'file' ? (await lstat(target.disk)).mtime : undefined
-  const version = await history.restore(target.rel, at)
+  let version
+  try {
+    version = await history.restore(target.rel, at)
+  } catch (err) {
+    // Not kept here: the team server may have it, and restores it as a change that syncs back.
+    if (!(err instanceof InvalidInputError) || /directory|parent/.test(err.message)) throw err
+    const restored = await tryCallAgent<ServerVersion>(home, 'POST', '/v1/versions/server-restore', { folder: target.folder.id, path: target.rel, at: at.toISOString() })
+      .catch((serverErr: Error) => { throw new InvalidInputError(`${err.message}; and the team server: ${serverErr.message}`) })
+    if (restored === undefined) throw err
+    out(`the team server restored "${target.rel}" to the version modified ${formatTime(new Date(restored.mtimeMs))}; it syncs to ${target.disk} in a moment`)
+    return
+  }
   out(`restored ${target.disk} to the version modified ${formatTime(version.mtime)} (archived ${formatTime(version.archivedAt)})`)
   if (replaced != null) {
     out(`the content it replaced is in the history; undo with: aerie versions restore ${shellArg(arg)} --at ${formatTime(replaced)}`)
@@ -75,6 +96,16 @@ export async function versionsRestore ({ home, args, out }: CommandContext): Pro
     .catch((err: Error) => { out(`the running agent could not rescan folder ${target.folder.id} (${err.message}); it picks the change up on its next scan`); return null })
   if (scanned === undefined) out(`it syncs as a new change when the agent runs (\`aerie run\`)`)
   else if (scanned != null) out(`the agent has rescanned folder ${target.folder.id}; ${brakeAdvice(scanned) ?? 'the change syncs to its peers'}`)
+}
+
+/** What the team server keeps of the path, through the running agent (none, with why, when it cannot be asked). */
+async function serverVersionsOf (home: DeviceHome, target: Target): Promise<{ versions: ServerVersion[], note?: string }> {
+  try {
+    const answer = await tryCallAgent<{ versions: ServerVersion[] }>(home, 'POST', '/v1/versions/server', { folder: target.folder.id, path: target.rel })
+    return answer === undefined ? { versions: [], note: 'the agent is not running, so the team server was not asked (`aerie run`)' } : answer
+  } catch (err) {
+    return { versions: [], note: `the team server was not asked: ${(err as Error).message}` }
+  }
 }
 
 /** The versions of a file or, for a directory (also one deleted since), of every file under it. */
