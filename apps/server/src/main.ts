@@ -6,7 +6,10 @@ import { CONFIG_FLAGS, loadConfig } from './config.ts'
 import { issueEnrollmentCode, listDevices } from './enrollment-codes.ts'
 import { keyState, openServerIdentity, serverPaths, storedWebCertificate } from './server-identity.ts'
 import { publishState, STATE_FILE, TeamServer } from './team-server.ts'
-import { waitForUnlock } from './unlock-gate.ts'
+import { listenUrl, waitForUnlock } from './unlock-gate.ts'
+import { createAuditLog } from './audit/audit-log.ts'
+import { openServerMetadata } from './metadata/server-db.ts'
+import { buildWebApp } from './web/app.ts'
 import type { ServerState } from './team-server.ts'
 
 export const USAGE = `usage: aerie-server [COMMAND] [--data DIR] [options]
@@ -91,15 +94,34 @@ async function start (args: string[]): Promise<number> {
     log('first run: created the organisation\'s CA and the data key.')
     log(`RECOVERY PASSPHRASE (shown once; keep it somewhere safe — it opens the data if keys/local-secret is lost): ${identity.recoveryPassphrase}`)
   }
-  const server = await TeamServer.start({ config, identity, log })
-  if (unlockedBy !== undefined) log(`unlocked by an admin from ${unlockedBy}`)
-  await server.publishState()
+  const metadata = openServerMetadata(join(config.dataDir, 'server.db'))
+  const audit = createAuditLog(metadata.audit)
+  const server = await TeamServer.start({ config, identity, log, audit: (event) => { audit.record(event) } })
+  if (unlockedBy !== undefined) audit.record({ actor: 'admin passphrase', action: 'server.unlocked', address: unlockedBy })
+  const web = await buildWebApp({
+    api: server,
+    metadata,
+    audit,
+    setupToken: identity.setupToken,
+    secureCookies: !config.http,
+    trustProxy: config.trustProxy,
+    ...(config.http ? {} : { https: { key: identity.web.keyPem, cert: identity.web.certPem } }),
+    log
+  })
+  await web.listen({ host: config.host, port: config.port })
+  const url = config.publicUrl ?? listenUrl(web, { host: config.host, https: !config.http })
+  await server.publishState(url)
+  log(`console at ${url}`)
+  if (metadata.accounts.countAdmins() === 0) log(`set up the first admin account at ${url}/setup?token=${identity.setupToken}`)
   let stopping = false
   const stop = (): void => {
     if (stopping) return
     stopping = true
     log('stopping')
-    server.stop().then(() => { process.exit(0) }, (err: Error) => { log(`stop failed: ${err.message}`); process.exit(1) })
+    web.close()
+      .then(async () => { await server.stop() })
+      .finally(() => { metadata.close() })
+      .then(() => { process.exit(0) }, (err: Error) => { log(`stop failed: ${err.message}`); process.exit(1) })
   }
   process.once('SIGINT', stop)
   process.once('SIGTERM', stop)

@@ -21,6 +21,8 @@ export interface TeamServerInit {
   config: ServerConfig
   identity: ServerIdentity
   log(line: string): void
+  /** Security events of the peer side (enrollments), for the audit log. */
+  audit?(event: { actor: string, action: string, target?: string, detail?: Record<string, string>, address?: string }): void
   onProgress?(progress: PullProgress): void
 }
 
@@ -75,7 +77,10 @@ export class TeamServer implements TeamServerApi {
       caCertPem: identity.caCertPem,
       caKey: identity.caKey,
       store: this.caStore,
-      audit: (event) => { log(`${event.action} from ${event.remoteAddress}: ${event.detail}`) }
+      audit: (event) => {
+        log(`${event.action} from ${event.remoteAddress}: ${event.detail}`)
+        this.init.audit?.({ actor: 'enrollment code', action: event.action === 'enrolled' ? 'device.enrolled' : 'device.enrollment_refused', detail: { detail: event.detail }, address: event.remoteAddress })
+      }
     })
     this.host = await createAerieHost({
       privateKey: libp2pKeyFromPem(identity.deviceKeyPem),

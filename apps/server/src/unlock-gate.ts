@@ -104,15 +104,16 @@ export async function waitForUnlock (init: UnlockGateInit): Promise<{ remoteAddr
     return await reply.code(status).send({ error: { code: status === 400 ? 'ERR_INVALID_INPUT' : 'ERR_INTERNAL', message: error.message } })
   })
   await app.listen({ host: init.host, port: init.port })
-  const url = listenUrl(app, init)
+  const url = listenUrl(app, { host: init.host, https: init.https !== undefined })
   await init.onListening?.(url)
   init.log(`locked: waiting for the admin passphrase at ${url}`)
   return await done
 }
 
-export function listenUrl (app: FastifyInstance, init: { host: string, https?: unknown }): string {
+/** Where a started server can be reached (a wildcard host as localhost). */
+export function listenUrl (app: FastifyInstance, init: { host: string, https: boolean }): string {
   const address = app.server.address()
   const port = typeof address === 'object' && address !== null ? address.port : 0
   const host = init.host === '0.0.0.0' || init.host === '::' ? 'localhost' : init.host
-  return `${init.https === undefined ? 'http' : 'https'}://${host}:${port}`
+  return `${init.https ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`
 }
