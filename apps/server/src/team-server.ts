@@ -112,6 +112,8 @@ export class TeamServer implements TeamServerApi {
       memberships,
       store: this.store,
       history: this.history,
+      keyPem: identity.deviceKeyPem,
+      certificate: identity.deviceCertPem,
       caCertificate: identity.caCertPem,
       crl: () => this.trust.currentCrl(),
       log

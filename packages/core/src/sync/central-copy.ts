@@ -2,7 +2,7 @@ import { TypedEventEmitter } from '@libp2p/interface'
 import { InvalidInputError, NotConfiguredError, ProtocolError, StoreDamagedError } from '../errors.ts'
 import { MAX_VERSIONS_LISTED, MAX_VERSIONS_REQUEST, MAX_VERSIONS_RESPONSE, messageChannel, parseVersionsRequest, VERSIONS_PROTOCOL } from '../protocol/index.ts'
 import { IndexExchange } from './index-exchange.ts'
-import { canWrite, roleOf } from './membership.ts'
+import { canWrite, changeMember, roleOf } from './membership.ts'
 import { createStoreChunks } from './store-chunks.ts'
 import { pullIntoStore } from './store-puller.ts'
 import type { FolderIndex } from '../index/index.ts'
@@ -12,7 +12,7 @@ import type { ChunkStore } from '../store/index.ts'
 import type { CentralHistory } from './central-history.ts'
 import type { FolderOffer } from './index-exchange.ts'
 import type { MembershipStore } from './membership-store.ts'
-import type { FolderMember } from './membership.ts'
+import type { FolderMember, MembershipRecord } from './membership.ts'
 import type { PeerCounters } from './peer-link.ts'
 import type { PullProgress } from './puller.ts'
 import type { FileRecord } from '../index/index.ts'
@@ -33,6 +33,9 @@ export interface CentralCopyInit {
   memberships: MembershipStore
   store: ChunkStore
   history: CentralHistory
+  /** The server's device key and certificate (role server): it signs membership changes its admins make. */
+  keyPem: string
+  certificate: string
   caCertificate: string
   crl(): Crl | undefined
   /** Which offered folders to keep (default: every folder it is given). */
@@ -193,6 +196,22 @@ export class CentralCopy extends TypedEventEmitter<CentralCopyEvents> {
     await Promise.all([...this.folders.values()].map(async f => { await f.pulling }))
     await this.init.host.libp2p.unhandle(VERSIONS_PROTOCOL).catch(() => {})
     await this.exchange.stop()
+  }
+
+  /**
+   * An admin adds, re-roles or removes a member of a folder (never its owner): the server signs
+   * the new record, and it goes to every connected member at once.
+   */
+  async share (folder: string, deviceId: string, role: 'editor' | 'viewer' | 'remove'): Promise<MembershipRecord> {
+    this.folderOrThrow(folder)
+    const held = this.init.memberships.get(folder)!
+    const change = role === 'remove' ? { deviceId, remove: true as const } : { deviceId, role }
+    const next = changeMember(held, change, { ownerKeyPem: this.init.keyPem, ownerCertificate: this.init.certificate })
+    if (next === held) return held.record
+    await this.init.memberships.put(next)
+    this.init.log(`folder ${folder}: ${role === 'remove' ? `removed device ${deviceId}` : `device ${deviceId} is now ${role}`} (membership version ${next.record.version})`)
+    this.exchange.introduceToAll(folder)
+    return next.record
   }
 
   private folderOrThrow (folder: string): void {

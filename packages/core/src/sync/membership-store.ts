@@ -44,13 +44,13 @@ export async function openMembershipStore (dir: string, options: MembershipStore
   function check (signed: unknown, pinnedOwner?: string) {
     const current = crl?.()
     const at = now?.()
-    const { signed: checked, owner } = checkMembership(signed, {
+    const { signed: checked, signer } = checkMembership(signed, {
       caCertificate,
       ...(current === undefined ? {} : { crl: current }),
       ...(at === undefined ? {} : { now: at }),
       ...(pinnedOwner === undefined ? {} : { pinnedOwner })
     })
-    return { signed: checked, notAfter: owner.notAfter.getTime() }
+    return { signed: checked, notAfter: signer.notAfter.getTime() }
   }
 
   await mkdir(dir, { recursive: true })

@@ -10,7 +10,9 @@ import type { Crl, DeviceIdentity } from '../pki/index.ts'
 /**
  * Who may sync a folder: a versioned list of member devices, signed by the owner device's key and
  * carrying the owner's certificate, so any device of the organisation can check it. Only the
- * owner's signature counts, so no device can grant itself access.
+ * owner's signature counts, so no device can grant itself access — except the organisation's
+ * team server (its certificate, issued by the CA, says so), whose admins manage membership from
+ * the console. Neither can change who the owner is.
  */
 export type FolderRole = 'owner' | 'editor' | 'viewer'
 
@@ -96,8 +98,9 @@ export function changeMember (signed: SignedMembership, change: MemberChange, op
     members = [...record.members.filter(member => member.deviceId !== deviceId), { deviceId, role: change.role }]
       .sort((a, b) => compare(a.deviceId, b.deviceId))
   }
-  if (readDeviceCertificate(ownerCertificate).deviceId !== record.owner) {
-    throw new InvalidInputError(`the certificate is not the folder owner's (${record.owner}); only the owner device can change who is a member`)
+  const signer = readDeviceCertificate(ownerCertificate)
+  if (signer.deviceId !== record.owner && signer.role !== 'server') {
+    throw new InvalidInputError(`the certificate is not the folder owner's (${record.owner}); only the owner device (or the team server) can change who is a member`)
   }
   return signRecord({ ...record, version: record.version + 1, members, issuedAt: now.toISOString() }, ownerCertificate, ownerKeyPem)
 }
@@ -112,7 +115,7 @@ export function verifyMembership (signed: unknown, options: VerifyMembershipOpti
 }
 
 /** verifyMembership, also returning the owner's certificate as verified. */
-export function checkMembership (signed: unknown, options: VerifyMembershipOptions): { signed: SignedMembership, owner: DeviceIdentity } {
+export function checkMembership (signed: unknown, options: VerifyMembershipOptions): { signed: SignedMembership, signer: DeviceIdentity } {
   const { caCertificate, crl, pinnedOwner, now } = options
   const checked = checkShape(signed)
   const { record } = checked
@@ -121,28 +124,28 @@ export function checkMembership (signed: unknown, options: VerifyMembershipOptio
   }
   // A damaged CA certificate is this device's problem, not the record's: let it say so.
   loadOrgRoot(caCertificate)
-  let owner: DeviceIdentity
+  let signer: DeviceIdentity
   try {
-    owner = verifyDeviceCertificate({ certPem: checked.certificate, caCertPem: caCertificate, ...(crl === undefined ? {} : { crl }), ...(now === undefined ? {} : { now }) })
+    signer = verifyDeviceCertificate({ certPem: checked.certificate, caCertPem: caCertificate, ...(crl === undefined ? {} : { crl }), ...(now === undefined ? {} : { now }) })
   } catch (err) {
     // Revocation and a CRL of the wrong CA keep their own codes; the rest means "not trusted".
     if (err instanceof RevokedDeviceError || err instanceof InvalidCrlError || !(err instanceof AerieError)) throw err
     throw new UntrustedPeerError(`the owner certificate of folder "${record.folder}"'s membership record is not trusted: ${err.message}`, { cause: err })
   }
-  if (owner.deviceId !== record.owner) {
-    throw new ProtocolError(`the membership record of folder "${record.folder}" names owner ${record.owner} but carries the certificate of ${owner.deviceId}; it was altered or forged`)
+  if (signer.deviceId !== record.owner && signer.role !== 'server') {
+    throw new ProtocolError(`the membership record of folder "${record.folder}" names owner ${record.owner} but carries the certificate of ${signer.deviceId}; it was altered or forged`)
   }
   let valid = false
   try {
-    const key = createPublicKey({ key: Buffer.from(owner.spkiDer), format: 'der', type: 'spki' })
+    const key = createPublicKey({ key: Buffer.from(signer.spkiDer), format: 'der', type: 'spki' })
     valid = verify('sha256', canonicalBytes(record), { key, ...PSS }, Buffer.from(checked.signature, 'base64'))
   } catch {
     valid = false
   }
   if (!valid) {
-    throw new ProtocolError(`the membership record of folder "${record.folder}" (version ${record.version}) is not signed by its owner's key; it was altered or forged`)
+    throw new ProtocolError(`the membership record of folder "${record.folder}" (version ${record.version}) is not signed by the key of the certificate it carries; it was altered or forged`)
   }
-  return { signed: checked, owner }
+  return { signed: checked, signer }
 }
 
 export function roleOf (record: MembershipRecord, deviceId: string): FolderRole | undefined {

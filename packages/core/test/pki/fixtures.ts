@@ -28,7 +28,7 @@ export interface Device extends IssuedCertificate {
   spki: Uint8Array
 }
 
-export function enrollDevice (org: Org, options: { deviceName?: string, user?: string, now?: Date, validDays?: number, privateKeyPem?: string } = {}): Device {
+export function enrollDevice (org: Org, options: { deviceName?: string, user?: string, now?: Date, validDays?: number, privateKeyPem?: string, role?: 'server' } = {}): Device {
   const privateKeyPem = options.privateKeyPem ?? generateDeviceKey().privateKeyPem
   const csrPem = createCsr({ privateKeyPem, deviceName: options.deviceName ?? 'laptop' })
   const issued = issueDeviceCertificate({
@@ -37,7 +37,8 @@ export function enrollDevice (org: Org, options: { deviceName?: string, user?: s
     csrPem,
     user: options.user ?? 'ada@example.org',
     ...(options.now === undefined ? {} : { now: options.now }),
-    ...(options.validDays === undefined ? {} : { validDays: options.validDays })
+    ...(options.validDays === undefined ? {} : { validDays: options.validDays }),
+    ...(options.role === undefined ? {} : { role: options.role })
   })
   return { ...issued, privateKeyPem, csrPem, spki: libp2pKeyFromPem(privateKeyPem).publicKey.raw }
 }

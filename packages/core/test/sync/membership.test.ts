@@ -106,6 +106,22 @@ describe('folder membership records', () => {
     expect(() => verifyOn({ ...posing, certificate: owner.certPem }, { pinnedOwner: owner.deviceId })).toThrow(ProtocolError)
   })
 
+  it("lets the organisation's team server, and no other device, change the members of a folder it does not own", () => {
+    const server = enrollDevice(org, { deviceName: 'team-server', user: 'server@example.org', role: 'server' })
+    const byServer = changeMember(v3, { deviceId: bob.deviceId, role: 'editor' }, { ownerKeyPem: server.privateKeyPem, ownerCertificate: server.certPem })
+    const record = verifyOn(byServer, { pinnedOwner: owner.deviceId })
+    expect(record.owner).toBe(owner.deviceId)
+    expect(roleOf(record, bob.deviceId)).toBe('editor')
+    expect(() => changeMember(byServer, { deviceId: owner.deviceId, remove: true }, { ownerKeyPem: server.privateKeyPem, ownerCertificate: server.certPem })).toThrow(InvalidInputError)
+    // The owner takes over again from the server's version.
+    const byOwner = changeMember(byServer, { deviceId: bob.deviceId, remove: true }, { ownerKeyPem: owner.privateKeyPem, ownerCertificate: owner.certPem })
+    expect(verifyOn(byOwner, { pinnedOwner: owner.deviceId }).version).toBe(byServer.record.version + 1)
+    // An ordinary device's certificate does not carry that right, nor does a server of another organisation.
+    expect(() => verifyOn(signAs(alice, { ...v3.record, version: 4 }), { pinnedOwner: owner.deviceId })).toThrow(ProtocolError)
+    const foreignServer = enrollDevice(otherOrg, { role: 'server' })
+    expect(() => verifyOn(changeMember(v3, { deviceId: bob.deviceId, role: 'editor' }, { ownerKeyPem: foreignServer.privateKeyPem, ownerCertificate: foreignServer.certPem }))).toThrow(UntrustedPeerError)
+  })
+
   it('refuses a record altered after signing', () => {
     const altered: Array<(signed: SignedMembership) => void> = [
       s => { s.record.owner = alice.deviceId },
