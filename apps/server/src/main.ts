@@ -28,6 +28,7 @@ export const USAGE = `usage: aerie-server [COMMAND] [--data DIR] [options]
   invite --user EMAIL [--device-name DEVICE] [--expires 24h]   a one-time enrollment code for a new device
   devices                  every device the CA certified
   passphrase change        rewrap the data key under a new admin passphrase (AERIE_PASSPHRASE → AERIE_NEW_PASSPHRASE)
+  audit verify             check the audit log's hash chain: exit 1 and name the first edited, deleted or reordered entry
   locked on|off            locked mode: no key on disk, every start waits for the passphrase (needs AERIE_PASSPHRASE)`
 
 /** Runs one command and returns the exit code (0 ok, 1 failed, 2 wrong usage). */
@@ -44,6 +45,10 @@ export async function main (argv: string[]): Promise<number> {
         return await changeAdminPassphrase(args.slice(1))
       }
       case 'locked': return await lockedMode(args)
+      case 'audit': {
+        if (args[0] !== 'verify') throw new InvalidInputError('say `aerie-server audit verify`')
+        return await verifyAudit(args.slice(1))
+      }
       case 'help': process.stdout.write(USAGE + '\n'); return 0
       default: process.stderr.write(`aerie-server: unknown command "${command}"\n\n${USAGE}\n`); return 2
     }
@@ -187,6 +192,22 @@ async function devices (args: string[]): Promise<number> {
     process.stdout.write(`${d.deviceId}  ${d.deviceName.padEnd(20)} ${d.user.padEnd(28)} ${d.revokedAt != null ? `REVOKED ${new Date(d.revokedAt).toISOString()}` : 'active'}\n`)
   }
   return 0
+}
+
+/** `audit verify`: walks the hash chain (works beside a running server: the database is shared safely). */
+async function verifyAudit (args: string[]): Promise<number> {
+  const flags = parse(args, { json: { type: 'boolean' } })
+  const config = loadConfig(flags, process.env, flags.config as string | undefined)
+  const metadata = openServerMetadata(join(config.dataDir, 'server.db'))
+  try {
+    const result = createAuditLog(metadata.audit).verify()
+    if (flags.json === true) process.stdout.write(JSON.stringify(result) + '\n')
+    else if (result.ok) process.stdout.write(`audit log intact: ${result.entries} entries, head ${result.head.seq} ${result.head.hash}\n`)
+    else process.stdout.write(`AUDIT LOG DAMAGED at entry ${result.firstBroken.seq}: ${result.firstBroken.reason} (${result.entries} entries before it verify)\n`)
+    return result.ok ? 0 : 1
+  } finally {
+    metadata.close()
+  }
 }
 
 /** Durations like 30m, 24h, 7d. */
