@@ -76,12 +76,14 @@ interface CentralFolder {
 
 const PULL_DEBOUNCE_MS = 50
 const PULL_RETRY_MS = 10_000
+const PRUNE_EVERY_MS = 10 * 60_000
 
 export class CentralCopy extends TypedEventEmitter<CentralCopyEvents> {
   private readonly init: CentralCopyInit
   private readonly folders = new Map<string, CentralFolder>()
   private readonly pullTimers = new Map<string, NodeJS.Timeout>()
   private exchange!: IndexExchange
+  private pruneTimer?: NodeJS.Timeout
   private stopped = false
 
   private constructor (init: CentralCopyInit) {
@@ -105,7 +107,21 @@ export class CentralCopy extends TypedEventEmitter<CentralCopyEvents> {
     })
     await init.host.libp2p.handle(VERSIONS_PROTOCOL, (stream, connection) => copy.serveVersions(stream, connection))
     for (const id of copy.folders.keys()) copy.schedulePull(id)
+    copy.pruneTimer = setInterval(() => { copy.pruneVersions() }, PRUNE_EVERY_MS)
+    copy.pruneTimer.unref()
     return copy
+  }
+
+  /** Applies each folder's retention policy to the central history. */
+  pruneVersions (now = new Date()): number {
+    try {
+      const removed = this.init.history.prune(now)
+      if (removed > 0) this.init.log(`version history: ${removed} versions past their folder's retention removed`)
+      return removed
+    } catch (err) {
+      this.init.log(`version history: could not prune: ${(err as Error).message}`)
+      return 0
+    }
   }
 
   /**
@@ -191,6 +207,7 @@ export class CentralCopy extends TypedEventEmitter<CentralCopyEvents> {
 
   async stop (): Promise<void> {
     this.stopped = true
+    clearInterval(this.pruneTimer)
     for (const timer of this.pullTimers.values()) clearTimeout(timer)
     for (const folder of this.folders.values()) clearTimeout(folder.retry)
     await Promise.all([...this.folders.values()].map(async f => { await f.pulling }))

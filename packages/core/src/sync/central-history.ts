@@ -1,7 +1,9 @@
 import { DatabaseSync } from 'node:sqlite'
 import { encodeChunks, decodeChunks } from '../index/record-codec.ts'
 import { migrateSchema } from '../util/sqlite-schema.ts'
+import { InvalidInputError } from '../errors.ts'
 import type { FileRecord } from '../index/index.ts'
+import type { RetentionPolicy } from './version-history.ts'
 
 /**
  * The version history of a central copy: every file version the team server held before a
@@ -21,8 +23,17 @@ export interface CentralHistory {
   add (folder: string, record: FileRecord, replacedBy: string, at?: Date): void
   /** Versions of a path, or of every path under a directory (prefix), newest first. */
   list (folder: string, path: string): CentralVersion[]
+  /** The folder's retention policy (the central default unless an admin set one). */
+  retention (folder: string): RetentionPolicy
+  setRetention (folder: string, policy: RetentionPolicy): void
+  /** Drops what every folder's policy no longer keeps; returns how many versions went. */
+  prune (now?: Date): number
   close (): void
 }
+
+/** The central copy keeps more than a laptop does: it has the room, and it is the place of last resort. */
+export const CENTRAL_RETENTION: RetentionPolicy = { keepVersions: 30, maxAgeDays: 90 }
+const DAY_MS = 86_400_000
 
 const SCHEMA = `
   CREATE TABLE versions (
@@ -35,6 +46,7 @@ const SCHEMA = `
     replaced_by TEXT NOT NULL
   ) STRICT;
   CREATE INDEX versions_by_path ON versions (folder, path, replaced_at);
+  CREATE TABLE retention (folder TEXT PRIMARY KEY, keep_versions INTEGER NOT NULL, max_age_days INTEGER NOT NULL) STRICT;
 `
 
 export function openCentralHistory (path: string): CentralHistory {
@@ -44,7 +56,34 @@ export function openCentralHistory (path: string): CentralHistory {
   const insert = db.prepare('INSERT INTO versions (folder, path, record, chunks, replaced_at, replaced_by) VALUES (?, ?, ?, ?, ?, ?)')
   const select = db.prepare(`SELECT folder, path, record, chunks, replaced_at, replaced_by FROM versions
     WHERE folder = ? AND (path = ? OR (path >= ? AND path < ?)) ORDER BY replaced_at DESC, id DESC LIMIT 1000`)
+  const getRetention = db.prepare('SELECT keep_versions, max_age_days FROM retention WHERE folder = ?')
+  const putRetention = db.prepare('INSERT INTO retention (folder, keep_versions, max_age_days) VALUES (?, ?, ?) ON CONFLICT (folder) DO UPDATE SET keep_versions = excluded.keep_versions, max_age_days = excluded.max_age_days')
+  const folders = db.prepare('SELECT DISTINCT folder FROM versions')
+  // Per path, the newest keepVersions stay; of those, the ones older than maxAgeDays go too.
+  const pruneFolder = db.prepare(`DELETE FROM versions WHERE id IN (
+    SELECT id FROM (SELECT id, replaced_at, ROW_NUMBER() OVER (PARTITION BY path ORDER BY replaced_at DESC, id DESC) AS n FROM versions WHERE folder = ?)
+    WHERE n > ? OR replaced_at < ?)`)
+  const retention = (folder: string): RetentionPolicy => {
+    const row = getRetention.get(folder)
+    return row === undefined ? { ...CENTRAL_RETENTION } : { keepVersions: Number(row.keep_versions), maxAgeDays: Number(row.max_age_days) }
+  }
   return {
+    retention,
+    setRetention (folder, policy) {
+      if (!Number.isSafeInteger(policy.keepVersions) || policy.keepVersions < 1 || policy.keepVersions > 10_000) throw new InvalidInputError('keepVersions must be a whole number from 1 to 10000')
+      if (!Number.isSafeInteger(policy.maxAgeDays) || policy.maxAgeDays < 0 || policy.maxAgeDays > 36_500) throw new InvalidInputError('maxAgeDays must be a whole number of days from 0 (forever) to 36500')
+      putRetention.run(folder, policy.keepVersions, policy.maxAgeDays)
+    },
+    prune (now = new Date()) {
+      let removed = 0
+      for (const row of folders.all()) {
+        const folder = String(row.folder)
+        const { keepVersions, maxAgeDays } = retention(folder)
+        const oldest = maxAgeDays === 0 ? -1 : now.getTime() - maxAgeDays * DAY_MS
+        removed += Number(pruneFolder.run(folder, keepVersions, oldest).changes)
+      }
+      return removed
+    },
     add (folder, record, replacedBy, at = new Date()) {
       const { chunks, ...rest } = record
       insert.run(folder, record.path, JSON.stringify(rest), encodeChunks(chunks), at.getTime(), replacedBy)

@@ -1,0 +1,66 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { InvalidInputError } from '../../src/errors.ts'
+import { CENTRAL_RETENTION, openCentralHistory } from '../../src/sync/index.ts'
+import type { FileRecord } from '../../src/index/index.ts'
+import type { CentralHistory } from '../../src/sync/index.ts'
+
+const DAY = 86_400_000
+
+function record (path: string, n: number): FileRecord {
+  return {
+    path, type: 'file', size: n, mtimeMs: n * 1000, mode: 0o644, deleted: false,
+    chunks: [{ hash: new Uint8Array(32).fill(n), size: n }], version: { dev: n }, sequence: n, modifiedBy: 'dev'
+  }
+}
+
+describe('the central copy\'s version history', () => {
+  let dir: string
+  let history: CentralHistory
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'aerie-central-history-'))
+    history = openCentralHistory(join(dir, 'history.db'))
+  })
+  afterEach(async () => {
+    history.close()
+    await rm(dir, { recursive: true, force: true })
+  })
+
+  it('keeps replaced versions with their chunk lists, newest first, for a file or a whole directory', () => {
+    history.add('f', record('docs/a.txt', 1), 'alice', new Date(1000))
+    history.add('f', record('docs/a.txt', 2), 'bob', new Date(2000))
+    history.add('f', record('docs/sub/b.txt', 3), 'bob', new Date(3000))
+    history.add('f', record('docsx.txt', 4), 'bob', new Date(4000))
+    history.add('g', record('docs/a.txt', 5), 'bob', new Date(5000))
+    const a = history.list('f', 'docs/a.txt')
+    expect(a.map(v => v.record.size)).toEqual([2, 1])
+    expect(a[0]).toMatchObject({ replacedBy: 'bob', replacedAt: new Date(2000) })
+    expect(a[1]!.record.chunks[0]!.hash).toEqual(new Uint8Array(32).fill(1))
+    expect(history.list('f', 'docs').map(v => v.record.size)).toEqual([3, 2, 1])
+    expect(history.list('f', '').map(v => v.record.size)).toEqual([4, 3, 2, 1])
+  })
+
+  it('prunes by each folder\'s policy: the newest N per file, none older than the age limit', () => {
+    const now = new Date(400 * DAY)
+    for (let i = 1; i <= 40; i++) history.add('f', record('a.txt', i), 'dev', new Date(now.getTime() - (41 - i) * 1000))
+    history.add('f', record('old.txt', 1), 'dev', new Date(now.getTime() - 100 * DAY))
+    history.setRetention('g', { keepVersions: 2, maxAgeDays: 0 })
+    for (let i = 1; i <= 5; i++) history.add('g', record('b.txt', i), 'dev', new Date(i * 1000))
+    expect(history.retention('f')).toEqual(CENTRAL_RETENTION)
+    expect(history.prune(now)).toBe(40 - CENTRAL_RETENTION.keepVersions + 1 + 3)
+    expect(history.list('f', 'a.txt').map(v => v.record.size)[0]).toBe(40)
+    expect(history.list('f', 'a.txt')).toHaveLength(CENTRAL_RETENTION.keepVersions)
+    expect(history.list('f', 'old.txt')).toEqual([])
+    // maxAgeDays 0 keeps them forever, but only the newest two.
+    expect(history.list('g', 'b.txt').map(v => v.record.size)).toEqual([5, 4])
+  })
+
+  it('refuses a nonsensical policy', () => {
+    expect(() => { history.setRetention('f', { keepVersions: 0, maxAgeDays: 1 }) }).toThrow(InvalidInputError)
+    expect(() => { history.setRetention('f', { keepVersions: 1, maxAgeDays: -1 }) }).toThrow(InvalidInputError)
+    expect(() => { history.setRetention('f', { keepVersions: 1.5, maxAgeDays: 1 }) }).toThrow(InvalidInputError)
+  })
+})
