@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { chunkIdHex, isChunk } from '../chunking/chunk-id.ts'
 import { InvalidInputError, InvalidKeyError, StoreDamagedError } from '../errors.ts'
 import { readFully } from '../util/read-fully.ts'
-import { openBlob, sealBlob } from './data-key.ts'
+import { openBlob, sealBlob, sealParts } from './data-key.ts'
 import { createPack, ENTRY_HEADER_BYTES, entryHeader, newPackName, PACK_MAGIC, PackReaders, packLabel, reopenPack, syncDirectory, writeAll } from './pack-files.ts'
 import { openPackIndex } from './pack-index.ts'
 import type { KeyObject } from 'node:crypto'
@@ -27,12 +27,21 @@ const DEFAULT_PACK_SIZE = 64 * 1024 * 1024
 /** Chunks are at most 256 KiB (FastCDC); the bound is looser for blobs stored as chunks, and keeps one get's memory small. */
 const MAX_CHUNK_BYTES = 16 * 1024 * 1024
 const VERIFY_BLOCK = 4 * 1024 * 1024
+/**
+ * A group commit writes at most this much: ≈ 13 ms of writing here against ≈ 1–2 ms for its
+ * fsync, and a cap lets the next batch be sealed while this one is written, when callers keep
+ * more than this in flight.
+ */
+const BATCH_BYTES = 8 * 1024 * 1024
 const KEY_CHECK = 'key-check'
 const KEY_CHECK_AAD = 'aerie chunk store key check'
 
 interface Pending {
   hash: Uint8Array
-  sealed: Buffer
+  /** Nonce, ciphertext and tag (sealParts). */
+  sealed: Buffer[]
+  /** Their bytes together. */
+  length: number
   size: number
   /** It is indexed but was found damaged: this copy replaces it. */
   replaces: boolean
@@ -46,7 +55,8 @@ interface Pending {
  *
  * Never lose data: a chunk is indexed only after its pack bytes are fsynced, and put()
  * resolves only then. Puts that arrive together share one write, one fsync and one index
- * transaction (group commit). A chunk found damaged (by get or verify) counts as not stored,
+ * transaction (group commit), up to 8 MiB: keep more than that in flight (e.g. 256 puts of
+ * 64 KiB chunks) and sealing overlaps writing. A chunk found damaged (by get or verify) counts as not stored,
  * so that it is fetched again; its next put writes a good copy and the index points there.
  * One process at a time: the index is held exclusively while open.
  */
@@ -72,7 +82,7 @@ export async function openPackStore (options: PackStoreOptions): Promise<ChunkSt
   const packs = new Map<number, string>(index.packs().map(p => [p.id, p.name]))
   let nextPackId = (index.packs().at(-1)?.id ?? 0) + 1
   const pending = new Map<string, Promise<void>>()
-  let queue: Pending[] = []
+  const queue: Pending[] = []
   let flushing: Promise<void> | undefined
   let closed = false
   const reading = new Set<Promise<unknown>>()
@@ -89,8 +99,8 @@ export async function openPackStore (options: PackStoreOptions): Promise<ChunkSt
     const places: Array<ChunkPlace & { replaces: boolean }> = []
     const full: PackAppender[] = []
     try {
-      for (const { hash, sealed, size, replaces } of batch) {
-        const bytes = ENTRY_HEADER_BYTES + sealed.byteLength
+      for (const { hash, sealed, length, size, replaces } of batch) {
+        const bytes = ENTRY_HEADER_BYTES + length
         if (appender !== undefined && appender.end + bytes > packSize && appender.end > PACK_MAGIC.byteLength) {
           full.push(appender)
           appender = undefined
@@ -101,8 +111,8 @@ export async function openPackStore (options: PackStoreOptions): Promise<ChunkSt
         }
         let write = writes.get(appender)
         if (write === undefined) writes.set(appender, write = { at: appender.end, buffers: [] })
-        write.buffers.push(entryHeader(hash, sealed.byteLength), sealed)
-        places.push({ hash, pack: appender.id, at: appender.end + ENTRY_HEADER_BYTES, length: sealed.byteLength, size, replaces })
+        write.buffers.push(entryHeader(hash, length), ...sealed)
+        places.push({ hash, pack: appender.id, at: appender.end + ENTRY_HEADER_BYTES, length, size, replaces })
         appender.end += bytes
       }
       for (const [pack, write] of writes) {
@@ -123,13 +133,20 @@ export async function openPackStore (options: PackStoreOptions): Promise<ChunkSt
     }
   }
 
+  /** The queue's head, up to BATCH_BYTES (at least one chunk). */
+  function takeBatch (): Pending[] {
+    let bytes = 0
+    let n = 0
+    while (n < queue.length && (n === 0 || bytes + queue[n]!.length <= BATCH_BYTES)) bytes += queue[n++]!.length
+    return queue.splice(0, n)
+  }
+
   async function flush (): Promise<void> {
     // One turn of the event loop lets puts issued together join the same batch.
     await new Promise(resolve => setImmediate(resolve))
     // Bounded: each turn empties the queue; it refills only from new puts.
     while (queue.length > 0) {
-      const batch = queue
-      queue = []
+      const batch = takeBatch()
       try {
         await commit(batch)
         for (const entry of batch) entry.done.resolve()
@@ -256,7 +273,9 @@ export async function openPackStore (options: PackStoreOptions): Promise<ChunkSt
       if (known === 'stored') return
       const done = Promise.withResolvers<void>()
       pending.set(id, done.promise)
-      queue.push({ hash: Uint8Array.from(hash), sealed: sealBlob(dataKey, bytes, hash), size: bytes.byteLength, replaces: known === 'damaged', done })
+      const sealed = sealParts(dataKey, bytes, hash)
+      const length = sealed.reduce((sum, part) => sum + part.byteLength, 0)
+      queue.push({ hash: Uint8Array.from(hash), sealed, length, size: bytes.byteLength, replaces: known === 'damaged', done })
       flushing ??= flush()
       return await done.promise
     },

@@ -211,6 +211,28 @@ describe('pack store', () => {
     expect((await store.stats()).chunks).toBe(200)
   })
 
+  it('indexes nothing whose write failed, and carries on in a new pack', async () => {
+    const a = randomChunk(10_000)
+    const b = randomChunk(10_000)
+    const c = randomChunk(10_000)
+    await putAll([a])
+    const probe = await open(join(dir, 'chunks.db'), 'r')
+    const prototype = Object.getPrototypeOf(probe) as { sync(): Promise<void> }
+    await probe.close()
+    const sync = vi.spyOn(prototype, 'sync').mockRejectedValueOnce(Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' }))
+    try {
+      await expect(store.put(b.hash, b.bytes)).rejects.toThrow(/EIO/)
+    } finally {
+      sync.mockRestore()
+    }
+    expect(await store.has([a.hash, b.hash])).toEqual([true, false])
+    await putAll([b, c])
+    await reopen()
+    await expectReadable([a, b, c])
+    expect(await packFiles()).toHaveLength(2)
+    expect(await store.verify()).toEqual([])
+  })
+
   it('finishes puts under way when closed', async () => {
     const chunks = Array.from({ length: 20 }, () => randomChunk(5000))
     const puts = Promise.all(chunks.map(async chunk => { await store.put(chunk.hash, chunk.bytes) }))
