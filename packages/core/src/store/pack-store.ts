@@ -238,13 +238,14 @@ export async function openPackStore (options: PackStoreOptions): Promise<ChunkSt
             // Damage that reads well now was a passing fault (a disk that came back): forget it.
             else if (knownDamaged.has(chunkIdHex(place.hash))) index.clearDamaged(place.hash)
           }
-          if (++done % 1024 === 0) options.onProgress?.(done, total)
+          if (++done % 1024 === 0) options.onProgress?.(done, Math.max(done, total))
         }
       } finally {
         await file.close()
       }
     }
-    options.onProgress?.(done, total)
+    // Chunks put during the scrub may have been read too: the total is then what was read.
+    options.onProgress?.(done, Math.max(done, total))
     return found
   }
 
