@@ -55,6 +55,12 @@ describe('admin API', () => {
     const own = await bob.post('/api/v1/devices/bobdesktop000002/revoke')
     expect(own.status).toBe(200)
     expect(web.api.revoked).toEqual(['adalaptop0000001', 'bobdesktop000002'])
+    // Never the server's own device.
+    web.api.deviceList.push({ deviceId: 'server0000000000', deviceName: 'team-server', user: 'server@example.org', issuedAt: '2030-01-01T00:00:00.000Z', online: true })
+    const server = await admin.post('/api/v1/devices/server0000000000/revoke')
+    expect(server.status).toBe(409)
+    expect(server.body.error.message).toMatch(/the team server itself/)
+    web.api.deviceList.pop()
     expect(web.audit.list({ limit: 5, action: 'device.revoked' }).map(e => [e.actor, e.target])).toEqual([
       ['bob@example.org', 'bobdesktop000002'], ['ada@example.org', 'adalaptop0000001']
     ])

@@ -1,7 +1,7 @@
 import { InvalidInputError, isValidEmail, isValidName, NAME_RULE } from '@aerie/core'
 import type { FastifyPluginAsync } from 'fastify'
 import QRCode from 'qrcode'
-import { ForbiddenError, NotFoundError } from '../../accounts/errors.ts'
+import { ConflictError, ForbiddenError, NotFoundError } from '../../accounts/errors.ts'
 import type { DeviceSummary } from '../../team-server-api.ts'
 import { actorOf, principalOf, viaOf } from '../auth.ts'
 import type { Principal, WebContext } from '../context.ts'
@@ -78,6 +78,7 @@ export function deviceRoutes (ctx: WebContext): FastifyPluginAsync {
       const found = mine.find(d => d.deviceId === wanted) ??
         (principal.user.role === 'admin' ? unique(mine.filter(d => d.deviceName === wanted && d.revokedAt === undefined)) : undefined)
       if (found === undefined) throw new NotFoundError(`no device you can revoke has the id ${principal.user.role === 'admin' ? 'or name ' : ''}"${wanted}"`)
+      if (found.deviceId === api.org().deviceId) throw new ConflictError('this is the team server itself: revoking it would cut every agent off from the central copy')
       const device = await api.revokeDevice(found.deviceId)
       audit.record({
         actor: actorOf(request),

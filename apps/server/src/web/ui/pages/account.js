@@ -5,7 +5,7 @@ export async function render (main, ctx) {
   await ctx.refreshMe()
   const me = ctx.me()
   const { tokens } = await api('GET', '/tokens')
-  fill(main, 
+  fill(main,
     pageHeading('Account'),
     h('p', {}, `Signed in as ${me.user.email} (${me.user.role === 'admin' ? 'administrator' : 'user'}).`),
     twoStepSection(main, ctx, me),

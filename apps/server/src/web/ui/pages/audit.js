@@ -5,7 +5,9 @@ const ACTIONS = [
   'setup.completed', 'setup.refused', 'login.succeeded', 'login.failed', 'login.locked', 'logout', 'password.changed',
   'totp.enabled', 'totp.disabled', 'totp.reset', 'recovery_code.used', 'recovery_codes.replaced', 'reauthentication.failed',
   'user.created', 'user.disabled', 'user.enabled', 'enrollment_code.created', 'device.revoked',
-  'api_token.created', 'api_token.revoked', 'audit.verified'
+  'api_token.created', 'api_token.revoked', 'audit.verified',
+  // Recorded by the server process itself.
+  'device.enrolled', 'device.enrollment_refused', 'server.unlocked'
 ]
 
 function localToIso (value) {
@@ -23,7 +25,7 @@ export async function render (main) {
     if (older && entries.length > 0) query.set('before', String(entries.at(-1).seq))
     const page = await api('GET', `/audit?${query}`)
     entries = older ? entries.concat(page.entries) : page.entries
-    fill(body, 
+    fill(body,
       entries.length === 0
         ? h('p', {}, 'No entries match.')
         : table('Audit log entries', ['#', 'Time', 'Who', 'Action', 'Target', 'Details', 'From'], entries.map(e => h('tr', {},
@@ -41,15 +43,16 @@ export async function render (main) {
   const form = h('form', { class: 'panel', novalidate: true, id: 'audit-filters' },
     h('h2', {}, 'Filter'),
     h('div', { class: 'row' },
-      field('Action', h('select', { name: 'action', id: 'filter-action' }, h('option', { value: '' }, 'Any'), ACTIONS.map(a => h('option', { value: a }, a)))),
+      field('Action', h('input', { name: 'action', id: 'filter-action', list: 'audit-actions', autocomplete: 'off' }), 'Any when empty; suggestions as you type.'),
       field('Who (email)', h('input', { name: 'actor', id: 'filter-actor', type: 'text' })),
       field('From', h('input', { name: 'since', id: 'filter-since', type: 'datetime-local' })),
       field('Until', h('input', { name: 'until', id: 'filter-until', type: 'datetime-local' }))),
+    h('datalist', { id: 'audit-actions' }, ACTIONS.map(a => h('option', { value: a }))),
     errors.el,
     h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Apply filters'), h('button', { type: 'reset', class: 'secondary' }, 'Clear')))
   onSubmit(form, errors, async data => {
     filters = {}
-    for (const [key, value] of [['action', data.get('action')], ['actor', String(data.get('actor')).trim()], ['since', localToIso(data.get('since'))], ['until', localToIso(data.get('until'))]]) {
+    for (const [key, value] of [['action', String(data.get('action')).trim()], ['actor', String(data.get('actor')).trim()], ['since', localToIso(data.get('since'))], ['until', localToIso(data.get('until'))]]) {
       if (value) filters[key] = value
     }
     await load(false)
@@ -75,7 +78,7 @@ export async function render (main) {
     }
   }, 'Verify chain')
 
-  fill(main, 
+  fill(main,
     pageHeading('Audit log'),
     h('section', { class: 'panel' },
       h('p', {}, 'Every security-relevant action, each entry chained to the one before by its hash: an edited, removed or reordered entry breaks the chain.'),

@@ -9,7 +9,7 @@ function card (title, value, ...lines) {
 export async function render (main) {
   const d = await api('GET', '/dashboard')
   const ratio = d.storage.dedupeRatio
-  fill(main, 
+  fill(main,
     pageHeading('Dashboard'),
     h('div', { class: 'cards' },
       card('Devices online', `${d.devices.online} of ${d.devices.enrolled}`,

@@ -42,6 +42,25 @@ export async function render (main, ctx) {
     result.querySelector('h2').focus()
   })
 
+  const revokeButton = d => h('button', {
+    type: 'button',
+    class: 'danger small',
+    'aria-label': `Revoke ${d.deviceName}`,
+    onclick: async () => {
+      const sure = await confirmAction(`Revoke ${d.deviceName}?`,
+        `${d.deviceName} (${d.user}) will be disconnected from every device at once and can never connect again. It would have to be enrolled anew.`,
+        'Revoke device')
+      if (!sure) return
+      try {
+        await api('POST', `/devices/${encodeURIComponent(d.deviceId)}/revoke`)
+        ctx.toast(`${d.deviceName} is revoked`)
+        await render(main, ctx)
+      } catch (err) {
+        ctx.toast(`Could not revoke: ${err.message}`)
+      }
+    }
+  }, 'Revoke')
+
   const rows = devices.map(d => h('tr', { 'data-device': d.deviceId },
     h('th', { scope: 'row' }, d.deviceName, h('br'), h('code', { class: 'muted' }, d.deviceId)),
     isAdmin ? h('td', {}, d.user) : null,
@@ -50,26 +69,11 @@ export async function render (main, ctx) {
     h('td', {}, d.address ? h('code', { class: 'wrap' }, d.address) : '—'),
     h('td', {}, d.revokedAt
       ? h('span', { class: 'muted' }, 'revoked ', time(d.revokedAt))
-      : h('button', {
-        type: 'button',
-        class: 'danger small',
-        'aria-label': `Revoke ${d.deviceName}`,
-        onclick: async () => {
-          const sure = await confirmAction(`Revoke ${d.deviceName}?`,
-            `${d.deviceName} (${d.user}) will be disconnected from every device at once and can never connect again. It would have to be enrolled anew.`,
-            'Revoke device')
-          if (!sure) return
-          try {
-            await api('POST', `/devices/${encodeURIComponent(d.deviceId)}/revoke`)
-            ctx.toast(`${d.deviceName} is revoked`)
-            await render(main, ctx)
-          } catch (err) {
-            ctx.toast(`Could not revoke: ${err.message}`)
-          }
-        }
-      }, 'Revoke'))))
+      : d.deviceId === me.org.deviceId
+        ? h('span', { class: 'muted' }, 'this server')
+        : revokeButton(d))))
 
-  fill(main, 
+  fill(main,
     pageHeading('Devices'),
     form,
     result,

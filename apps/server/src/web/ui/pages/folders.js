@@ -6,7 +6,7 @@ const ROLE = { owner: 'Owner', editor: 'Editor', viewer: 'Viewer' }
 export async function render (main) {
   const [{ folders }, { devices }] = await Promise.all([api('GET', '/folders'), api('GET', '/devices')])
   const names = new Map(devices.map(d => [d.deviceId, `${d.deviceName} (${d.user})`]))
-  fill(main, 
+  fill(main,
     pageHeading('Folders'),
     folders.length === 0
       ? h('p', { class: 'panel' }, 'No folders yet. A folder appears here once a device shares it with the server.')
