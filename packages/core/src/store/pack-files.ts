@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { mkdir, open } from 'node:fs/promises'
 import { join } from 'node:path'
-import { readFully } from '../util/read-fully.ts'
 import type { FileHandle } from 'node:fs/promises'
 
 /**
@@ -90,56 +89,3 @@ export async function syncDirectory (path: string): Promise<void> {
   try { await directory.sync() } finally { await directory.close() }
 }
 
-/**
- * Read handles of packs, kept open between reads (opening a file per chunk costs more than
- * reading it): at most `max`, the least recently used closed first, never while in use.
- * Packs are never renamed or rewritten in place, so a handle never goes stale.
- */
-export class PackReaders {
-  private readonly handles = new Map<string, { handle: Promise<FileHandle>, busy: number }>()
-  private readonly max: number
-
-  constructor (max: number) {
-    this.max = max
-  }
-
-  /** Reads up to `buf.byteLength` bytes at `position`; returns how many there were. Throws when the file cannot be opened. */
-  async read (path: string, buf: Uint8Array, position: number): Promise<number> {
-    let entry = this.handles.get(path)
-    if (entry === undefined) {
-      entry = { handle: open(path, 'r'), busy: 0 }
-      this.evict()
-    } else {
-      this.handles.delete(path) // re-inserted below: Map order is the recency order
-    }
-    this.handles.set(path, entry)
-    entry.busy++
-    try {
-      return await readFully(await entry.handle, buf, 0, buf.byteLength, position)
-    } catch (err) {
-      if (this.handles.get(path) === entry) this.handles.delete(path)
-      throw err
-    } finally {
-      entry.busy--
-      if (entry.busy === 0 && this.handles.get(path) !== entry) close(entry.handle)
-    }
-  }
-
-  async close (): Promise<void> {
-    const entries = [...this.handles.values()]
-    this.handles.clear()
-    await Promise.all(entries.map(async entry => { await entry.handle.then(async h => { await h.close() }, () => {}) }))
-  }
-
-  private evict (): void {
-    for (const [path, entry] of this.handles) {
-      if (this.handles.size < this.max) return
-      this.handles.delete(path)
-      if (entry.busy === 0) close(entry.handle)
-    }
-  }
-}
-
-function close (handle: Promise<FileHandle>): void {
-  handle.then(async h => { await h.close() }, () => {}).catch(() => {})
-}

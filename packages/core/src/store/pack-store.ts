@@ -2,9 +2,10 @@ import { mkdir, open } from 'node:fs/promises'
 import { join } from 'node:path'
 import { chunkIdHex, isChunk } from '../chunking/chunk-id.ts'
 import { InvalidInputError, InvalidKeyError, StoreDamagedError } from '../errors.ts'
+import { OpenFiles } from '../util/open-files.ts'
 import { readFully } from '../util/read-fully.ts'
 import { openBlob, sealBlob, sealParts } from './data-key.ts'
-import { createPack, ENTRY_HEADER_BYTES, entryHeader, newPackName, PACK_MAGIC, PackReaders, packLabel, reopenPack, syncDirectory, writeAll } from './pack-files.ts'
+import { createPack, ENTRY_HEADER_BYTES, entryHeader, newPackName, PACK_MAGIC, packLabel, reopenPack, syncDirectory, writeAll } from './pack-files.ts'
 import { openPackIndex } from './pack-index.ts'
 import type { KeyObject } from 'node:crypto'
 import type { FileHandle } from 'node:fs/promises'
@@ -66,7 +67,8 @@ export async function openPackStore (options: PackStoreOptions): Promise<ChunkSt
   if (dataKey.type !== 'secret' || dataKey.symmetricKeySize !== 32) throw new InvalidInputError('the data key must be a 32-byte secret key (see data-key.ts)')
   await mkdir(join(dir, 'packs'), { recursive: true })
   const index = openPackIndex(join(dir, 'chunks.db'))
-  const readers = new PackReaders(options.openPacks ?? 64)
+  // Packs are never renamed or rewritten in place, so a kept handle never goes stale.
+  const readers = new OpenFiles({ max: options.openPacks ?? 64 })
   let appender: PackAppender | undefined
   try {
     // packs/ and chunks.db must stay where they are after a power cut.
@@ -183,7 +185,7 @@ export async function openPackStore (options: PackStoreOptions): Promise<ChunkSt
     let plain: Buffer | string
     let cause: unknown
     try {
-      const got = await readers.read(packPath(place.pack), sealed, place.at)
+      const got = await readers.use(packPath(place.pack), async file => await readFully(file, sealed, 0, sealed.byteLength, place.at))
       plain = got < place.length ? 'its pack file is cut short' : unseal(place, sealed)
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err

@@ -1,7 +1,7 @@
 import { isChunk } from '../chunking/index.ts'
 import { open } from 'node:fs/promises'
 import { join } from 'node:path'
-import { OpenFiles } from './open-files.ts'
+import { OpenFiles } from '../util/open-files.ts'
 import type { FolderIndex } from '../index/index.ts'
 import type { Stats } from 'node:fs'
 import type { FileHandle } from 'node:fs/promises'

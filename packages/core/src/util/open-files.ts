@@ -19,8 +19,13 @@ export class OpenFiles {
     this.idleMs = options.idleMs ?? 2_000
   }
 
-  /** Runs `read` with an open handle of `path`; undefined when the file cannot be opened. */
+  /** Runs `read` with an open handle of `path`; undefined when the file cannot be opened or read. */
   async with<T> (path: string, read: (file: FileHandle) => Promise<T>): Promise<T | undefined> {
+    return await this.use(path, read).catch(() => undefined)
+  }
+
+  /** As `with`, but a file that cannot be opened or read throws (the pack store must tell damage from absence). */
+  async use<T> (path: string, read: (file: FileHandle) => Promise<T>): Promise<T> {
     let entry = this.handles.get(path)
     if (entry === undefined) {
       entry = { handle: open(path, 'r'), busy: 0, used: Date.now() }
@@ -32,10 +37,10 @@ export class OpenFiles {
     entry.used = Date.now()
     try {
       return await read(await entry.handle)
-    } catch {
+    } catch (err) {
       // Gone or unreadable: forget it, so that the next read opens the file anew.
       if (this.handles.get(path) === entry) this.handles.delete(path)
-      return undefined
+      throw err
     } finally {
       entry.busy--
       if (this.handles.get(path) !== entry && entry.busy === 0) close(entry.handle)
