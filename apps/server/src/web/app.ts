@@ -13,9 +13,9 @@ import { createSessions, DEFAULT_SESSION_POLICY } from '../accounts/sessions.ts'
 import type { SessionPolicy } from '../accounts/sessions.ts'
 import type { AuditLog } from '../audit/audit-log.ts'
 import type { ServerMetadata } from '../metadata/stores.ts'
-import type { TeamServerApi } from '../team-server-api.ts'
 import { installAccessControl } from './auth.ts'
 import type { RouteAccess, WebContext } from './context.ts'
+import type { WebTeamServerApi } from './folder-membership-api.ts'
 import { docsRoutes } from './routes/docs-routes.ts'
 import { errorBodySchema, installErrorHandling } from './errors.ts'
 import { auditRoutes } from './routes/audit-routes.ts'
@@ -27,8 +27,8 @@ import { twoFactorRoutes } from './routes/two-factor-routes.ts'
 import { userRoutes } from './routes/user-routes.ts'
 
 export interface WebAppOptions {
-  /** The running team server (team-server.ts). */
-  api: TeamServerApi
+  /** The running team server (team-server.ts); with setFolderMember, admins manage folder members too. */
+  api: WebTeamServerApi
   /** The metadata database (metadata/server-db.ts: openServerMetadata). */
   metadata: ServerMetadata
   /** The audit log over metadata.audit (audit/audit-log.ts: createAuditLog); the server records its own events in it too. */

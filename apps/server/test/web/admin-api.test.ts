@@ -103,6 +103,30 @@ describe('admin API', () => {
     expect((await admin.post('/api/v1/users/no-such-user/disable')).status).toBe(404)
   })
 
+  it('lets an admin add, re-role and remove folder members, never the owner, and audits each change', async () => {
+    web.api.deviceList.push({ deviceId: 'carolphone000003', deviceName: 'Carol phone', user: 'carol@example.org', issuedAt: '2030-01-04T00:00:00.000Z', online: false })
+    const added = await admin.request('PUT', '/api/v1/folders/bob-private/members/carolphone000003', { role: 'viewer' })
+    expect(added.status).toBe(200)
+    expect(added.body.folder.members).toEqual([{ deviceId: 'bobdesktop000002', role: 'owner' }, { deviceId: 'carolphone000003', role: 'viewer' }])
+    expect((await admin.request('PUT', '/api/v1/folders/bob-private/members/carolphone000003', { role: 'editor' })).status).toBe(200)
+    expect((await admin.delete('/api/v1/folders/bob-private/members/carolphone000003')).status).toBe(200)
+    expect(web.api.memberChanges).toEqual([
+      { folder: 'bob-private', deviceId: 'carolphone000003', role: 'viewer' },
+      { folder: 'bob-private', deviceId: 'carolphone000003', role: 'editor' },
+      { folder: 'bob-private', deviceId: 'carolphone000003', role: 'remove' }
+    ])
+    const owner = await admin.request('PUT', '/api/v1/folders/bob-private/members/bobdesktop000002', { role: 'viewer' })
+    expect(owner.status).toBe(409)
+    expect((await admin.request('PUT', '/api/v1/folders/bob-private/members/nosuchdevice', { role: 'viewer' })).status).toBe(404)
+    expect((await admin.request('PUT', '/api/v1/folders/nosuchfolder/members/carolphone000003', { role: 'viewer' })).status).toBe(404)
+    expect((await admin.request('PUT', '/api/v1/folders/bob-private/members/carolphone000003', { role: 'owner' })).status).toBe(400)
+    expect((await bob.request('PUT', '/api/v1/folders/bob-private/members/carolphone000003', { role: 'viewer' })).status).toBe(403)
+    const audited = web.audit.list({ limit: 3, actor: 'ada@example.org' }).filter(e => e.action.startsWith('folder.'))
+    expect(audited.map(e => [e.action, e.target, e.detail.role ?? null])).toEqual([
+      ['folder.member_removed', 'bob-private', null], ['folder.member_set', 'bob-private', 'editor'], ['folder.member_set', 'bob-private', 'viewer']
+    ])
+  })
+
   it('shows the dashboard: devices online, folders, storage and the dedupe ratio', async () => {
     const dashboard = (await admin.get('/api/v1/dashboard')).body
     expect(dashboard.folders).toEqual({ count: 2, files: 123, bytes: 4_000_000 })

@@ -110,16 +110,22 @@ describe('admin console in a browser', () => {
     await page.locator('tr[data-device="bobdesktop000002"] .status-bad').getByText('Revoked').waitFor()
     expect(web.api.revoked).toEqual(['bobdesktop000002'])
 
-    // 6. Folders and members.
+    // 6. Folders and members: Ada's laptop joins Bob's folder as a viewer.
     await page.getByRole('link', { name: 'Folders' }).click()
     await page.getByRole('heading', { name: 'Team docs' }).waitFor()
+    const bobFolder = page.getByRole('region', { name: 'Bob private' })
+    await bobFolder.getByLabel('Device').selectOption('adalaptop0000001')
+    await bobFolder.getByLabel('Role', { exact: true }).selectOption('viewer')
+    await bobFolder.getByRole('button', { name: 'Add member' }).click()
+    await page.getByRole('combobox', { name: "Role of Ada's laptop (ada@example.org) in Bob private" }).waitFor()
+    expect(web.api.memberChanges).toEqual([{ folder: 'bob-private', deviceId: 'adalaptop0000001', role: 'viewer' }])
     await shot('folders')
 
     // 7. The audit log shows each step, and its chain verifies.
     await page.getByRole('link', { name: 'Audit log' }).click()
     await page.getByRole('heading', { name: 'Entries, newest first' }).waitFor()
     const log = await page.locator('#audit-entries').textContent()
-    for (const action of ['setup.completed', 'login.succeeded', 'totp.enabled', 'logout', 'enrollment_code.created', 'device.revoked']) {
+    for (const action of ['setup.completed', 'login.succeeded', 'totp.enabled', 'logout', 'enrollment_code.created', 'device.revoked', 'folder.member_set']) {
       expect(log, action).toContain(action)
     }
     await page.getByRole('button', { name: 'Verify chain' }).click()

@@ -1,13 +1,15 @@
 import type { ChunkStoreStats } from '@aerie/core'
+import type { FolderMembershipApi } from '../../src/web/folder-membership-api.ts'
 import type { DeviceSummary, EnrollmentCodeIssued, FolderSummary, OrgSummary, TeamServerApi } from '../../src/team-server-api.ts'
 
 /**
  * An in-memory TeamServerApi for the web layer's tests: the real server process (CA, libp2p,
  * store) is tested end to end elsewhere; here it records what the web layer asked of it.
  */
-export interface FakeTeamServer extends TeamServerApi {
+export interface FakeTeamServer extends TeamServerApi, FolderMembershipApi {
   issued: Array<{ user: string, deviceName?: string, ttlMs: number, code: string }>
   revoked: string[]
+  memberChanges: Array<{ folder: string, deviceId: string, role: string }>
   deviceList: DeviceSummary[]
   folderList: FolderSummary[]
 }
@@ -26,10 +28,12 @@ export function fakeTeamServer (): FakeTeamServer {
   ]
   const issued: FakeTeamServer['issued'] = []
   const revoked: string[] = []
+  const memberChanges: FakeTeamServer['memberChanges'] = []
   let serial = 0
   return {
     issued,
     revoked,
+    memberChanges,
     deviceList,
     folderList,
     org: (): OrgSummary => ({ name: 'Example Org', caFingerprint: 'ab'.repeat(32), deviceId: 'server0000000000', addresses: ['/ip4/127.0.0.1/tcp/22000'] }),
@@ -47,7 +51,15 @@ export function fakeTeamServer (): FakeTeamServer {
       found.online = false
       return { ...found }
     },
-    folders: () => folderList.map(f => ({ ...f })),
+    folders: () => folderList.map(f => ({ ...f, members: f.members.map(m => ({ ...m })) })),
+    async setFolderMember (folder, deviceId, role) {
+      const found = folderList.find(f => f.id === folder)
+      if (found === undefined) throw new Error(`fake: no folder ${folder}`)
+      memberChanges.push({ folder, deviceId, role })
+      found.members = found.members.filter(m => m.deviceId !== deviceId)
+      if (role !== 'remove') found.members.push({ deviceId, role })
+      return { ...found, members: found.members.map(m => ({ ...m })) }
+    },
     storage: async (): Promise<ChunkStoreStats> => ({ chunks: 40, uniqueBytes: 2_000_000, storedBytes: 2_100_000 })
   }
 }

@@ -1,11 +1,16 @@
-import type { FastifyPluginAsync } from 'fastify'
+import { NotConfiguredError } from '@aerie/core'
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
+import { ConflictError, NotFoundError } from '../../accounts/errors.ts'
 import type { FolderSummary } from '../../team-server-api.ts'
-import { principalOf } from '../auth.ts'
+import { actorOf, principalOf, viaOf } from '../auth.ts'
 import type { Principal, WebContext } from '../context.ts'
 import { responses } from '../errors.ts'
-import { closed, folderSchema, orgSchema } from '../schemas.ts'
+import { closed, folderSchema, idParamSchema, orgSchema } from '../schemas.ts'
 
-/** Folders of the central copy (a user sees those they own or have a device in) and the administrator's dashboard. */
+/**
+ * Folders of the central copy (a user sees those they own or have a device in), their members
+ * (an administrator adds, re-roles and removes them; never the owner), and the dashboard.
+ */
 export function folderRoutes (ctx: WebContext): FastifyPluginAsync {
   const { api } = ctx
   const visible = (principal: Principal): FolderSummary[] => {
@@ -15,11 +20,61 @@ export function folderRoutes (ctx: WebContext): FastifyPluginAsync {
     return api.folders().filter(f => f.owner.toLowerCase() === email || f.members.some(m => mine.has(m.deviceId)))
   }
 
+  const memberParams = closed({ folder: idParamSchema, device: idParamSchema })
+  const folderResponse = responses(closed({ folder: folderSchema }))
+
+  const changeMember = async (request: FastifyRequest<{ Params: { folder: string, device: string } }>, role: 'editor' | 'viewer' | 'remove') => {
+    const { folder: folderId, device } = request.params
+    if (api.setFolderMember === undefined) throw new NotConfiguredError('this team server cannot change folder members from the console yet')
+    const folder = api.folders().find(f => f.id === folderId)
+    if (folder === undefined) throw new NotFoundError(`the team server keeps no folder "${folderId}"`)
+    const member = folder.members.find(m => m.deviceId === device)
+    if (member?.role === 'owner') throw new ConflictError('the owner of a folder cannot be changed or removed')
+    if (role === 'remove') {
+      if (member === undefined) throw new NotFoundError(`device ${device} is not a member of folder "${folderId}"`)
+    } else {
+      const known = api.devices().find(d => d.deviceId === device)
+      if (known === undefined || known.revokedAt !== undefined) throw new NotFoundError(`no enrolled, unrevoked device has the id ${device}`)
+    }
+    const updated = await api.setFolderMember(folderId, device, role)
+    ctx.audit.record({
+      actor: actorOf(request),
+      action: role === 'remove' ? 'folder.member_removed' : 'folder.member_set',
+      target: folderId,
+      detail: { deviceId: device, ...(role === 'remove' ? {} : { role }), ...(member === undefined ? {} : { previousRole: member.role }), ...viaOf(request) },
+      address: request.ip
+    }, ctx.now())
+    return { folder: updated }
+  }
+
   return async app => {
+    app.put<{ Params: { folder: string, device: string }, Body: { role: 'editor' | 'viewer' } }>('/folders/:folder/members/:device', {
+      config: { access: 'admin' },
+      schema: {
+        summary: 'Add a device to a folder, or change its role (the server signs the new membership record)',
+        tags: ['folders'],
+        params: memberParams,
+        body: closed({ role: { type: 'string', enum: ['editor', 'viewer'] } }),
+        response: folderResponse
+      }
+    }, async request => await changeMember(request, request.body.role))
+
+    app.delete<{ Params: { folder: string, device: string } }>('/folders/:folder/members/:device', {
+      config: { access: 'admin' },
+      schema: { summary: 'Remove a device from a folder', tags: ['folders'], params: memberParams, response: folderResponse }
+    }, async request => await changeMember(request, 'remove'))
+
     app.get('/folders', {
       config: { access: 'user' },
-      schema: { summary: 'Folders with their members', tags: ['folders'], response: responses(closed({ folders: { type: 'array', items: folderSchema } })) }
-    }, async request => ({ folders: visible(principalOf(request)) }))
+      schema: {
+        summary: 'Folders with their members, and whether you may change members here',
+        tags: ['folders'],
+        response: responses(closed({ folders: { type: 'array', items: folderSchema }, canManageMembers: { type: 'boolean' } }))
+      }
+    }, async request => {
+      const principal = principalOf(request)
+      return { folders: visible(principal), canManageMembers: principal.user.role === 'admin' && api.setFolderMember !== undefined }
+    })
 
     app.get('/dashboard', {
       config: { access: 'admin' },

@@ -1,11 +1,65 @@
 import { api } from '../api.js'
-import { bytes, fill, h, pageHeading, status, table } from '../dom.js'
+import { bytes, confirmAction, errorBox, field, fill, h, onSubmit, pageHeading, status, table } from '../dom.js'
 
 const ROLE = { owner: 'Owner', editor: 'Editor', viewer: 'Viewer' }
 
-export async function render (main) {
-  const [{ folders }, { devices }] = await Promise.all([api('GET', '/folders'), api('GET', '/devices')])
+export async function render (main, ctx) {
+  const [{ folders, canManageMembers }, { devices }] = await Promise.all([api('GET', '/folders'), api('GET', '/devices')])
   const names = new Map(devices.map(d => [d.deviceId, `${d.deviceName} (${d.user})`]))
+  const path = (folder, device) => `/folders/${encodeURIComponent(folder.id)}/members/${encodeURIComponent(device)}`
+
+  const change = async (action, message) => {
+    try {
+      await action()
+      ctx.toast(message)
+    } catch (err) {
+      ctx.toast(err.message)
+    }
+    await render(main, ctx)
+  }
+
+  const roleCell = (folder, member) => {
+    if (!canManageMembers || member.role === 'owner') return ROLE[member.role] ?? member.role
+    const name = names.get(member.deviceId) ?? member.deviceId
+    const select = h('select', { 'aria-label': `Role of ${name} in ${folder.label}` },
+      ['editor', 'viewer'].map(role => h('option', { value: role, selected: role === member.role }, ROLE[role])))
+    select.addEventListener('change', () => change(() => api('PUT', path(folder, member.deviceId), { role: select.value }), `${name} is now ${ROLE[select.value].toLowerCase()} of ${folder.label}`))
+    return select
+  }
+
+  const removeButton = (folder, member) => {
+    if (!canManageMembers || member.role === 'owner') return null
+    const name = names.get(member.deviceId) ?? member.deviceId
+    return h('button', {
+      type: 'button',
+      class: 'danger small',
+      'aria-label': `Remove ${name} from ${folder.label}`,
+      onclick: async () => {
+        if (!await confirmAction(`Remove ${name}?`, `${name} stops receiving ${folder.label} and its changes are no longer accepted. The files already on it stay there.`, 'Remove member')) return
+        await change(() => api('DELETE', path(folder, member.deviceId)), `${name} was removed from ${folder.label}`)
+      }
+    }, 'Remove')
+  }
+
+  const addForm = folder => {
+    const candidates = devices.filter(d => !d.revokedAt && !folder.members.some(m => m.deviceId === d.deviceId))
+    if (!canManageMembers || candidates.length === 0) return null
+    const errors = errorBox()
+    const form = h('form', { novalidate: true, class: 'subform' },
+      h('h3', {}, 'Add a member'),
+      h('div', { class: 'row' },
+        field('Device', h('select', { name: 'device' }, candidates.map(d => h('option', { value: d.deviceId }, `${d.deviceName} (${d.user})`)))),
+        field('Role', h('select', { name: 'role' }, h('option', { value: 'editor' }, 'Editor'), h('option', { value: 'viewer' }, 'Viewer')))),
+      errors.el,
+      h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Add member')))
+    onSubmit(form, errors, async data => {
+      await api('PUT', path(folder, String(data.get('device'))), { role: data.get('role') })
+      ctx.toast(`${names.get(String(data.get('device')))} was added to ${folder.label}`)
+      await render(main, ctx)
+    })
+    return form
+  }
+
   fill(main,
     pageHeading('Folders'),
     folders.length === 0
@@ -13,8 +67,10 @@ export async function render (main) {
       : folders.map(f => h('section', { class: 'panel', 'aria-labelledby': `folder-${f.id}` },
         h('h2', { id: `folder-${f.id}` }, f.label),
         h('p', { class: 'muted' }, `Folder id ${f.id} · owner ${f.owner} · ${f.files.toLocaleString()} files · ${bytes(f.bytes)}`),
-        table(`Members of ${f.label}`, ['Device', 'Role', 'Connection'], f.members.map(m => h('tr', {},
+        table(`Members of ${f.label}`, ['Device', 'Role', 'Connection', canManageMembers ? 'Action' : null].filter(Boolean), f.members.map(m => h('tr', {},
           h('th', { scope: 'row' }, names.get(m.deviceId) ?? m.deviceId),
-          h('td', {}, ROLE[m.role] ?? m.role),
-          h('td', {}, f.online.includes(m.deviceId) ? status('ok', 'Online') : status('off', 'Offline'))))))))
+          h('td', {}, roleCell(f, m)),
+          h('td', {}, f.online.includes(m.deviceId) ? status('ok', 'Online') : status('off', 'Offline')),
+          canManageMembers ? h('td', {}, removeButton(f, m)) : null))),
+        addForm(f))))
 }
