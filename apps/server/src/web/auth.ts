@@ -60,6 +60,16 @@ export function principalOf (request: FastifyRequest): Principal {
   return request.principal
 }
 
+/**
+ * For what changes how one signs in (password, two-step sign-in, new API tokens): a signed-in
+ * person, not an API token, so a leaked token cannot lock its user out or outlive its revocation.
+ */
+export function sessionPrincipalOf (request: FastifyRequest): Principal {
+  const principal = principalOf(request)
+  if (principal.via !== 'session') throw new ForbiddenError('an API token cannot change sign-in settings or make tokens; do this in the console')
+  return principal
+}
+
 /** How the audit log names the caller. */
 export function actorOf (request: FastifyRequest): string {
   return request.principal?.user.email ?? 'anonymous'

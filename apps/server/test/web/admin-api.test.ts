@@ -76,6 +76,12 @@ describe('admin API', () => {
     const listed = (await bob.get('/api/v1/tokens')).body.tokens
     expect(listed).toEqual([expect.objectContaining({ id: created.body.record.id, name: 'nightly report', lastUsedAt: expect.any(String) })])
     expect(JSON.stringify(listed)).not.toContain(created.body.token)
+    // A token cannot change how its user signs in, nor make more tokens.
+    for (const [path, body] of [['/api/v1/me/totp', {}], ['/api/v1/me/password', { currentPassword: 'a long user passphrase', newPassword: 'another long passphrase' }], ['/api/v1/tokens', { name: 'more' }]] as const) {
+      const refused = await bot.post(path, body)
+      expect(refused.status, path).toBe(403)
+      expect(refused.body.error.message).toMatch(/API token cannot/)
+    }
     expect((await admin.get('/api/v1/tokens')).body.tokens.map((t: Json) => t.id)).not.toContain(created.body.record.id)
     const revoked = await bob.delete(`/api/v1/tokens/${created.body.record.id}`)
     expect(revoked.body.token.revokedAt).toEqual(expect.any(String))

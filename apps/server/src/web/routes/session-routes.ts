@@ -7,7 +7,7 @@ import { hashRecoveryCode, isRecoveryCodeShape } from '../../accounts/recovery-c
 import { sameSecret } from '../../accounts/secrets.ts'
 import { matchTotp } from '../../accounts/totp.ts'
 import type { UserRecord } from '../../metadata/stores.ts'
-import { actorOf, clearSessionCookie, principalOf, startSession } from '../auth.ts'
+import { actorOf, clearSessionCookie, principalOf, sessionPrincipalOf, startSession } from '../auth.ts'
 import type { WebContext } from '../context.ts'
 import { responses } from '../errors.ts'
 import {
@@ -167,7 +167,7 @@ export function sessionRoutes (ctx: WebContext): FastifyPluginAsync {
         response: responses(signedInSchema)
       }
     }, async (request, reply) => {
-      const { user } = principalOf(request)
+      const { user } = sessionPrincipalOf(request)
       const attempt = { account: user.email.toLowerCase(), address: request.ip }
       throttle.check(attempt, ctx.now())
       if (!await verifyPassword(request.body.currentPassword, user.passwordHash)) {

@@ -2,7 +2,7 @@ import { InvalidInputError, isValidName, NAME_RULE } from '@aerie/core'
 import type { FastifyPluginAsync } from 'fastify'
 import { NotFoundError } from '../../accounts/errors.ts'
 import type { ApiTokenRecord } from '../../metadata/stores.ts'
-import { actorOf, principalOf, viaOf } from '../auth.ts'
+import { actorOf, principalOf, sessionPrincipalOf, viaOf } from '../auth.ts'
 import type { WebContext } from '../context.ts'
 import { responses } from '../errors.ts'
 import { apiTokenSchema, closed, idParamSchema } from '../schemas.ts'
@@ -32,7 +32,7 @@ export function tokenRoutes (ctx: WebContext): FastifyPluginAsync {
         response: responses(closed({ token: { type: 'string' }, record: apiTokenSchema }))
       }
     }, async request => {
-      const { user } = principalOf(request)
+      const { user } = sessionPrincipalOf(request)
       if (!isValidName(request.body.name)) throw new InvalidInputError(`the token name ${NAME_RULE}`)
       const { token, record } = ctx.apiTokens.issue(user.id, request.body.name, ctx.now())
       ctx.audit.record({ actor: actorOf(request), action: 'api_token.created', target: record.id, detail: { name: record.name, ...viaOf(request) }, address: request.ip }, ctx.now())

@@ -6,7 +6,7 @@ import { verifyPassword } from '../../accounts/password.ts'
 import { hashRecoveryCode, isRecoveryCodeShape, newRecoveryCodes } from '../../accounts/recovery-codes.ts'
 import { matchTotp, newTotpSecret, totpUri } from '../../accounts/totp.ts'
 import type { UserRecord } from '../../metadata/stores.ts'
-import { principalOf } from '../auth.ts'
+import { sessionPrincipalOf } from '../auth.ts'
 import type { WebContext } from '../context.ts'
 import { responses } from '../errors.ts'
 import { closed, codeSchema, emptyBody, okSchema, passwordSchema } from '../schemas.ts'
@@ -53,7 +53,7 @@ export function twoFactorRoutes (ctx: WebContext): FastifyPluginAsync {
         response: responses(closed({ secret: { type: 'string' }, otpauthUri: { type: 'string' }, qrSvg: { type: 'string' } }))
       }
     }, async request => {
-      const { user } = principalOf(request)
+      const { user } = sessionPrincipalOf(request)
       if (user.totpSecret !== undefined) throw new ConflictError('two-step sign-in is already on; turn it off first to move it to another app')
       const secret = newTotpSecret()
       accounts.setTotp(user.id, { pendingSecret: secret })
@@ -71,7 +71,7 @@ export function twoFactorRoutes (ctx: WebContext): FastifyPluginAsync {
         response: responses(recoveryCodesSchema)
       }
     }, async request => {
-      const { user } = principalOf(request)
+      const { user } = sessionPrincipalOf(request)
       const now = ctx.now()
       if (user.totpPendingSecret === undefined) throw new ConflictError('start two-step sign-in first (POST /api/v1/me/totp)')
       const step = matchTotp(user.totpPendingSecret, request.body.code, now)
@@ -93,7 +93,7 @@ export function twoFactorRoutes (ctx: WebContext): FastifyPluginAsync {
         response: responses(okSchema)
       }
     }, async request => {
-      const { user } = principalOf(request)
+      const { user } = sessionPrincipalOf(request)
       if (user.totpSecret === undefined) throw new ConflictError('two-step sign-in is not on')
       await reauthenticate(request, user, request.body.password, request.body.code)
       accounts.setTotp(user.id, {})
@@ -111,7 +111,7 @@ export function twoFactorRoutes (ctx: WebContext): FastifyPluginAsync {
         response: responses(recoveryCodesSchema)
       }
     }, async request => {
-      const { user } = principalOf(request)
+      const { user } = sessionPrincipalOf(request)
       if (user.totpSecret === undefined) throw new ConflictError('recovery codes come with two-step sign-in; turn it on first')
       await reauthenticate(request, user, request.body.password)
       const recoveryCodes = newCodes(user)
