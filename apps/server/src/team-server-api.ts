@@ -1,4 +1,4 @@
-import type { ChunkStoreStats } from '@aerie/core'
+import type { ChunkStoreStats, RetentionPolicy, ServerVersion } from '@aerie/core'
 
 /**
  * What the web layer (src/web: admin API and UI) asks of the running team server: the
@@ -13,7 +13,28 @@ export interface TeamServerApi {
   /** Revokes a device (id, unique id prefix or name): a new CRL goes to every connected agent at once. */
   revokeDevice(device: string): Promise<DeviceSummary>
   folders(): FolderSummary[]
+  /** Adds, re-roles or removes a member (never the owner): the server signs the new membership record and sends it to the members. */
+  setFolderMember(folder: string, deviceId: string, role: 'editor' | 'viewer' | 'remove'): Promise<FolderSummary>
+  /** What the central copy holds directly under `dir` ('' is the folder's root), deleted entries included. */
+  listFolder(folder: string, dir: string): FolderEntry[]
+  /** The central copy's versions of a file (the current one first), or of every file under a directory. */
+  versions(folder: string, path: string): ServerVersion[]
+  /** Makes the version current at `at` the file's newest (a change that syncs to every member); `actor` is logged. */
+  restoreVersion(folder: string, path: string, at: Date, actor: string): Promise<ServerVersion>
+  retention(folder: string): RetentionPolicy
+  setRetention(folder: string, policy: RetentionPolicy): RetentionPolicy
   storage(): Promise<ChunkStoreStats>
+}
+
+export interface FolderEntry {
+  /** Its name in `dir`, and its full folder path. */
+  name: string
+  path: string
+  type: 'file' | 'dir' | 'symlink'
+  size: number
+  mtimeMs: number
+  deleted: boolean
+  modifiedBy: string
 }
 
 export interface OrgSummary {

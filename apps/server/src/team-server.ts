@@ -7,10 +7,10 @@ import {
 } from '@aerie/core'
 import { createEnrollmentCode } from './enrollment-codes.ts'
 import { serverPaths } from './server-identity.ts'
-import type { AerieHost, CaStore, CentralHistory, ChunkStore, ChunkStoreStats, FolderIndex, PullProgress } from '@aerie/core'
+import type { AerieHost, CaStore, CentralHistory, ChunkStore, ChunkStoreStats, FolderIndex, PullProgress, RetentionPolicy, ServerVersion } from '@aerie/core'
 import type { ServerConfig } from './config.ts'
 import type { ServerIdentity } from './server-identity.ts'
-import type { DeviceSummary, EnrollmentCodeIssued, FolderSummary, OrgSummary, TeamServerApi } from './team-server-api.ts'
+import type { DeviceSummary, EnrollmentCodeIssued, FolderEntry, FolderSummary, OrgSummary, TeamServerApi } from './team-server-api.ts'
 
 /**
  * The team server's engine: its libp2p peer (the organisation's CA holder: it enrolls devices
@@ -183,6 +183,37 @@ export class TeamServer implements TeamServerApi {
     return this.central.status().map(f => ({
       id: f.id, label: f.label, owner: f.owner, members: f.members, files: f.files, bytes: f.bytes, online: f.online
     }))
+  }
+
+  async setFolderMember (folder: string, deviceId: string, role: 'editor' | 'viewer' | 'remove'): Promise<FolderSummary> {
+    await this.central.share(folder, deviceId, role)
+    return this.folders().find(f => f.id === folder)!
+  }
+
+  listFolder (folder: string, dir: string): FolderEntry[] {
+    return this.central.list(folder, dir).map(r => ({
+      name: r.path.slice(r.path.lastIndexOf('/') + 1), path: r.path, type: r.type, size: r.size, mtimeMs: r.mtimeMs, deleted: r.deleted, modifiedBy: r.modifiedBy
+    }))
+  }
+
+  versions (folder: string, path: string): ServerVersion[] {
+    return this.central.versions(folder, path)
+  }
+
+  async restoreVersion (folder: string, path: string, at: Date, actor: string): Promise<ServerVersion> {
+    return await this.central.restore(folder, path, at, actor)
+  }
+
+  retention (folder: string): RetentionPolicy {
+    this.central.versions(folder, '') // throws for an unknown folder
+    return this.history.retention(folder)
+  }
+
+  setRetention (folder: string, policy: RetentionPolicy): RetentionPolicy {
+    this.retention(folder)
+    this.history.setRetention(folder, policy)
+    this.central.pruneVersions()
+    return this.history.retention(folder)
   }
 
   centralStatus (): ReturnType<CentralCopy['status']> {

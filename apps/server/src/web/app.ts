@@ -15,7 +15,7 @@ import type { AuditLog } from '../audit/audit-log.ts'
 import type { ServerMetadata } from '../metadata/stores.ts'
 import { installAccessControl } from './auth.ts'
 import type { RouteAccess, WebContext } from './context.ts'
-import type { WebTeamServerApi } from './folder-membership-api.ts'
+import type { TeamServerApi } from '../team-server-api.ts'
 import { docsRoutes } from './routes/docs-routes.ts'
 import { errorBodySchema, installErrorHandling } from './errors.ts'
 import { auditRoutes } from './routes/audit-routes.ts'
@@ -28,7 +28,7 @@ import { userRoutes } from './routes/user-routes.ts'
 
 export interface WebAppOptions {
   /** The running team server (team-server.ts); with setFolderMember, admins manage folder members too. */
-  api: WebTeamServerApi
+  api: TeamServerApi
   /** The metadata database (metadata/server-db.ts: openServerMetadata). */
   metadata: ServerMetadata
   /** The audit log over metadata.audit (audit/audit-log.ts: createAuditLog); the server records its own events in it too. */

@@ -3,7 +3,7 @@ import type { LoginThrottle } from '../accounts/login-throttle.ts'
 import type { Sessions } from '../accounts/sessions.ts'
 import type { AuditLog } from '../audit/audit-log.ts'
 import type { AccountStore, ApiTokenRecord, SessionRecord, UserRecord } from '../metadata/stores.ts'
-import type { WebTeamServerApi } from './folder-membership-api.ts'
+import type { TeamServerApi } from '../team-server-api.ts'
 
 /** Who is calling: a signed-in browser session or an API token, always with its (enabled) user. */
 export interface Principal {
@@ -27,7 +27,7 @@ declare module 'fastify' {
 
 /** What the route plugins share (built once in app.ts from WebAppOptions). */
 export interface WebContext {
-  api: WebTeamServerApi
+  api: TeamServerApi
   accounts: AccountStore
   sessions: Sessions
   apiTokens: ApiTokens

@@ -1,15 +1,18 @@
-import type { ChunkStoreStats } from '@aerie/core'
-import type { FolderMembershipApi } from '../../src/web/folder-membership-api.ts'
-import type { DeviceSummary, EnrollmentCodeIssued, FolderSummary, OrgSummary, TeamServerApi } from '../../src/team-server-api.ts'
+import type { ChunkStoreStats, RetentionPolicy, ServerVersion } from '@aerie/core'
+import type { DeviceSummary, EnrollmentCodeIssued, FolderEntry, FolderSummary, OrgSummary, TeamServerApi } from '../../src/team-server-api.ts'
 
 /**
  * An in-memory TeamServerApi for the web layer's tests: the real server process (CA, libp2p,
  * store) is tested end to end elsewhere; here it records what the web layer asked of it.
  */
-export interface FakeTeamServer extends TeamServerApi, FolderMembershipApi {
+export interface FakeTeamServer extends TeamServerApi {
   issued: Array<{ user: string, deviceName?: string, ttlMs: number, code: string }>
   revoked: string[]
   memberChanges: Array<{ folder: string, deviceId: string, role: string }>
+  restores: Array<{ folder: string, path: string, at: Date, actor: string }>
+  entries: Map<string, FolderEntry[]>
+  versionList: Map<string, ServerVersion[]>
+  policies: Map<string, RetentionPolicy>
   deviceList: DeviceSummary[]
   folderList: FolderSummary[]
 }
@@ -29,11 +32,31 @@ export function fakeTeamServer (): FakeTeamServer {
   const issued: FakeTeamServer['issued'] = []
   const revoked: string[] = []
   const memberChanges: FakeTeamServer['memberChanges'] = []
+  const restores: FakeTeamServer['restores'] = []
+  const entries = new Map<string, FolderEntry[]>([['team-docs/', [
+    { name: 'plans', path: 'plans', type: 'dir', size: 0, mtimeMs: Date.parse('2030-01-01T09:00:00Z'), deleted: false, modifiedBy: 'adalaptop0000001' },
+    { name: 'budget.xlsx', path: 'budget.xlsx', type: 'file', size: 48_000, mtimeMs: Date.parse('2030-01-02T10:00:00Z'), deleted: false, modifiedBy: 'adalaptop0000001' },
+    { name: 'old notes.txt', path: 'old notes.txt', type: 'file', size: 0, mtimeMs: Date.parse('2030-01-02T11:00:00Z'), deleted: true, modifiedBy: 'bobdesktop000002' }
+  ]]])
+  const versionList = new Map<string, ServerVersion[]>([['team-docs/budget.xlsx', [
+    { path: 'budget.xlsx', size: 48_000, mtimeMs: Date.parse('2030-01-02T10:00:00Z'), modifiedBy: 'adalaptop0000001', deleted: false },
+    { path: 'budget.xlsx', size: 41_000, mtimeMs: Date.parse('2030-01-01T10:00:00Z'), modifiedBy: 'bobdesktop000002', deleted: false, replacedAt: '2030-01-02T10:00:01.000Z' }
+  ]]])
+  const policies = new Map<string, RetentionPolicy>()
+  const folderOf = (id: string): FolderSummary => {
+    const found = folderList.find(f => f.id === id)
+    if (found === undefined) throw new Error(`fake: no folder ${id}`)
+    return found
+  }
   let serial = 0
   return {
     issued,
     revoked,
     memberChanges,
+    restores,
+    entries,
+    versionList,
+    policies,
     deviceList,
     folderList,
     org: (): OrgSummary => ({ name: 'Example Org', caFingerprint: 'ab'.repeat(32), deviceId: 'server0000000000', addresses: ['/ip4/127.0.0.1/tcp/22000'] }),
@@ -59,6 +82,29 @@ export function fakeTeamServer (): FakeTeamServer {
       found.members = found.members.filter(m => m.deviceId !== deviceId)
       if (role !== 'remove') found.members.push({ deviceId, role })
       return { ...found, members: found.members.map(m => ({ ...m })) }
+    },
+    listFolder (folder, dir) {
+      folderOf(folder)
+      return (entries.get(`${folder}/${dir}`) ?? []).map(e => ({ ...e }))
+    },
+    versions (folder, path) {
+      folderOf(folder)
+      return (versionList.get(`${folder}/${path}`) ?? []).map(v => ({ ...v }))
+    },
+    async restoreVersion (folder, path, at, actor) {
+      const version = (versionList.get(`${folder}/${path}`) ?? []).find(v => v.replacedAt !== undefined && Date.parse(v.replacedAt) > at.getTime() && v.mtimeMs <= at.getTime())
+      if (version === undefined) throw new Error(`fake: no version of ${path} at ${at.toISOString()}`)
+      restores.push({ folder, path, at, actor })
+      return { ...version, replacedAt: undefined } as ServerVersion
+    },
+    retention (folder) {
+      folderOf(folder)
+      return { ...(policies.get(folder) ?? { keepVersions: 30, maxAgeDays: 90 }) }
+    },
+    setRetention (folder, policy) {
+      folderOf(folder)
+      policies.set(folder, { ...policy })
+      return { ...policy }
     },
     storage: async (): Promise<ChunkStoreStats> => ({ chunks: 40, uniqueBytes: 2_000_000, storedBytes: 2_100_000 })
   }

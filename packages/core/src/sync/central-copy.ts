@@ -215,6 +215,17 @@ export class CentralCopy extends TypedEventEmitter<CentralCopyEvents> {
     await this.exchange.stop()
   }
 
+  /** The records directly under `dir` ('' the root), deleted ones included, by name. */
+  list (folder: string, dir: string): FileRecord[] {
+    this.folderOrThrow(folder)
+    const prefix = dir === '' ? '' : `${dir}/`
+    const out: FileRecord[] = []
+    for (const record of this.init.index.localFiles(folder)) {
+      if (record.path.startsWith(prefix) && !record.path.slice(prefix.length).includes('/')) out.push(record)
+    }
+    return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
+  }
+
   /**
    * An admin adds, re-roles or removes a member of a folder (never its owner): the server signs
    * the new record, and it goes to every connected member at once.

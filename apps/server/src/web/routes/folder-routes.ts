@@ -1,4 +1,3 @@
-import { NotConfiguredError } from '@aerie/core'
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import { ConflictError, NotFoundError } from '../../accounts/errors.ts'
 import type { FolderSummary } from '../../team-server-api.ts'
@@ -25,7 +24,6 @@ export function folderRoutes (ctx: WebContext): FastifyPluginAsync {
 
   const changeMember = async (request: FastifyRequest<{ Params: { folder: string, device: string } }>, role: 'editor' | 'viewer' | 'remove') => {
     const { folder: folderId, device } = request.params
-    if (api.setFolderMember === undefined) throw new NotConfiguredError('this team server cannot change folder members from the console yet')
     const folder = api.folders().find(f => f.id === folderId)
     if (folder === undefined) throw new NotFoundError(`the team server keeps no folder "${folderId}"`)
     const member = folder.members.find(m => m.deviceId === device)
@@ -73,7 +71,7 @@ export function folderRoutes (ctx: WebContext): FastifyPluginAsync {
       }
     }, async request => {
       const principal = principalOf(request)
-      return { folders: visible(principal), canManageMembers: principal.user.role === 'admin' && api.setFolderMember !== undefined }
+      return { folders: visible(principal), canManageMembers: principal.user.role === 'admin' }
     })
 
     app.get('/dashboard', {
