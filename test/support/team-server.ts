@@ -47,13 +47,22 @@ export class ServerProcess {
     return JSON.parse(await readFile(join(this.dataDir, 'server-state.json'), 'utf8')) as ServerState
   }
 
+  /** Runs an `aerie-server` command to completion. */
+  async cli (args: string[], env: Record<string, string> = {}): Promise<{ code: number, stdout: string, stderr: string }> {
+    try {
+      const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { env: { ...this.env, ...env }, timeout: 60_000 })
+      return { code: 0, stdout, stderr }
+    } catch (err) {
+      const e = err as { code?: number, stdout?: string, stderr?: string }
+      return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? String(err) }
+    }
+  }
+
   /** Runs an `aerie-server` command that must succeed; returns its stdout. */
   async ok (args: string[], env: Record<string, string> = {}): Promise<string> {
-    try {
-      return (await run(process.execPath, [BIN, ...args], { env: { ...this.env, ...env }, timeout: 60_000 })).stdout
-    } catch (err) {
-      throw new Error(`aerie-server ${args.join(' ')} failed: ${(err as { stderr?: string }).stderr ?? String(err)}`)
-    }
+    const result = await this.cli(args, env)
+    if (result.code !== 0) throw new Error(`aerie-server ${args.join(' ')} failed (${result.code}): ${result.stderr}`)
+    return result.stdout
   }
 
   async invite (user: string): Promise<string> {
