@@ -20,6 +20,7 @@ import { docsRoutes } from './routes/docs-routes.ts'
 import { errorBodySchema, installErrorHandling } from './errors.ts'
 import { auditRoutes } from './routes/audit-routes.ts'
 import { deviceRoutes } from './routes/device-routes.ts'
+import { fileRoutes } from './routes/file-routes.ts'
 import { folderRoutes } from './routes/folder-routes.ts'
 import { sessionRoutes } from './routes/session-routes.ts'
 import { tokenRoutes } from './routes/token-routes.ts'
@@ -126,7 +127,7 @@ export async function buildWebApp (options: WebAppOptions): Promise<FastifyInsta
 
   await app.register(async api => {
     installAccessControl(api, ctx)
-    for (const plugin of [sessionRoutes, twoFactorRoutes, userRoutes, deviceRoutes, folderRoutes, auditRoutes, tokenRoutes]) {
+    for (const plugin of [sessionRoutes, twoFactorRoutes, userRoutes, deviceRoutes, folderRoutes, fileRoutes, auditRoutes, tokenRoutes]) {
       await api.register(plugin(ctx))
     }
   }, { prefix: '/api/v1' })

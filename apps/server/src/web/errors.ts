@@ -29,7 +29,9 @@ const STATUS: Record<string, number> = {
   ERR_CONFLICT: 409,
   ERR_RATE_LIMITED: 429,
   ERR_NOT_CONFIGURED: 503,
-  ERR_CA_LOCKED: 503
+  ERR_CA_LOCKED: 503,
+  // A version whose chunks the store lost: the server's fault, not the request's.
+  ERR_STORE_DAMAGED: 500
 }
 
 export function installErrorHandling (app: FastifyInstance, log: (line: string) => void): void {
@@ -45,7 +47,9 @@ export function installErrorHandling (app: FastifyInstance, log: (line: string) 
     }
     if (err instanceof AerieError) {
       if (err instanceof LoginLockedError) void reply.header('Retry-After', String(Math.ceil(err.retryAfterMs / 1000)))
-      send(STATUS[err.code] ?? 400, err.code, err.message)
+      const status = STATUS[err.code] ?? 400
+      if (status === 500) log(`web: ${request.method} ${request.url} failed: ${err.code}: ${err.message}`)
+      send(status, err.code, err.message)
       return
     }
     // Fastify's own client errors: unparsable JSON, an empty body, a wrong content type, too large.

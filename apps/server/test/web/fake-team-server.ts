@@ -1,3 +1,4 @@
+import { InvalidInputError } from '@aerie/core'
 import type { ChunkStoreStats, RetentionPolicy, ServerVersion } from '@aerie/core'
 import type { DeviceSummary, EnrollmentCodeIssued, FolderEntry, FolderSummary, OrgSummary, TeamServerApi } from '../../src/team-server-api.ts'
 
@@ -37,10 +38,15 @@ export function fakeTeamServer (): FakeTeamServer {
     { name: 'plans', path: 'plans', type: 'dir', size: 0, mtimeMs: Date.parse('2030-01-01T09:00:00Z'), deleted: false, modifiedBy: 'adalaptop0000001' },
     { name: 'budget.xlsx', path: 'budget.xlsx', type: 'file', size: 48_000, mtimeMs: Date.parse('2030-01-02T10:00:00Z'), deleted: false, modifiedBy: 'adalaptop0000001' },
     { name: 'old notes.txt', path: 'old notes.txt', type: 'file', size: 0, mtimeMs: Date.parse('2030-01-02T11:00:00Z'), deleted: true, modifiedBy: 'bobdesktop000002' }
+  ]], ['team-docs/plans', [
+    { name: 'q1.md', path: 'plans/q1.md', type: 'file', size: 1_200, mtimeMs: Date.parse('2030-01-01T09:00:00Z'), deleted: false, modifiedBy: 'adalaptop0000001' }
   ]]])
   const versionList = new Map<string, ServerVersion[]>([['team-docs/budget.xlsx', [
     { path: 'budget.xlsx', size: 48_000, mtimeMs: Date.parse('2030-01-02T10:00:00Z'), modifiedBy: 'adalaptop0000001', deleted: false },
     { path: 'budget.xlsx', size: 41_000, mtimeMs: Date.parse('2030-01-01T10:00:00Z'), modifiedBy: 'bobdesktop000002', deleted: false, replacedAt: '2030-01-02T10:00:01.000Z' }
+  ]], ['team-docs/old notes.txt', [
+    { path: 'old notes.txt', size: 0, mtimeMs: Date.parse('2030-01-02T11:00:00Z'), modifiedBy: 'bobdesktop000002', deleted: true },
+    { path: 'old notes.txt', size: 900, mtimeMs: Date.parse('2030-01-01T08:00:00Z'), modifiedBy: 'bobdesktop000002', deleted: false, replacedAt: '2030-01-02T11:00:02.000Z' }
   ]]])
   const policies = new Map<string, RetentionPolicy>()
   const folderOf = (id: string): FolderSummary => {
@@ -91,11 +97,20 @@ export function fakeTeamServer (): FakeTeamServer {
       folderOf(folder)
       return (versionList.get(`${folder}/${path}`) ?? []).map(v => ({ ...v }))
     },
+    // Like the real one: the version current at `at` becomes the newest, the current one is kept, a deleted file comes back.
     async restoreVersion (folder, path, at, actor) {
-      const version = (versionList.get(`${folder}/${path}`) ?? []).find(v => v.replacedAt !== undefined && Date.parse(v.replacedAt) > at.getTime() && v.mtimeMs <= at.getTime())
-      if (version === undefined) throw new Error(`fake: no version of ${path} at ${at.toISOString()}`)
+      folderOf(folder)
+      const list = versionList.get(`${folder}/${path}`) ?? []
+      const version = list.find(v => v.replacedAt !== undefined && !v.deleted && Date.parse(v.replacedAt) > at.getTime() && v.mtimeMs <= at.getTime())
+      if (version === undefined) throw new InvalidInputError(`the team server keeps no version of "${path}" in folder ${folder} that was current at ${at.toISOString()}`)
       restores.push({ folder, path, at, actor })
-      return { ...version, replacedAt: undefined } as ServerVersion
+      const restored: ServerVersion = { path, size: version.size, mtimeMs: version.mtimeMs, modifiedBy: 'server0000000000', deleted: false }
+      const now = new Date().toISOString()
+      versionList.set(`${folder}/${path}`, [restored, ...list.flatMap(v => v.replacedAt !== undefined ? [v] : v.deleted ? [] : [{ ...v, replacedAt: now }])])
+      const dir = path.includes('/') ? path.slice(0, path.lastIndexOf('/')) : ''
+      const entry = entries.get(`${folder}/${dir}`)?.find(e => e.path === path)
+      if (entry !== undefined) Object.assign(entry, { size: restored.size, mtimeMs: restored.mtimeMs, deleted: false, modifiedBy: restored.modifiedBy })
+      return { ...restored }
     },
     retention (folder) {
       folderOf(folder)

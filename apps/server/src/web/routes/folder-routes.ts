@@ -1,23 +1,18 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import { ConflictError, NotFoundError } from '../../accounts/errors.ts'
-import type { FolderSummary } from '../../team-server-api.ts'
 import { actorOf, principalOf, viaOf } from '../auth.ts'
-import type { Principal, WebContext } from '../context.ts'
+import type { WebContext } from '../context.ts'
 import { responses } from '../errors.ts'
+import { createFolderAccess } from '../folder-access.ts'
 import { closed, folderSchema, idParamSchema, orgSchema } from '../schemas.ts'
 
 /**
- * Folders of the central copy (a user sees those they own or have a device in), their members
+ * Folders of the central copy (who sees which: folder-access.ts), their members
  * (an administrator adds, re-roles and removes them; never the owner), and the dashboard.
  */
 export function folderRoutes (ctx: WebContext): FastifyPluginAsync {
   const { api } = ctx
-  const visible = (principal: Principal): FolderSummary[] => {
-    if (principal.user.role === 'admin') return api.folders()
-    const email = principal.user.email.toLowerCase()
-    const mine = new Set(api.devices().filter(d => d.user.toLowerCase() === email).map(d => d.deviceId))
-    return api.folders().filter(f => f.owner.toLowerCase() === email || f.members.some(m => mine.has(m.deviceId)))
-  }
+  const access = createFolderAccess(api)
 
   const memberParams = closed({ folder: idParamSchema, device: idParamSchema })
   const folderResponse = responses(closed({ folder: folderSchema }))
@@ -71,7 +66,7 @@ export function folderRoutes (ctx: WebContext): FastifyPluginAsync {
       }
     }, async request => {
       const principal = principalOf(request)
-      return { folders: visible(principal), canManageMembers: principal.user.role === 'admin' }
+      return { folders: access.visible(principal), canManageMembers: principal.user.role === 'admin' }
     })
 
     app.get('/dashboard', {
