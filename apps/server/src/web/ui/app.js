@@ -4,17 +4,19 @@ import * as account from './pages/account.js'
 import * as audit from './pages/audit.js'
 import * as dashboard from './pages/dashboard.js'
 import * as devices from './pages/devices.js'
+import * as folder from './pages/folder.js'
 import * as folders from './pages/folders.js'
 import * as login from './pages/login.js'
 import * as setup from './pages/setup.js'
 import * as users from './pages/users.js'
 
-// The console is one page: the URL's hash names the screen (#/devices), /setup?token=… is first-run setup.
+// The console is one page: the URL's hash names the screen (#/devices) and, for a screen with a
+// `detail` page, what it shows (#/folders/ID/dir); /setup?token=… is first-run setup.
 
 const PAGES = {
   dashboard: { page: dashboard, title: 'Dashboard', admin: true },
   devices: { page: devices, title: 'Devices' },
-  folders: { page: folders, title: 'Folders' },
+  folders: { page: folders, title: 'Folders', detail: folder },
   users: { page: users, title: 'Users', admin: true },
   audit: { page: audit, title: 'Audit log', admin: true },
   account: { page: account, title: 'Account' }
@@ -43,6 +45,16 @@ async function loadMe () {
   return state.me
 }
 
+/** The screen's name and its detail (decoded path segments; undefined when they do not decode). */
+function parseHash () {
+  const [name = '', ...rest] = location.hash.replace(/^#\/?/, '').split('/')
+  try {
+    return { name, detail: rest.filter(s => s !== '').map(decodeURIComponent) }
+  } catch {
+    return { name, detail: undefined }
+  }
+}
+
 function homeOf (me) {
   return me.user.role === 'admin' ? 'dashboard' : 'devices'
 }
@@ -58,11 +70,12 @@ function renderChrome () {
     who.replaceChildren()
     return
   }
-  const current = location.hash.replace(/^#\//, '') || homeOf(me)
+  const { name: shown, detail } = parseHash()
+  const current = shown || homeOf(me)
   nav.hidden = false
   nav.replaceChildren(h('ul', {}, Object.entries(PAGES)
     .filter(([, p]) => !p.admin || me.user.role === 'admin')
-    .map(([name, p]) => h('li', {}, h('a', { href: `#/${name}`, 'aria-current': name === current ? 'page' : undefined }, p.title)))))
+    .map(([name, p]) => h('li', {}, h('a', { href: `#/${name}`, 'aria-current': name !== current ? undefined : detail?.length ? 'true' : 'page' }, p.title)))))
   who.replaceChildren(
     h('span', { class: 'who-name' }, me.user.email, me.user.role === 'admin' ? ' (admin)' : ''),
     h('button', { type: 'button', class: 'secondary small', id: 'sign-out', onclick: signOut }, 'Sign out'))
@@ -90,7 +103,7 @@ async function route () {
     return show(setup, ctx)
   }
   if (state.me === undefined) await loadMe()
-  const name = location.hash.replace(/^#\//, '')
+  const { name, detail } = parseHash()
   if (!state.me) {
     renderChrome()
     document.title = 'Sign in · Aerie'
@@ -98,19 +111,20 @@ async function route () {
     return show(login, ctx)
   }
   const entry = PAGES[name]
-  if (entry === undefined || (entry.admin && state.me.user.role !== 'admin')) {
+  const page = detail?.length ? entry?.detail : entry?.page
+  if (page === undefined || (entry.admin && state.me.user.role !== 'admin')) {
     location.replace(`#/${homeOf(state.me)}`)
     return
   }
   renderChrome()
   document.title = `${entry.title} · Aerie`
-  return show(entry.page, ctx)
+  return show(page, ctx, detail)
 }
 
-async function show (page, ctx) {
+async function show (page, ctx, detail) {
   main.replaceChildren(h('p', { class: 'loading' }, 'Loading…'))
   try {
-    await page.render(main, ctx)
+    await page.render(main, ctx, detail)
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) {
       state.me = undefined

@@ -29,7 +29,7 @@ function append (el, children) {
 
 /** A status shown by an icon and words, never by colour alone. */
 export function status (kind, text) {
-  const icons = { ok: '✓', off: '○', bad: '✕', warn: '!', info: 'i' }
+  const icons = { ok: '✓', off: '○', bad: '✕', warn: '!', info: 'i', deleted: '✕' }
   return h('span', { class: `status status-${kind}` }, h('span', { class: 'status-icon', 'aria-hidden': 'true' }, icons[kind] ?? '•'), ' ', text)
 }
 
@@ -42,10 +42,14 @@ export function bytes (n) {
   return `${value >= 100 || unit === 0 ? Math.round(value) : value.toFixed(1)} ${units[unit]}`
 }
 
-export function time (iso) {
+/** A moment, to the minute (or to the second, where versions a moment apart must be told apart). */
+export function time (iso, precision = 'minute') {
   if (!iso) return '—'
-  const date = new Date(iso)
-  return h('time', { datetime: iso, title: iso }, date.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' }))
+  return h('time', { datetime: iso, title: iso }, timeText(iso, precision))
+}
+
+export function timeText (iso, precision = 'minute') {
+  return new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: precision === 'second' ? 'medium' : 'short' })
 }
 
 /** A labelled form field: the label is always visible and tied to its input. */

@@ -6,6 +6,7 @@ const ACTIONS = [
   'totp.enabled', 'totp.disabled', 'totp.reset', 'recovery_code.used', 'recovery_codes.replaced', 'reauthentication.failed',
   'user.created', 'user.disabled', 'user.enabled', 'enrollment_code.created', 'device.revoked',
   'api_token.created', 'api_token.revoked', 'audit.verified',
+  'folder.member_set', 'folder.member_removed', 'version.restored', 'folder.retention_changed',
   // Recorded by the server process itself.
   'device.enrolled', 'device.enrollment_refused', 'server.unlocked'
 ]

@@ -1,5 +1,6 @@
 import { api } from '../api.js'
 import { bytes, confirmAction, errorBox, field, fill, h, onSubmit, pageHeading, status, table } from '../dom.js'
+import { folderHref } from './folder.js'
 
 const ROLE = { owner: 'Owner', editor: 'Editor', viewer: 'Viewer' }
 
@@ -67,6 +68,7 @@ export async function render (main, ctx) {
       : folders.map(f => h('section', { class: 'panel', 'aria-labelledby': `folder-${f.id}` },
         h('h2', { id: `folder-${f.id}` }, f.label),
         h('p', { class: 'muted' }, `Folder id ${f.id} · owner ${f.owner} · ${f.files.toLocaleString()} files · ${bytes(f.bytes)}`),
+        h('p', {}, h('a', { href: folderHref(f.id), 'aria-label': `Files and versions of ${f.label}` }, 'Files and versions')),
         table(`Members of ${f.label}`, ['Device', 'Role', 'Connection', canManageMembers ? 'Action' : null].filter(Boolean), f.members.map(m => h('tr', {},
           h('th', { scope: 'row' }, names.get(m.deviceId) ?? m.deviceId),
           h('td', {}, roleCell(f, m)),
