@@ -1,15 +1,11 @@
-import { mkdirSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
-import { chromium } from 'playwright-core'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { decodeTotpSecret, totpCode, totpStep } from '../../src/accounts/totp.ts'
+import { ARTIFACTS, launchChromium } from './chromium.ts'
 import { ADMIN, SETUP_TOKEN, startWebApp } from './harness.ts'
 import type { RunningWebApp } from './harness.ts'
 
 // The admin console in a real headless Chromium against the real web app (fake team server behind it).
-const ARTIFACTS = fileURLToPath(new URL('../../../../test-artifacts/', import.meta.url))
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
 
 describe('admin console in a browser', () => {
   let web: RunningWebApp
@@ -18,9 +14,8 @@ describe('admin console in a browser', () => {
   const problems: string[] = []
 
   beforeAll(async () => {
-    mkdirSync(ARTIFACTS, { recursive: true })
     web = await startWebApp()
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS })
+    browser = await launchChromium()
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
     page.setDefaultTimeout(10_000)
     // A CSP violation or a script error shows up here; there must be none. (A 401 is expected: the

@@ -1,15 +1,11 @@
-import { mkdirSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
-import { chromium } from 'playwright-core'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ARTIFACTS, launchChromium } from './chromium.ts'
 import { addUser, setUpAdmin, startWebApp } from './harness.ts'
 import type { Client, RunningWebApp } from './harness.ts'
 
 // The console's folder page in a real headless Chromium against the real web app (fake team server
 // behind it): browse the central copy, open a file's versions, restore, change retention.
-const ARTIFACTS = fileURLToPath(new URL('../../../../test-artifacts/', import.meta.url))
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
 
 describe('folder page in a browser', () => {
   let web: RunningWebApp
@@ -19,13 +15,12 @@ describe('folder page in a browser', () => {
   const problems: string[] = []
 
   beforeAll(async () => {
-    mkdirSync(ARTIFACTS, { recursive: true })
     web = await startWebApp()
     admin = await setUpAdmin(web.base)
     carol = await addUser(admin, 'carol@example.org')
     web.api.deviceList.push({ deviceId: 'carolphone000003', deviceName: 'Carol phone', user: 'carol@example.org', issuedAt: '2030-01-04T00:00:00.000Z', online: false })
     web.api.folderList[0]!.members.push({ deviceId: 'carolphone000003', role: 'viewer' })
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS })
+    browser = await launchChromium()
   })
 
   afterAll(async () => {
