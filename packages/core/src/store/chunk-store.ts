@@ -14,11 +14,11 @@ export interface ChunkStore {
    */
   has(hashes: readonly Uint8Array[]): Promise<boolean[]>
   /**
-   * Stores a chunk. Its bytes are checked against `hash` first: a chunk that does not hash to
+   * Stores a chunk. Its bytes are checked against `hash` first (unless the caller just did: `verified`): a chunk that does not hash to
    * its name is refused (InvalidInputError) and nothing is written. Storing a chunk that is
    * already there costs nothing. Resolves once the chunk is durable (on disk and indexed).
    */
-  put(hash: Uint8Array, bytes: Uint8Array): Promise<void>
+  put(hash: Uint8Array, bytes: Uint8Array, options?: PutOptions): Promise<void>
   /** A chunk's bytes, verified against its hash; undefined when it is not stored. Damage throws StoreDamagedError. */
   get(hash: Uint8Array): Promise<Uint8Array | undefined>
   /** Chunks stored, their plain bytes, and the bytes they take on disk (with packing and encryption). */
@@ -30,6 +30,11 @@ export interface ChunkStore {
    */
   verify(options?: { signal?: AbortSignal, onProgress?(done: number, total: number): void }): Promise<DamagedChunk[]>
   close(): Promise<void>
+}
+
+export interface PutOptions {
+  /** The caller has just checked that the bytes hash to `hash` (as the puller does on receipt): not hashed again. */
+  verified?: boolean
 }
 
 export interface ChunkStoreStats {

@@ -104,7 +104,7 @@ export function openPackIndex (path: string): PackIndex {
     chunksIn: db.prepare('SELECT hash, at, length, size FROM chunks WHERE pack = ? ORDER BY at'),
     addPack: db.prepare('INSERT INTO packs (id, name, size, chunks, plain_bytes) VALUES (?, ?, 0, 0, 0)'),
     addChunk: db.prepare('INSERT INTO chunks (hash, pack, at, length, size) VALUES (?, ?, ?, ?, ?)'),
-    growPack: db.prepare('UPDATE packs SET chunks = chunks + 1, plain_bytes = plain_bytes + ?, size = max(size, ?) WHERE id = ?'),
+    growPack: db.prepare('UPDATE packs SET chunks = chunks + ?, plain_bytes = plain_bytes + ?, size = max(size, ?) WHERE id = ?'),
     stats: db.prepare('SELECT count(*) AS packs, sum(chunks) AS chunks, sum(plain_bytes) AS plain, sum(size) AS size FROM packs'),
     meta: db.prepare('SELECT value FROM meta WHERE name = ?'),
     setMeta: db.prepare('INSERT INTO meta (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value')
@@ -149,6 +149,8 @@ export function openPackIndex (path: string): PackIndex {
       db.exec('BEGIN')
       try {
         for (const pack of packs) statements.addPack.run(pack.id, pack.name)
+        // One update per pack, not per chunk: a commit holds hundreds of chunks of few packs.
+        const growth = new Map<number, { chunks: number, plain: number, end: number }>()
         for (const chunk of chunks) {
           const old = chunk.replaces ? index.find(chunk.hash) : undefined
           if (old === undefined) {
@@ -159,8 +161,13 @@ export function openPackIndex (path: string): PackIndex {
             statements.replaceChunk.run(chunk.pack, chunk.at, chunk.length, chunk.size, chunk.hash)
             statements.clearDamaged.run(chunk.hash)
           }
-          statements.growPack.run(chunk.size, chunk.at + chunk.length, chunk.pack)
+          const grown = growth.get(chunk.pack) ?? { chunks: 0, plain: 0, end: 0 }
+          grown.chunks++
+          grown.plain += chunk.size
+          grown.end = Math.max(grown.end, chunk.at + chunk.length)
+          growth.set(chunk.pack, grown)
         }
+        for (const [pack, grown] of growth) statements.growPack.run(grown.chunks, grown.plain, grown.end, pack)
         db.exec('COMMIT')
       } catch (err) {
         // A failed COMMIT may have rolled back already; a second ROLLBACK would hide why.

@@ -1,5 +1,6 @@
 import { isChunk } from '../chunking/index.ts'
 import { readAt } from './local-chunks.ts'
+import { ByteBudget } from '../util/byte-budget.ts'
 import type { PullerInit } from './puller.ts'
 
 /** Where chunks come from besides this pull: the device's own files, then the peers. */
@@ -75,35 +76,5 @@ export class PassChunks {
     const local = await this.init.localChunks.read(hash, size)
     if (local !== undefined) return { bytes: local, local: true }
     return { bytes: await this.init.fetchChunk(hash, size, device), local: false }
-  }
-}
-
-/** Bytes in memory at once: takers wait their turn, except that one may always go when none is out. */
-class ByteBudget {
-  private used = 0
-  private readonly waiting: Array<{ size: number, go: () => void }> = []
-  private readonly max: number
-
-  constructor (max: number) {
-    this.max = max
-  }
-
-  async take (size: number): Promise<void> {
-    if (this.waiting.length === 0 && (this.used === 0 || this.used + size <= this.max)) {
-      this.used += size
-      return
-    }
-    await new Promise<void>(resolve => { this.waiting.push({ size, go: resolve }) })
-  }
-
-  give (size: number): void {
-    this.used -= size
-    while (this.waiting.length > 0) {
-      const next = this.waiting[0]!
-      if (this.used !== 0 && this.used + next.size > this.max) break
-      this.waiting.shift()
-      this.used += next.size
-      next.go()
-    }
   }
 }

@@ -1,3 +1,4 @@
+import { ByteBudget } from '../util/byte-budget.ts'
 import { inParallel } from '../util/in-parallel.ts'
 import type { FileRecord, FolderIndex } from '../index/index.ts'
 import type { ChunkStore } from '../store/index.ts'
@@ -16,15 +17,17 @@ export interface StorePullInit {
   index: FolderIndex
   store: ChunkStore
   history: CentralHistory
-  /** A verified chunk from the members, asking `device` (the winner's holder) first. */
+  /** A chunk from the members whose hash has been checked, asking `device` (the winner's holder) first. */
   fetchChunk(hash: Uint8Array, size: number, device: string): Promise<Uint8Array>
   onProgress?(progress: PullProgress): void
 }
 
 /** Files at once: many small files are bound by round trips. */
 const FILES_IN_FLIGHT = 32
-/** Chunk requests in flight per file (with FILES_IN_FLIGHT: ≈ 16 MiB of 64 KiB chunks). */
-const CHUNKS_IN_FLIGHT = 8
+/** Chunk requests in flight per file. */
+const CHUNKS_IN_FLIGHT = 32
+/** Chunk bytes asked for and not yet stored, across all files: enough to keep the link busy, bounded memory. */
+const BYTES_IN_FLIGHT = 16 * 1024 * 1024
 const ADOPT_BATCH = 256
 const PROGRESS_EVERY_MS = 250
 
@@ -46,14 +49,21 @@ export async function pullIntoStore (init: StorePullInit, signal?: AbortSignal):
 
   // A chunk two files need at once is fetched and stored once.
   const storing = new Map<string, Promise<void>>()
+  const budget = new ByteBudget(BYTES_IN_FLIGHT)
   const ensureStored = async (hash: Uint8Array, size: number, device: string): Promise<void> => {
     const key = Buffer.from(hash).toString('hex')
     let pending = storing.get(key)
     if (pending === undefined) {
       pending = (async () => {
-        const bytes = await init.fetchChunk(hash, size, device)
-        await store.put(hash, bytes)
-        result.networkBytes += size
+        await budget.take(size)
+        try {
+          const bytes = await init.fetchChunk(hash, size, device)
+          // fetchChunk has checked the hash: the store need not hash it again.
+          await store.put(hash, bytes, { verified: true })
+          result.networkBytes += size
+        } finally {
+          budget.give(size)
+        }
       })()
       storing.set(key, pending)
       pending.catch(() => storing.delete(key))
