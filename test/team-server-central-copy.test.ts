@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { DatabaseSync } from 'node:sqlite'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Lab, waitFor } from './support/agents.ts'
 import { syncStatus, untilSame } from './support/shared-folder.ts'
@@ -105,6 +106,19 @@ describe('team server: the central copy', () => {
     expect(out).toMatch(/team server restored/)
     for (const file of [aliceFile, bobFile]) {
       await waitFor(async () => await readFile(file, 'utf8').catch(() => '') === 'central copy', `the restored version to reach ${file}\n${server.log}`, 40_000)
+    }
+
+    // The server's audit log has each folder it took in, each membership change, and the restore.
+    const db = new DatabaseSync(join(server.dataDir, 'server.db'), { readOnly: true })
+    try {
+      const rows = db.prepare('SELECT actor, action, target FROM audit_log ORDER BY seq').all() as Array<{ actor: string, action: string, target: string }>
+      const aliceId = JSON.parse(await alice.ok('id', '--json')).deviceId as string
+      expect(rows).toContainEqual({ actor: `device ${aliceId}`, action: 'folder.kept', target: 'team' })
+      expect(rows).toContainEqual({ actor: `device ${aliceId}`, action: 'folder.kept', target: 'copy' })
+      expect(rows.some(r => r.action === 'folder.membership_changed' && r.target === 'team')).toBe(true)
+      expect(rows).toContainEqual({ actor: `device ${aliceId}`, action: 'version.restored', target: 'team/docs/deep/notes.txt' })
+    } finally {
+      db.close()
     }
   })
 })

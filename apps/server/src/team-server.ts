@@ -116,7 +116,8 @@ export class TeamServer implements TeamServerApi {
       certificate: identity.deviceCertPem,
       caCertificate: identity.caCertPem,
       crl: () => this.trust.currentCrl(),
-      log
+      log,
+      audit: (event) => { this.init.audit?.(event) }
     })
     if (this.init.onProgress !== undefined) this.central.addEventListener('progress', (evt) => { this.init.onProgress?.(evt.detail) })
     this.central.addEventListener('pulled', (evt) => {

@@ -41,6 +41,15 @@ export interface CentralCopyInit {
   /** Which offered folders to keep (default: every folder it is given). */
   accepts?(offer: FolderOffer): boolean
   log(line: string): void
+  /** Security-relevant events for the audit log: folders taken in, membership changes, restores. */
+  audit?(event: CentralAuditEvent): void
+}
+
+export interface CentralAuditEvent {
+  actor: string
+  action: 'folder.kept' | 'folder.membership_changed' | 'version.restored'
+  target: string
+  detail: Record<string, string>
 }
 
 export interface CentralFolderStatus {
@@ -103,7 +112,10 @@ export class CentralCopy extends TypedEventEmitter<CentralCopyEvents> {
       hasFolder: id => copy.folders.has(id),
       folderIds: () => copy.folders.keys(),
       onRemoteChange: (id) => { copy.schedulePull(id) },
-      onOffer: (offer, signed) => { void copy.accept(offer, signed) }
+      onOffer: (offer, signed) => { void copy.accept(offer, signed) },
+      onMembership: (record, from) => {
+        init.audit?.({ actor: `device ${from}`, action: 'folder.membership_changed', target: record.folder, detail: { version: String(record.version), members: record.members.map(m => `${m.deviceId}:${m.role}`).join(' ') } })
+      }
     })
     await init.host.libp2p.handle(VERSIONS_PROTOCOL, (stream, connection) => copy.serveVersions(stream, connection))
     for (const id of copy.folders.keys()) copy.schedulePull(id)
@@ -160,6 +172,7 @@ export class CentralCopy extends TypedEventEmitter<CentralCopyEvents> {
     const { record } = version
     index.updateLocal(folder, [{ path, type: 'file', size: record.size, mtimeMs: record.mtimeMs, mode: record.mode, deleted: false, chunks: record.chunks }])
     this.init.log(`folder ${folder}: "${path}" restored to the version modified ${new Date(record.mtimeMs).toISOString()}, asked by ${by}`)
+    this.init.audit?.({ actor: by, action: 'version.restored', target: `${folder}/${path}`, detail: { at: at.toISOString(), modified: new Date(record.mtimeMs).toISOString() } })
     this.exchange.announce(folder)
     return summary(record)
   }
@@ -285,6 +298,7 @@ export class CentralCopy extends TypedEventEmitter<CentralCopyEvents> {
     if (this.folders.has(offer.folder)) return
     this.folders.set(offer.folder, { id: offer.folder, pullAgain: false, problems: [] })
     this.init.log(`folder ${offer.folder} ("${offer.label}"), owned by device ${offer.owner}: now kept in the central copy`)
+    this.init.audit?.({ actor: `device ${offer.from}`, action: 'folder.kept', target: offer.folder, detail: { label: offer.label, owner: offer.owner } })
     this.exchange.introduceToAll(offer.folder)
   }
 

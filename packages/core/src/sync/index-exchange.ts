@@ -10,7 +10,7 @@ import type { Crl } from '../pki/index.ts'
 import type { FolderMessage, IndexMessage } from '../protocol/index.ts'
 import type { LocalChunks } from './local-chunks.ts'
 import type { MembershipStore } from './membership-store.ts'
-import type { FolderRole, SignedMembership } from './membership.ts'
+import type { FolderRole, MembershipRecord, SignedMembership } from './membership.ts'
 import type { PeerCounters } from './peer-link.ts'
 import type { Connection, Stream } from '@libp2p/interface'
 
@@ -34,6 +34,8 @@ export interface IndexExchangeInit {
   folderIds(): Iterable<string>
   /** A peer's records or announcement for the folder changed: recount what we need, pull. */
   onRemoteChange(id: string): void
+  /** A member brought a newer membership record of a folder set up here (the team server audits it). */
+  onMembership?(record: MembershipRecord, from: string): void
   /** A member offered a folder not set up here (its record verified); the team server accepts it at once. */
   onOffer?(offer: FolderOffer, signed: SignedMembership): void
   log(line: string): void
@@ -263,6 +265,7 @@ export class IndexExchange {
     const after = memberships.get(id)?.record.version
     if (after !== before) {
       log(`folder ${id}: membership version ${String(after)} from ${link.deviceId}`)
+      this.init.onMembership?.(memberships.get(id)!.record, link.deviceId)
       for (const other of this.links.values()) this.introduce(other, id)
     }
     if (!this.isMember(id, link.deviceId)) {
