@@ -119,6 +119,8 @@ describe('admin console in a browser', () => {
     // 7. The audit log shows each step, and its chain verifies.
     await page.getByRole('link', { name: 'Audit log' }).click()
     await page.getByRole('heading', { name: 'Entries, newest first' }).waitFor()
+    // The heading is drawn before the entries arrive: wait for them.
+    await page.locator('#audit-entries tbody tr').first().waitFor()
     const log = await page.locator('#audit-entries').textContent()
     for (const action of ['setup.completed', 'login.succeeded', 'totp.enabled', 'logout', 'enrollment_code.created', 'device.revoked', 'folder.member_set']) {
       expect(log, action).toContain(action)
