@@ -7,7 +7,7 @@ import {
 } from '@aerie/core'
 import { createEnrollmentCode } from './enrollment-codes.ts'
 import { serverPaths } from './server-identity.ts'
-import type { AerieHost, CaStore, CentralHistory, ChunkStore, ChunkStoreStats, FolderIndex, PullProgress, RetentionPolicy, ServerVersion } from '@aerie/core'
+import type { AerieHost, CaStore, CentralHistory, ChunkStore, ChunkStoreStats, FileRecord, FolderIndex, PullProgress, RetentionPolicy, ServerVersion } from '@aerie/core'
 import type { ServerConfig } from './config.ts'
 import type { ServerIdentity } from './server-identity.ts'
 import type { DeviceSummary, EnrollmentCodeIssued, FolderEntry, FolderSummary, OrgSummary, TeamServerApi } from './team-server-api.ts'
@@ -192,9 +192,26 @@ export class TeamServer implements TeamServerApi {
   }
 
   listFolder (folder: string, dir: string): FolderEntry[] {
-    return this.central.list(folder, dir).map(r => ({
-      name: r.path.slice(r.path.lastIndexOf('/') + 1), path: r.path, type: r.type, size: r.size, mtimeMs: r.mtimeMs, deleted: r.deleted, modifiedBy: r.modifiedBy
-    }))
+    return this.central.list(folder, dir).map(entryOf)
+  }
+
+  fileInfo (folder: string, path: string): FolderEntry | undefined {
+    const record = this.central.record(folder, path)
+    return record === undefined ? undefined : entryOf(record)
+  }
+
+  walkFolder (folder: string, dir: string): FolderEntry[] {
+    return [...this.central.files(folder, dir)].map(entryOf)
+  }
+
+  async * readFile (folder: string, path: string, range?: { start: number, end: number }): AsyncGenerator<Uint8Array> {
+    const record = this.central.record(folder, path)
+    if (record === undefined || record.deleted || record.type !== 'file') throw new InvalidInputError(`folder ${folder} has no file "${path}"`)
+    yield * this.central.read(record, range?.start, range?.end)
+  }
+
+  async writeFile (folder: string, path: string, source: AsyncIterable<Uint8Array>, options: { by: string, mtimeMs?: number }): Promise<FolderEntry> {
+    return entryOf(await this.central.write(folder, path, source, options))
   }
 
   versions (folder: string, path: string): ServerVersion[] {
@@ -233,4 +250,8 @@ export class TeamServer implements TeamServerApi {
     this.index?.close()
     this.caStore?.close()
   }
+}
+
+function entryOf (r: FileRecord): FolderEntry {
+  return { name: r.path.slice(r.path.lastIndexOf('/') + 1), path: r.path, type: r.type, size: r.size, mtimeMs: r.mtimeMs, deleted: r.deleted, modifiedBy: r.modifiedBy }
 }

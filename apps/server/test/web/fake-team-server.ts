@@ -14,6 +14,8 @@ export interface FakeTeamServer extends TeamServerApi {
   entries: Map<string, FolderEntry[]>
   versionList: Map<string, ServerVersion[]>
   policies: Map<string, RetentionPolicy>
+  /** File contents by `folder/path`. */
+  contents: Map<string, Uint8Array>
   deviceList: DeviceSummary[]
   folderList: FolderSummary[]
 }
@@ -49,6 +51,13 @@ export function fakeTeamServer (): FakeTeamServer {
     { path: 'old notes.txt', size: 900, mtimeMs: Date.parse('2030-01-01T08:00:00Z'), modifiedBy: 'bobdesktop000002', deleted: false, replacedAt: '2030-01-02T11:00:02.000Z' }
   ]]])
   const policies = new Map<string, RetentionPolicy>()
+  const contents = new Map<string, Uint8Array>()
+  const entryFor = (folder: string, path: string): FolderEntry | undefined => {
+    const bytes = contents.get(`${folder}/${path}`)
+    if (bytes !== undefined) return { name: path.slice(path.lastIndexOf('/') + 1), path, type: 'file', size: bytes.byteLength, mtimeMs: 0, deleted: false, modifiedBy: 'server0000000000' }
+    const dir = path.includes('/') ? path.slice(0, path.lastIndexOf('/')) : ''
+    return entries.get(`${folder}/${dir}`)?.find(e => e.path === path)
+  }
   const folderOf = (id: string): FolderSummary => {
     const found = folderList.find(f => f.id === id)
     if (found === undefined) throw new Error(`fake: no folder ${id}`)
@@ -63,6 +72,7 @@ export function fakeTeamServer (): FakeTeamServer {
     entries,
     versionList,
     policies,
+    contents,
     deviceList,
     folderList,
     org: (): OrgSummary => ({ name: 'Example Org', caFingerprint: 'ab'.repeat(32), deviceId: 'server0000000000', addresses: ['/ip4/127.0.0.1/tcp/22000'] }),
@@ -111,6 +121,28 @@ export function fakeTeamServer (): FakeTeamServer {
       const entry = entries.get(`${folder}/${dir}`)?.find(e => e.path === path)
       if (entry !== undefined) Object.assign(entry, { size: restored.size, mtimeMs: restored.mtimeMs, deleted: false, modifiedBy: restored.modifiedBy })
       return { ...restored }
+    },
+    fileInfo (folder, path) {
+      folderOf(folder)
+      const entry = entryFor(folder, path)
+      return entry === undefined ? undefined : { ...entry }
+    },
+    walkFolder (folder, dir) {
+      folderOf(folder)
+      const prefix = `${folder}/${dir === '' ? '' : `${dir}/`}`
+      return [...contents.keys()].filter(k => k.startsWith(prefix)).sort().map(k => entryFor(folder, k.slice(folder.length + 1))!)
+    },
+    async * readFile (folder, path, range) {
+      const bytes = contents.get(`${folder}/${path}`)
+      if (bytes === undefined) throw new Error(`fake: no file ${path}`)
+      yield bytes.subarray(range?.start ?? 0, range?.end ?? bytes.byteLength)
+    },
+    async writeFile (folder, path, source) {
+      folderOf(folder)
+      const parts: Uint8Array[] = []
+      for await (const part of source) parts.push(part)
+      contents.set(`${folder}/${path}`, Buffer.concat(parts))
+      return entryFor(folder, path)!
     },
     retention (folder) {
       folderOf(folder)

@@ -12,12 +12,16 @@ export interface Chunk {
   size: number
   /** SHA-256 of the chunk's bytes: its id (see chunk-id.ts). */
   hash: Uint8Array
+  /** The chunk's bytes (a copy), when asked for with `keepBytes`. */
+  bytes?: Uint8Array
 }
 
 export interface ChunkingOptions {
   signal?: AbortSignal
   /** Called after each block (a few MiB) with the number of bytes chunked so far. */
   onProgress?: (bytes: number) => void
+  /** chunkStream: each chunk carries a copy of its bytes (to store them as they come). */
+  keepBytes?: boolean
 }
 
 /** Bytes read at a time: large enough that a read and the tail copy cost little per byte. */
@@ -58,7 +62,7 @@ export async function chunkFile (path: string, options: ChunkingOptions = {}): P
  * hashChunksOfBuffer would give for all of its bytes joined.
  */
 export async function * chunkStream (source: AsyncIterable<Uint8Array>, options: ChunkingOptions = {}): AsyncGenerator<Chunk> {
-  const { signal, onProgress } = options
+  const { signal, onProgress, keepBytes = false } = options
   const buf = Buffer.allocUnsafe(MAX_CHUNK_SIZE + BLOCK_SIZE)
   let filled = 0
   let offset = 0 // of buf[0] in the stream
@@ -72,7 +76,7 @@ export async function * chunkStream (source: AsyncIterable<Uint8Array>, options:
       // Cut only when full, so each byte is scanned about once whatever the piece sizes.
       if (filled === buf.byteLength) {
         const chunks: Chunk[] = []
-        const rest = cutChunks(buf, 0, filled, false, offset, chunks)
+        const rest = cutChunks(buf, 0, filled, false, offset, chunks, keepBytes)
         buf.copyWithin(0, rest, filled)
         filled -= rest
         offset += rest
@@ -82,7 +86,7 @@ export async function * chunkStream (source: AsyncIterable<Uint8Array>, options:
     }
   }
   const chunks: Chunk[] = []
-  cutChunks(buf, 0, filled, true, offset, chunks)
+  cutChunks(buf, 0, filled, true, offset, chunks, keepBytes)
   onProgress?.(offset + filled)
   yield * chunks
 }
@@ -92,12 +96,13 @@ export async function * chunkStream (source: AsyncIterable<Uint8Array>, options:
  * `chunks` (`offset` is where buf[start] is in the file); returns where the unconsumed
  * tail begins, which is `end` when `final`.
  */
-function cutChunks (buf: Uint8Array, start: number, end: number, final: boolean, offset: number, chunks: Chunk[]): number {
+function cutChunks (buf: Uint8Array, start: number, end: number, final: boolean, offset: number, chunks: Chunk[], keepBytes = false): number {
   let pos = start
   for (;;) {
     const size = findCutPoint(buf, pos, end, final)
     if (size <= 0) return pos
-    chunks.push({ offset: offset + pos - start, size, hash: chunkId(buf.subarray(pos, pos + size)) })
+    const bytes = buf.subarray(pos, pos + size)
+    chunks.push({ offset: offset + pos - start, size, hash: chunkId(bytes), ...(keepBytes ? { bytes: Uint8Array.prototype.slice.call(bytes) } : {}) })
     pos += size
   }
 }

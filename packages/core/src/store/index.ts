@@ -3,3 +3,5 @@ export { changePassphrase, createKeyring, keyringFiles, keyringState, openBlob, 
 export type { KeyringFiles, KeyringState } from './data-key.ts'
 export { openPackStore } from './pack-store.ts'
 export type { PackStoreOptions } from './pack-store.ts'
+export { readChunks, storeStream } from './chunk-streams.ts'
+export type { StoredChunk } from './chunk-streams.ts'

@@ -1,6 +1,8 @@
 import { TypedEventEmitter } from '@libp2p/interface'
 import { InvalidInputError, NotConfiguredError, ProtocolError, StoreDamagedError } from '../errors.ts'
 import { MAX_VERSIONS_LISTED, MAX_VERSIONS_REQUEST, MAX_VERSIONS_RESPONSE, messageChannel, parseVersionsRequest, VERSIONS_PROTOCOL } from '../protocol/index.ts'
+import { pathProblem } from '../index/index.ts'
+import { readChunks, storeStream } from '../store/index.ts'
 import { IndexExchange } from './index-exchange.ts'
 import { canWrite, changeMember, roleOf } from './membership.ts'
 import { createStoreChunks } from './store-chunks.ts'
@@ -47,7 +49,7 @@ export interface CentralCopyInit {
 
 export interface CentralAuditEvent {
   actor: string
-  action: 'folder.kept' | 'folder.membership_changed' | 'version.restored'
+  action: 'folder.kept' | 'folder.membership_changed' | 'version.restored' | 'file.written'
   target: string
   detail: Record<string, string>
 }
@@ -226,6 +228,48 @@ export class CentralCopy extends TypedEventEmitter<CentralCopyEvents> {
     await Promise.all([...this.folders.values()].map(async f => { await f.pulling }))
     await this.init.host.libp2p.unhandle(VERSIONS_PROTOCOL).catch(() => {})
     await this.exchange.stop()
+  }
+
+  /** The current record of a path (a tombstone for a deleted one), or undefined. */
+  record (folder: string, path: string): FileRecord | undefined {
+    this.folderOrThrow(folder)
+    return this.init.index.getLocal(folder, path)
+  }
+
+  /**
+   * A file's bytes from `start` up to (not including) `end`, read chunk by chunk from the
+   * store (a few ahead), never the whole file in memory. Every chunk is verified as it is read.
+   */
+  read (record: FileRecord, start = 0, end = record.size): AsyncGenerator<Uint8Array> {
+    return readChunks(this.init.store, record.chunks, start, end)
+  }
+
+  /**
+   * Makes `source`'s bytes the newest version of `path` (a change by this server that syncs to
+   * every member; the version it replaces is kept): a file dropped through a share link, say.
+   * The bytes go to the store as they arrive; the record is written only once all are stored.
+   */
+  async write (folder: string, path: string, source: AsyncIterable<Uint8Array>, options: { mtimeMs?: number, mode?: number, by: string }): Promise<FileRecord> {
+    this.folderOrThrow(folder)
+    const problem = pathProblem(path)
+    if (problem !== undefined) throw new InvalidInputError(`cannot write "${path}": ${problem}`)
+    const { chunks, size } = await storeStream(this.init.store, source)
+    const { index, history } = this.init
+    const current = index.getLocal(folder, path)
+    if (current !== undefined && !current.deleted && current.type === 'file') history.add(folder, current, this.init.deviceId)
+    const [record] = index.updateLocal(folder, [{ path, type: 'file', size, mtimeMs: options.mtimeMs ?? Date.now(), mode: options.mode ?? 0o644, deleted: false, chunks }])
+    this.init.log(`folder ${folder}: "${path}" written (${size} bytes) by ${options.by}`)
+    this.init.audit?.({ actor: options.by, action: 'file.written', target: `${folder}/${path}`, detail: { size: String(size) } })
+    this.exchange.announce(folder)
+    return record ?? index.getLocal(folder, path)!
+  }
+
+  /** Every file (not deleted) under `dir` ('' the whole folder), by path: a folder download's contents. */
+  * files (folder: string, dir: string): Generator<FileRecord> {
+    this.folderOrThrow(folder)
+    const prefix = dir === '' ? '' : `${dir}/`
+    const records = [...this.init.index.localFiles(folder)].filter(r => !r.deleted && r.type === 'file' && r.path.startsWith(prefix))
+    yield * records.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
   }
 
   /** The records directly under `dir` ('' the root), deleted ones included, by name. */

@@ -1,0 +1,60 @@
+import { chunkStream } from '../chunking/index.ts'
+import { InvalidInputError, StoreDamagedError } from '../errors.ts'
+import type { ChunkStore } from './chunk-store.ts'
+
+/** A file's content as the store knows it: its chunks in order. */
+export interface StoredChunk { hash: Uint8Array, size: number }
+
+/** Chunks read ahead of the one being sent. */
+const READ_AHEAD = 8
+
+/**
+ * The bytes [start, end) of content made of `chunks`, read from the store chunk by chunk (a
+ * few ahead), never the whole content in memory; every chunk is verified by the store.
+ */
+export async function * readChunks (store: ChunkStore, chunks: readonly StoredChunk[], start = 0, end?: number): AsyncGenerator<Uint8Array> {
+  const total = chunks.reduce((n, c) => n + c.size, 0)
+  const stop = end ?? total
+  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(stop) || start < 0 || stop > total || start > stop) {
+    throw new InvalidInputError(`bytes ${start}-${stop} are outside the content (${total} bytes)`)
+  }
+  const wanted: Array<{ hash: Uint8Array, from: number, to: number }> = []
+  let offset = 0
+  for (const chunk of chunks) {
+    if (offset >= stop) break
+    const from = Math.max(start, offset)
+    const to = Math.min(stop, offset + chunk.size)
+    if (from < to) wanted.push({ hash: chunk.hash, from: from - offset, to: to - offset })
+    offset += chunk.size
+  }
+  const reads: Array<Promise<Uint8Array | undefined>> = []
+  for (let i = 0; i < wanted.length; i++) {
+    while (reads.length < i + READ_AHEAD && reads.length < wanted.length) {
+      const reading = store.get(wanted[reads.length]!.hash)
+      // A reader that stops early leaves reads nobody awaits: their failures are not crashes.
+      reading.catch(() => {})
+      reads.push(reading)
+    }
+    const bytes = await reads[i]!
+    reads[i] = Promise.resolve(undefined) // let it go
+    if (bytes === undefined) throw new StoreDamagedError(`chunk ${Buffer.from(wanted[i]!.hash).toString('hex').slice(0, 16)}… is missing from the store`)
+    const { from, to } = wanted[i]!
+    yield from === 0 && to === bytes.byteLength ? bytes : bytes.subarray(from, to)
+  }
+}
+
+/**
+ * Cuts a byte stream into content-defined chunks and stores each as it comes (one chunk's
+ * bytes in memory at a time, besides the chunker's buffer). Returns the content's chunk list.
+ */
+export async function storeStream (store: ChunkStore, source: AsyncIterable<Uint8Array>, options: { signal?: AbortSignal } = {}): Promise<{ chunks: StoredChunk[], size: number }> {
+  const chunks: StoredChunk[] = []
+  let size = 0
+  for await (const chunk of chunkStream(source, { keepBytes: true, ...(options.signal === undefined ? {} : { signal: options.signal }) })) {
+    // Hashed just now by the chunker: the store need not hash it again.
+    await store.put(chunk.hash, chunk.bytes!, { verified: true })
+    chunks.push({ hash: chunk.hash, size: chunk.size })
+    size += chunk.size
+  }
+  return { chunks, size }
+}
