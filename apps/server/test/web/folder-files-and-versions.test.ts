@@ -76,7 +76,7 @@ describe('folder files, versions and retention', () => {
     expect(restored.body.version).not.toHaveProperty('replacedAt')
     expect(web.api.restores).toEqual([{ folder: 'team-docs', path: 'budget.xlsx', at: new Date('2030-01-02T10:00:00.999Z'), actor: 'bob@example.org' }])
     const [entry] = web.audit.list({ limit: 1, action: 'version.restored' })
-    expect(entry).toMatchObject({ actor: 'bob@example.org', target: 'team-docs/budget.xlsx', detail: { at: '2030-01-02T10:00:00.999Z' } })
+    expect(entry).toMatchObject({ actor: 'bob@example.org', target: 'team-docs/budget.xlsx', detail: { at: '2030-01-02T10:00:00.999Z', modified: '2030-01-01T10:00:00.000Z' } })
   })
 
   it('brings back a deleted file (an admin may restore in any folder)', async () => {

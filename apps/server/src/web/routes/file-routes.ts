@@ -103,7 +103,7 @@ export function fileRoutes (ctx: WebContext): FastifyPluginAsync {
         actor: actorOf(request),
         action: 'version.restored',
         target: `${folder.id}/${path}`,
-        detail: { at: at.toISOString(), ...viaOf(request) },
+        detail: { at: at.toISOString(), modified: new Date(version.mtimeMs).toISOString(), ...viaOf(request) },
         address: request.ip
       }, ctx.now())
       return { version }
