@@ -1,13 +1,17 @@
-import { DatabaseSync, type SQLOutputValue } from 'node:sqlite'
+import { DatabaseSync } from 'node:sqlite'
 import { migrateSchema } from '@aerie/core'
 import { ConflictError } from '../accounts/errors.ts'
+import { shareStore, SHARE_SCHEMA } from './share-store.ts'
+import { date, optionalDate, optionalText, text, transaction } from './sqlite-rows.ts'
+import type { Row } from './sqlite-rows.ts'
 import { GENESIS_HASH } from './stores.ts'
 import type {
   AccountStore, ApiTokenRecord, ApiTokenStore, AuditRecord, AuditStore, LoginFailureStore, Role, ServerMetadata,
   SessionRecord, SessionStore, UserRecord
 } from './stores.ts'
 
-const SCHEMA_VERSION = 1
+// Version 2 added share links (SHARE_SCHEMA); a version 1 database is brought up to it on open.
+const SCHEMA_VERSION = 2
 const SCHEMA = `
   CREATE TABLE settings (name TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
   CREATE TABLE users (
@@ -67,11 +71,14 @@ const SCHEMA = `
   -- Append-only for everything that goes through SQLite's front door; the hash chain catches the rest.
   CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
   CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
-`
+` + SHARE_SCHEMA
+
+// Each step takes a database from the version before it to its own; it runs under the write lock.
+const UPGRADES: Record<number, string> = { 2: SHARE_SCHEMA }
 
 /**
  * Opens (creating if needed) the team server's metadata database: one node:sqlite file in WAL
- * mode holding accounts, sessions, API tokens, login failures and the audit log.
+ * mode holding accounts, sessions, API tokens, login failures, the audit log and share links.
  */
 export function openServerMetadata (path: string): ServerMetadata {
   const db = new DatabaseSync(path)
@@ -80,6 +87,7 @@ export function openServerMetadata (path: string): ServerMetadata {
     db.exec('PRAGMA journal_mode = WAL')
     db.exec('PRAGMA foreign_keys = ON')
     migrateSchema(db, { schema: SCHEMA, version: SCHEMA_VERSION, what: "team server's metadata database" })
+    upgradeSchema(db)
   } catch (err) {
     db.close()
     throw err
@@ -90,27 +98,27 @@ export function openServerMetadata (path: string): ServerMetadata {
     apiTokens: apiTokenStore(db),
     loginFailures: loginFailureStore(db),
     audit: auditStore(db),
+    shares: shareStore(db),
     close: () => { if (db.isOpen) db.close() }
   }
 }
 
-function transaction<T> (db: DatabaseSync, work: () => T): T {
-  db.exec('BEGIN IMMEDIATE')
-  try {
-    const result = work()
-    db.exec('COMMIT')
-    return result
-  } catch (err) {
-    db.exec('ROLLBACK')
-    throw err
-  }
-}
 
-const text = (value: SQLOutputValue | undefined): string => String(value)
-const date = (value: SQLOutputValue | undefined): Date => new Date(Number(value))
-const optionalDate = (value: SQLOutputValue | undefined): Date | undefined => value === null || value === undefined ? undefined : new Date(Number(value))
-const optionalText = (value: SQLOutputValue | undefined): string | undefined => value === null || value === undefined ? undefined : String(value)
-type Row = Record<string, SQLOutputValue>
+/**
+ * migrateSchema creates a new database at SCHEMA_VERSION but leaves an older one as it is:
+ * bring that one up step by step, re-reading the version inside the write lock (another
+ * process may have just done it).
+ */
+function upgradeSchema (db: DatabaseSync): void {
+  const version = (): number => Number(db.prepare('PRAGMA user_version').get()?.user_version ?? 0)
+  if (version() === SCHEMA_VERSION) return
+  transaction(db, () => {
+    for (let next = version() + 1; next <= SCHEMA_VERSION; next++) {
+      db.exec(UPGRADES[next]!)
+      db.exec(`PRAGMA user_version = ${next}`)
+    }
+  })
+}
 
 function accountStore (db: DatabaseSync): AccountStore {
   const s = {

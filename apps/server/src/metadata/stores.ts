@@ -1,6 +1,6 @@
 /**
  * The team server's metadata, as its callers see it: accounts, sessions, API tokens, login
- * failures and the audit log. node:sqlite implements these today (server-db.ts); a PostgreSQL
+ * failures, the audit log and share links. node:sqlite implements these today (server-db.ts); a PostgreSQL
  * implementation can later, and both must pass test/metadata/metadata-store-compliance.ts.
  *
  * Stores hold records and make each check-and-set a single atomic step (a TOTP step used once,
@@ -149,12 +149,67 @@ export interface AuditStore {
   head (): { seq: number, hash: string }
 }
 
+/** A file as a snapshot link froze it: served only while the central copy's file is still this one. */
+export interface SnapshotFile {
+  path: string
+  size: number
+  mtimeMs: number
+  modifiedBy: string
+}
+
+export interface ShareLinkRecord {
+  id: string
+  /** SHA-256 of the link's token (hex); the token itself is never stored. */
+  tokenHash: string
+  folder: string
+  /** The shared file or directory, relative to the folder's root ('' is the whole folder). */
+  path: string
+  kind: 'file' | 'folder'
+  /** The user who made it (id). */
+  createdBy: string
+  createdAt: Date
+  expiresAt: Date
+  /** scrypt hash (accounts/password.ts), when the link has a password. */
+  passwordHash?: string
+  maxDownloads?: number
+  downloads: number
+  /** A file drop: outsiders upload into the folder, and nothing is listed or served. */
+  uploadOnly: boolean
+  maxUploadBytes?: number
+  /** Set when made with snapshot: the files as they were at creation. */
+  snapshot?: SnapshotFile[]
+  revokedAt?: Date
+}
+
+export interface SharePolicyRecord {
+  maxLifetimeSeconds: number
+  passwordRequired: boolean
+  maxUploadBytes: number
+}
+
+export interface ShareStore {
+  /** Throws ConflictError when the id or token hash is taken. */
+  createShare (link: Omit<ShareLinkRecord, 'downloads' | 'revokedAt'>): ShareLinkRecord
+  shareById (id: string): ShareLinkRecord | undefined
+  shareByTokenHash (tokenHash: string): ShareLinkRecord | undefined
+  /** Newest first; one user's links, or everyone's. */
+  listShares (createdBy?: string): ShareLinkRecord[]
+  /** True when newly revoked. */
+  revokeShare (id: string, at: Date): boolean
+  /** Counts one download in the same step as checking the limit: false (and nothing counted) once it is reached. */
+  countDownload (id: string): boolean
+  /** The organisation's policy, or undefined while an administrator has set none. */
+  policy (): SharePolicyRecord | undefined
+  setPolicy (policy: SharePolicyRecord): void
+}
+
 export interface ServerMetadata {
   accounts: AccountStore
   sessions: SessionStore
   apiTokens: ApiTokenStore
   loginFailures: LoginFailureStore
   audit: AuditStore
+  shares: ShareStore
   close (): void
 }
 
