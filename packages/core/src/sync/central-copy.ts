@@ -4,6 +4,7 @@ import { MAX_VERSIONS_LISTED, MAX_VERSIONS_REQUEST, MAX_VERSIONS_RESPONSE, messa
 import { pathProblem } from '../index/index.ts'
 import { readChunks, storeStream } from '../store/index.ts'
 import { IndexExchange } from './index-exchange.ts'
+import { PullScheduler } from './pull-scheduler.ts'
 import { canWrite, changeMember, roleOf } from './membership.ts'
 import { createStoreChunks } from './store-chunks.ts'
 import { pullIntoStore } from './store-puller.ts'
@@ -78,9 +79,6 @@ export interface CentralCopyEvents {
 
 interface CentralFolder {
   id: string
-  pulling?: Promise<void>
-  pullAgain: boolean
-  retry?: NodeJS.Timeout
   progress?: PullProgress
   problems: Array<{ path: string, message: string }>
 }
@@ -92,7 +90,7 @@ const PRUNE_EVERY_MS = 10 * 60_000
 export class CentralCopy extends TypedEventEmitter<CentralCopyEvents> {
   private readonly init: CentralCopyInit
   private readonly folders = new Map<string, CentralFolder>()
-  private readonly pullTimers = new Map<string, NodeJS.Timeout>()
+  private readonly pulls: PullScheduler
   private exchange!: IndexExchange
   private pruneTimer?: NodeJS.Timeout
   private stopped = false
@@ -100,27 +98,28 @@ export class CentralCopy extends TypedEventEmitter<CentralCopyEvents> {
   private constructor (init: CentralCopyInit) {
     super()
     this.init = init
+    this.pulls = new PullScheduler({ pull: async (id) => await this.runPull(id), debounceMs: PULL_DEBOUNCE_MS, retryMs: PULL_RETRY_MS })
   }
 
   static async start (init: CentralCopyInit): Promise<CentralCopy> {
     const copy = new CentralCopy(init)
     // The folders it already keeps: those whose membership names this server.
     for (const signed of init.memberships.list()) {
-      if (roleOf(signed.record, init.deviceId) !== undefined) copy.folders.set(signed.record.folder, { id: signed.record.folder, pullAgain: false, problems: [] })
+      if (roleOf(signed.record, init.deviceId) !== undefined) copy.folders.set(signed.record.folder, { id: signed.record.folder, problems: [] })
     }
     copy.exchange = await IndexExchange.start({
       ...init,
       localChunks: createStoreChunks(init.index, init.store),
       hasFolder: id => copy.folders.has(id),
       folderIds: () => copy.folders.keys(),
-      onRemoteChange: (id) => { copy.schedulePull(id) },
+      onRemoteChange: (id) => { copy.pulls.schedule(id) },
       onOffer: (offer, signed) => { void copy.accept(offer, signed) },
       onMembership: (record, from) => {
         init.audit?.({ actor: `device ${from}`, action: 'folder.membership_changed', target: record.folder, detail: { version: String(record.version), members: record.members.map(m => `${m.deviceId}:${m.role}`).join(' ') } })
       }
     })
     await init.host.libp2p.handle(VERSIONS_PROTOCOL, (stream, connection) => copy.serveVersions(stream, connection))
-    for (const id of copy.folders.keys()) copy.schedulePull(id)
+    for (const id of copy.folders.keys()) copy.pulls.schedule(id)
     copy.pruneTimer = setInterval(() => { copy.pruneVersions() }, PRUNE_EVERY_MS)
     copy.pruneTimer.unref()
     return copy
@@ -174,7 +173,6 @@ export class CentralCopy extends TypedEventEmitter<CentralCopyEvents> {
     const { record } = version
     index.updateLocal(folder, [{ path, type: 'file', size: record.size, mtimeMs: record.mtimeMs, mode: record.mode, deleted: false, chunks: record.chunks }])
     this.init.log(`folder ${folder}: "${path}" restored to the version modified ${new Date(record.mtimeMs).toISOString()}, asked by ${by}`)
-    this.init.audit?.({ actor: by, action: 'version.restored', target: `${folder}/${path}`, detail: { at: at.toISOString(), modified: new Date(record.mtimeMs).toISOString() } })
     this.exchange.announce(folder)
     return summary(record)
   }
@@ -203,7 +201,7 @@ export class CentralCopy extends TypedEventEmitter<CentralCopyEvents> {
         online: this.exchange.membersOnline(folder.id).map(link => link.deviceId),
         pullProblems: folder.problems.slice(0, 100)
       }
-      if (folder.progress !== undefined && folder.pulling !== undefined) status.pull = folder.progress
+      if (folder.progress !== undefined && this.pulls.isPulling(folder.id)) status.pull = folder.progress
       return status
     })
   }
@@ -214,18 +212,13 @@ export class CentralCopy extends TypedEventEmitter<CentralCopyEvents> {
 
   /** Resolves once no pull is running or due (tests, a clean stop). */
   async settled (): Promise<void> {
-    for (let i = 0; i < 1000 && (this.pullTimers.size > 0 || [...this.folders.values()].some(f => f.pulling !== undefined)); i++) {
-      await Promise.all([...this.folders.values()].map(async f => { await f.pulling }))
-      await new Promise(resolve => setTimeout(resolve, PULL_DEBOUNCE_MS))
-    }
+    await this.pulls.settled()
   }
 
   async stop (): Promise<void> {
     this.stopped = true
     clearInterval(this.pruneTimer)
-    for (const timer of this.pullTimers.values()) clearTimeout(timer)
-    for (const folder of this.folders.values()) clearTimeout(folder.retry)
-    await Promise.all([...this.folders.values()].map(async f => { await f.pulling }))
+    await this.pulls.stop()
     await this.init.host.libp2p.unhandle(VERSIONS_PROTOCOL).catch(() => {})
     await this.exchange.stop()
   }
@@ -318,7 +311,10 @@ export class CentralCopy extends TypedEventEmitter<CentralCopyEvents> {
         answer = { type: 'versions', versions: this.versions(request.folder, request.path) }
       } else {
         if (!canWrite(record, device)) throw new ProtocolError(`device ${device} is a viewer of folder "${request.folder}": it cannot restore files`)
-        answer = { type: 'restored', version: await this.restore(request.folder, request.path, new Date(request.at), `device ${device}`) }
+        const version = await this.restore(request.folder, request.path, new Date(request.at), `device ${device}`)
+        // (A restore from the console is audited there, with the user and their address.)
+        this.init.audit?.({ actor: `device ${device}`, action: 'version.restored', target: `${request.folder}/${request.path}`, detail: { at: request.at, modified: new Date(version.mtimeMs).toISOString() } })
+        answer = { type: 'restored', version }
       }
     } catch (err) {
       answer = { type: 'error', code: (err as { code?: string }).code ?? 'ERR_INTERNAL', message: (err as Error).message }
@@ -340,37 +336,16 @@ export class CentralCopy extends TypedEventEmitter<CentralCopyEvents> {
       return
     }
     if (this.folders.has(offer.folder)) return
-    this.folders.set(offer.folder, { id: offer.folder, pullAgain: false, problems: [] })
+    this.folders.set(offer.folder, { id: offer.folder, problems: [] })
     this.init.log(`folder ${offer.folder} ("${offer.label}"), owned by device ${offer.owner}: now kept in the central copy`)
     this.init.audit?.({ actor: `device ${offer.from}`, action: 'folder.kept', target: offer.folder, detail: { label: offer.label, owner: offer.owner } })
     this.exchange.introduceToAll(offer.folder)
   }
 
-  private schedulePull (id: string): void {
-    if (this.stopped || this.pullTimers.has(id)) return
-    this.pullTimers.set(id, setTimeout(() => {
-      this.pullTimers.delete(id)
-      this.pull(id)
-    }, PULL_DEBOUNCE_MS))
-  }
-
-  private pull (id: string): void {
+  /** One pull into the store; true when something is left to try again. */
+  private async runPull (id: string): Promise<boolean> {
     const folder = this.folders.get(id)
-    if (folder === undefined || this.stopped) return
-    if (folder.pulling !== undefined) { folder.pullAgain = true; return }
-    clearTimeout(folder.retry)
-    folder.pulling = this.runPull(folder).finally(() => {
-      folder.pulling = undefined
-      folder.progress = undefined
-      if (folder.pullAgain) {
-        folder.pullAgain = false
-        this.schedulePull(id)
-      }
-    })
-  }
-
-  private async runPull (folder: CentralFolder): Promise<void> {
-    const { id } = folder
+    if (folder === undefined || this.stopped) return false
     try {
       const result = await pullIntoStore({
         folder: id,
@@ -389,12 +364,15 @@ export class CentralCopy extends TypedEventEmitter<CentralCopyEvents> {
         this.safeDispatchEvent('pulled', { detail: { ...result, problems: result.problems.length } })
       }
       for (const problem of result.problems.slice(0, 5)) this.init.log(`folder ${id}: could not keep ${problem.path}: ${problem.message}`)
-      if (result.problems.length > 0) folder.retry = setTimeout(() => { this.pull(id) }, PULL_RETRY_MS)
+      return result.problems.length > 0
     } catch (err) {
       this.init.log(`folder ${id}: pull failed: ${(err as Error).message}`)
-      folder.retry = setTimeout(() => { this.pull(id) }, PULL_RETRY_MS)
+      return true
+    } finally {
+      folder.progress = undefined
     }
   }
+
 }
 
 function summary (record: FileRecord, replacedAt?: Date): ServerVersion {

@@ -7,6 +7,7 @@ import { createLocalChunks } from './local-chunks.ts'
 import { changeMember, createMembership, roleOf } from './membership.ts'
 import { neededItems, needTotals, pullFolder } from './puller.ts'
 import { askServerVersions } from './server-versions.ts'
+import { PullScheduler } from './pull-scheduler.ts'
 import { openVersionHistory } from './version-history.ts'
 import type { FolderIndex } from '../index/index.ts'
 import type { AerieHost } from '../net/index.ts'
@@ -85,9 +86,6 @@ interface SyncedFolder {
   config: FolderConfig
   runner: FolderRunner
   history: VersionHistory
-  pulling?: Promise<void>
-  pullAgain: boolean
-  retry?: NodeJS.Timeout
   progress?: PullProgress
   problems: Array<{ path: string, message: string }>
   /** need() is not free on a big folder: computed again after a change, at most once a second. */
@@ -107,13 +105,20 @@ export class SyncEngine extends TypedEventEmitter<SyncEngineEvents> {
   private readonly folders = new Map<string, SyncedFolder>()
   private exchange!: IndexExchange
   private readonly localChunks: LocalChunks
-  private readonly pullTimers = new Map<string, NodeJS.Timeout>()
+  private readonly pulls: PullScheduler
   private stopped = false
 
   private constructor (init: SyncEngineInit) {
     super()
     this.init = init
     this.localChunks = createLocalChunks(init.index, folder => this.folders.get(folder)?.config.path)
+    this.pulls = new PullScheduler({
+      pull: async (id) => await this.runPull(id),
+      // Pulls wait for the first scan: until then a file on disk is unknown to the index.
+      ready: id => this.folders.get(id)?.scanned === true,
+      debounceMs: PULL_DEBOUNCE_MS,
+      retryMs: PULL_RETRY_MS
+    })
   }
 
   static async start (init: SyncEngineInit): Promise<SyncEngine> {
@@ -125,7 +130,7 @@ export class SyncEngine extends TypedEventEmitter<SyncEngineEvents> {
       folderIds: () => engine.folders.keys(),
       onRemoteChange: (id) => {
         engine.invalidate(id)
-        engine.schedulePull(id)
+        engine.pulls.schedule(id)
       }
     })
     return engine
@@ -140,9 +145,8 @@ export class SyncEngine extends TypedEventEmitter<SyncEngineEvents> {
     const added: string[] = []
     for (const [id, folder] of this.folders) {
       if (wanted.has(id)) continue
-      clearTimeout(folder.retry)
       await folder.runner.stop()
-      await folder.pulling
+      await this.pulls.forget(id)
       this.folders.delete(id)
       this.exchange.forget(id)
       removed.push(id)
@@ -153,7 +157,7 @@ export class SyncEngine extends TypedEventEmitter<SyncEngineEvents> {
       const runner = new FolderRunner({
         id: config.id, path: config.path, label: config.label, index: this.init.index, rescanMs: this.init.rescanMs, watch: this.init.watch
       })
-      const folder: SyncedFolder = { config, runner, history: openVersionHistory(config.path), pullAgain: false, problems: [], scanned: false, lastPrune: 0 }
+      const folder: SyncedFolder = { config, runner, history: openVersionHistory(config.path), problems: [], scanned: false, lastPrune: 0 }
       runner.addEventListener('scanned', () => { this.changedLocally(config.id) })
       runner.addEventListener('state', (evt) => {
         this.safeDispatchEvent('state', { detail: evt.detail })
@@ -161,7 +165,7 @@ export class SyncEngine extends TypedEventEmitter<SyncEngineEvents> {
         // Pulls wait for the first scan: until then a file on disk is unknown to the index.
         folder.scanned = true
         this.changedLocally(config.id)
-        this.schedulePull(config.id)
+        this.pulls.schedule(config.id)
       })
       this.folders.set(config.id, folder)
       runner.start()
@@ -237,12 +241,8 @@ export class SyncEngine extends TypedEventEmitter<SyncEngineEvents> {
 
   async stop (): Promise<void> {
     this.stopped = true
-    for (const timer of this.pullTimers.values()) clearTimeout(timer)
-    for (const folder of this.folders.values()) clearTimeout(folder.retry)
-    await Promise.all([...this.folders.values()].map(async folder => {
-      await folder.runner.stop()
-      await folder.pulling
-    }))
+    await Promise.all([...this.folders.values()].map(async folder => { await folder.runner.stop() }))
+    await this.pulls.stop()
     await this.exchange.stop()
     await this.localChunks.close()
   }
@@ -260,7 +260,7 @@ export class SyncEngine extends TypedEventEmitter<SyncEngineEvents> {
       folder.need = { ...needTotals(neededItems(this.init.index, folder.config.id, folder.runner.ignores)), at: Date.now(), stale: false }
     }
     const caughtUp = this.exchange.caughtUp(folder.config.id)
-    const pulling = folder.pulling !== undefined && folder.need.needFiles > 0
+    const pulling = this.pulls.isPulling(folder.config.id) && folder.need.needFiles > 0
     const status: SyncFolderStatus = {
       ...base,
       state: base.state === 'idle' && pulling ? 'syncing' : base.state,
@@ -276,7 +276,7 @@ export class SyncEngine extends TypedEventEmitter<SyncEngineEvents> {
       const role = roleOf(membership, this.init.deviceId)
       if (role !== undefined) status.role = role
     }
-    if (folder.progress !== undefined && folder.pulling !== undefined) status.pull = folder.progress
+    if (folder.progress !== undefined && this.pulls.isPulling(folder.config.id)) status.pull = folder.progress
     return status
   }
 
@@ -311,34 +311,14 @@ export class SyncEngine extends TypedEventEmitter<SyncEngineEvents> {
     if (need !== undefined) need.stale = true
   }
 
-  private schedulePull (id: string): void {
-    if (this.stopped || this.pullTimers.has(id)) return
-    this.pullTimers.set(id, setTimeout(() => {
-      this.pullTimers.delete(id)
-      this.pull(id)
-    }, PULL_DEBOUNCE_MS))
-  }
-
-  private pull (id: string): void {
+  /** One pull of the folder; true when something is left to try again. */
+  private async runPull (id: string): Promise<boolean> {
     const folder = this.folders.get(id)
-    if (folder === undefined || this.stopped || !folder.scanned) return
-    if (folder.pulling !== undefined) { folder.pullAgain = true; return }
-    clearTimeout(folder.retry)
-    folder.pulling = this.runPull(folder).finally(() => {
-      folder.pulling = undefined
-      folder.progress = undefined
-      if (folder.pullAgain) {
-        folder.pullAgain = false
-        this.schedulePull(id)
-      }
-    })
-  }
-
-  private async runPull (folder: SyncedFolder): Promise<void> {
-    const { id, path } = folder.config
+    if (folder === undefined || this.stopped) return false
+    const { path } = folder.config
     const state = folder.runner.status().state
     // A folder that is missing, unmounted or under a brake is not written to.
-    if (state === 'needs-confirmation' || state === 'error' || await readFolderMarker(path) === undefined) return
+    if (state === 'needs-confirmation' || state === 'error' || await readFolderMarker(path) === undefined) return false
     try {
       const result = await pullFolder({
         folder: id,
@@ -361,12 +341,12 @@ export class SyncEngine extends TypedEventEmitter<SyncEngineEvents> {
         this.pruneVersions(folder)
       }
       for (const problem of result.problems.slice(0, 5)) this.init.log(`folder ${id}: could not sync ${problem.path}: ${problem.message}`)
-      if (result.problems.length > 0 || result.skipped > 0) {
-        folder.retry = setTimeout(() => { this.pull(id) }, PULL_RETRY_MS)
-      }
+      return result.problems.length > 0 || result.skipped > 0
     } catch (err) {
       this.init.log(`folder ${id}: pull failed: ${(err as Error).message}`)
-      folder.retry = setTimeout(() => { this.pull(id) }, PULL_RETRY_MS)
+      return true
+    } finally {
+      folder.progress = undefined
     }
   }
 
