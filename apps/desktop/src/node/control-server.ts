@@ -68,13 +68,13 @@ export async function startControlServer (home: DeviceHome, routes: ControlRoute
   }
 }
 
-function reply (res: ServerResponse, status: number, body: unknown): void {
+export function reply (res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body)
   res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' })
   res.end(text)
 }
 
-async function readJson (req: IncomingMessage): Promise<unknown> {
+export async function readJson (req: IncomingMessage): Promise<unknown> {
   const chunks: Buffer[] = []
   let size = 0
   for await (const chunk of req as AsyncIterable<Buffer>) {

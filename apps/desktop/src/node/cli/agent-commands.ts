@@ -1,7 +1,8 @@
-import { brakeAdvice, dialableAddresses, readDeviceCertificate } from '@aerie/core'
+import { brakeAdvice, dialableAddresses, NotConfiguredError, readDeviceCertificate } from '@aerie/core'
 import { Agent } from '../agent.ts'
 import { callAgent, tryCallAgent } from '../control-client.ts'
 import { caPassphrase } from '../passphrase.ts'
+import { readUiSecret, uiLink } from '../ui/ui-secret.ts'
 import { parse, UsageError } from './args.ts'
 import { formatBytes, progressLine } from './progress-line.ts'
 import type { AgentStatus } from '../agent.ts'
@@ -68,6 +69,15 @@ export async function status ({ home, args, out }: CommandContext): Promise<void
   for (const p of s.peers) {
     out(`  ${p.connected ? 'connected   ' : 'disconnected'} ${p.deviceName} (${p.deviceId}, ${p.user})${p.address != null ? ' at ' + p.address : ''}, in ${formatBytes(p.bytesIn)}, out ${formatBytes(p.bytesOut)}`)
   }
+}
+
+/** `aerie ui`: the link that opens the running agent's UI in a browser (it carries the UI secret). */
+export async function ui ({ home, args, out }: CommandContext): Promise<void> {
+  parse(args, {}, { min: 0, max: 0, names: '' })
+  const { url } = await callAgent<{ url: string }>(home, 'GET', '/v1/ui')
+  const secret = await readUiSecret(home)
+  if (secret === undefined) throw new NotConfiguredError(`${home.path('ui-secret')} is missing or too short; restart the agent, which makes a new one`)
+  out(uiLink(url, secret))
 }
 
 /** `aerie id`: who this device is and where it can be reached. */

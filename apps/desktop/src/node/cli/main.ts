@@ -2,7 +2,7 @@ import { AerieError } from '@aerie/core'
 import { DeviceHome, resolveHome } from '../device-home.ts'
 import { caInit, devices, invite, revoke } from './ca-commands.ts'
 import { enroll } from './enroll-command.ts'
-import { id, peerAdd, run, status, stopAgent } from './agent-commands.ts'
+import { id, peerAdd, run, status, stopAgent, ui } from './agent-commands.ts'
 import { folderAdd, folderConfirm, folderRemove, folderRescan, folderShare, folderUnshare } from './folder-commands.ts'
 import { versions, versionsRestore } from './version-commands.ts'
 import { UsageError } from './args.ts'
@@ -38,6 +38,7 @@ const commands: Record<string, Command> = {
   'versions restore': versionsRestore,
   run,
   status,
+  ui,
   stop: stopAgent
 }
 

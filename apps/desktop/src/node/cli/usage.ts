@@ -29,6 +29,7 @@ export const USAGE = `usage: aerie [--home DIR] <command> [options]
   run [--listen ADDR]... [--no-mdns]
                               run the agent in the foreground
   status [--json]             ask the running agent how it is
+  ui                          the link that opens the running agent's UI in a browser
   stop                        stop the running agent (as Ctrl-C does)
 
   --home DIR (or AERIE_HOME) selects the device's state directory (default ~/.aerie).

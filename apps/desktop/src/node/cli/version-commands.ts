@@ -1,11 +1,13 @@
 import { lstat, realpath } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path'
-import { brakeAdvice, DEFAULT_RETENTION, InvalidInputError, openVersionHistory, VERSIONS_DIR } from '@aerie/core'
+import { brakeAdvice, DEFAULT_RETENTION, InvalidInputError, VERSIONS_DIR } from '@aerie/core'
 import { tryCallAgent } from '../control-client.ts'
+import { restoreVersion, versionsOf } from '../versions.ts'
 import { formatBytes } from './progress-line.ts'
 import { parse, parseDuration, UsageError } from './args.ts'
-import type { FileVersion, FolderStatus, ServerVersion } from '@aerie/core'
+import type { FolderStatus, ServerVersion } from '@aerie/core'
+import type { VersionTarget } from '../versions.ts'
 import type { DeviceHome, FolderConfig } from '../device-home.ts'
 import type { CommandContext } from './main.ts'
 
@@ -33,7 +35,7 @@ export async function versions ({ home, args, out }: CommandContext): Promise<vo
   const { values, positionals } = parse(args, { json: { type: 'boolean' } }, { min: 1, max: 1, names: 'PATH (a file or directory in a synced folder)' })
   const arg = positionals[0]!
   const target = await locate(home, arg)
-  const found = await versionsOf(target)
+  const found = await versionsOf(onDisk(target))
   const server = await serverVersionsOf(home, target)
   if (values.json === true) {
     out(JSON.stringify({ folder: target.folder.id, root: target.folder.path, path: target.rel, versions: found, server: server.versions, ...(server.note === undefined ? {} : { serverNote: server.note }) }))
@@ -70,23 +72,15 @@ export async function versionsRestore ({ home, args, out }: CommandContext): Pro
   const at = parseTime(values.at as string)
   const arg = positionals[0]!
   const target = await locate(home, arg)
-  const history = openVersionHistory(target.folder.path)
-  if (target.kind === 'directory' || (target.kind === 'missing' && (await history.list(target.rel)).length === 0 && (await versionsOf(target)).length > 0)) {
-    throw new InvalidInputError(`${target.disk} is a directory: restore its files one at a time (\`aerie versions ${shellArg(arg)}\` lists them)`)
-  }
   const replaced = target.kind === 'file' ? (await lstat(target.disk)).mtime : undefined
-  let version
-  try {
-    version = await history.restore(target.rel, at)
-  } catch (err) {
-    // Not kept here: the team server may have it, and restores it as a change that syncs back.
-    if (!(err instanceof InvalidInputError) || /directory|parent/.test(err.message)) throw err
-    const restored = await tryCallAgent<ServerVersion>(home, 'POST', '/v1/versions/server-restore', { folder: target.folder.id, path: target.rel, at: at.toISOString() })
-      .catch((serverErr: Error) => { throw new InvalidInputError(`${err.message}; and the team server: ${serverErr.message}`) })
-    if (restored === undefined) throw err
-    out(`the team server restored "${target.rel}" to the version modified ${formatTime(new Date(restored.mtimeMs))}; it syncs to ${target.disk} in a moment`)
+  const restored = await restoreVersion(onDisk(target), at,
+    async () => await tryCallAgent<ServerVersion>(home, 'POST', '/v1/versions/server-restore', { folder: target.folder.id, path: target.rel, at: at.toISOString() }),
+    `${target.disk} is a directory: restore its files one at a time (\`aerie versions ${shellArg(arg)}\` lists them)`)
+  if ('server' in restored) {
+    out(`the team server restored "${target.rel}" to the version modified ${formatTime(new Date(restored.server.mtimeMs))}; it syncs to ${target.disk} in a moment`)
     return
   }
+  const version = restored.local
   out(`restored ${target.disk} to the version modified ${formatTime(version.mtime)} (archived ${formatTime(version.archivedAt)})`)
   if (replaced != null) {
     out(`the content it replaced is in the history; undo with: aerie versions restore ${shellArg(arg)} --at ${formatTime(replaced)}`)
@@ -108,16 +102,8 @@ async function serverVersionsOf (home: DeviceHome, target: Target): Promise<{ ve
   }
 }
 
-/** The versions of a file or, for a directory (also one deleted since), of every file under it. */
-async function versionsOf (target: Target): Promise<FileVersion[]> {
-  const history = openVersionHistory(target.folder.path)
-  if (target.kind !== 'directory' && target.rel !== '') {
-    const own = await history.list(target.rel)
-    if (own.length > 0 || target.kind === 'file') return own
-  }
-  const all = await history.listAll()
-  if (target.rel === '') return all
-  return all.filter(v => v.path === target.rel || v.path.startsWith(`${target.rel}/`))
+function onDisk (target: Target): VersionTarget {
+  return { root: target.folder.path, rel: target.rel, kind: target.kind }
 }
 
 /** Finds the synced folder holding `arg`, whether or not the file is still there. */

@@ -1,0 +1,52 @@
+import { randomBytes } from 'node:crypto'
+import { InvalidInputError, isDirectory, NotConfiguredError, readFolderMarker, writeFolderMarker } from '@aerie/core'
+import type { DeviceHome, FolderConfig } from './device-home.ts'
+
+/**
+ * Adding and removing a synced folder in config.json: one place for the CLI (`aerie folder
+ * add/remove`) and the UI. The running agent picks the change up with reloadFolders().
+ */
+export const FOLDER_ID = /^[a-z0-9][a-z0-9._-]{0,63}$/
+
+export interface NewFolder {
+  /** Absolute. */
+  path: string
+  id?: string
+  label?: string
+}
+
+/** Marks the directory as the folder and records it; nothing else on disk changes. */
+export async function addFolder (home: DeviceHome, input: NewFolder): Promise<FolderConfig> {
+  const { path } = input
+  if (!await isDirectory(path)) throw new InvalidInputError(`${path} is not a directory; create it first`)
+  const id = input.id ?? newFolderId()
+  if (!FOLDER_ID.test(id)) throw new InvalidInputError(`folder id "${id}" must be 1-64 lower-case letters, digits, '.', '_' or '-'`)
+  const config = await home.readConfig()
+  if (config.folders.some(f => f.id === id)) throw new InvalidInputError(`this device already has a folder "${id}"`)
+  const samePath = config.folders.find(f => f.path === path)
+  if (samePath != null) throw new InvalidInputError(`${path} is already synced as folder "${samePath.id}"`)
+  // A marker naming another folder means the directory belongs to that one: do not mix them.
+  const marker = await readFolderMarker(path)
+  if (marker != null && marker !== id) throw new InvalidInputError(`${path} is marked as folder "${marker}"; add it with --id ${marker}`)
+  await writeFolderMarker(path, id)
+  const folder = { id, path, label: input.label ?? id }
+  config.folders.push(folder)
+  await home.writeConfig(config)
+  return folder
+}
+
+/** Stops syncing the folder; its files stay where they are. */
+export async function removeFolder (home: DeviceHome, id: string): Promise<FolderConfig> {
+  const config = await home.readConfig()
+  const folder = config.folders.find(f => f.id === id)
+  if (folder == null) throw new NotConfiguredError(`no folder "${id}" on this device; \`aerie status\` lists them`)
+  config.folders = config.folders.filter(f => f !== folder)
+  await home.writeConfig(config)
+  return folder
+}
+
+/** Like Syncthing's: short, typeable, unlikely to collide within an organisation. */
+function newFolderId (): string {
+  const text = randomBytes(5).toString('hex')
+  return `${text.slice(0, 5)}-${text.slice(5)}`
+}
