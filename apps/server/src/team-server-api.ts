@@ -15,6 +15,8 @@ export interface TeamServerApi {
   folders(): FolderSummary[]
   /** Adds, re-roles or removes a member (never the owner): the server signs the new membership record and sends it to the members. */
   setFolderMember(folder: string, deviceId: string, role: 'editor' | 'viewer' | 'remove'): Promise<FolderSummary>
+  /** As setFolderMember, for every device of a user (by e-mail), present and future. */
+  setFolderUser(folder: string, user: string, role: 'editor' | 'viewer' | 'remove'): Promise<FolderSummary>
   /** What the central copy holds directly under `dir` ('' is the folder's root), deleted entries included. */
   listFolder(folder: string, dir: string): FolderEntry[]
   /** The central copy's versions of a file (the current one first), or of every file under a directory. */
@@ -77,6 +79,8 @@ export interface FolderSummary {
   label: string
   owner: string
   members: Array<{ deviceId: string, role: 'owner' | 'editor' | 'viewer' }>
+  /** Users every device of whom is a member. */
+  users: Array<{ user: string, role: 'editor' | 'viewer' }>
   files: number
   bytes: number
   /** Connected members, by device id. */

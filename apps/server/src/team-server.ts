@@ -182,12 +182,17 @@ export class TeamServer implements TeamServerApi {
 
   folders (): FolderSummary[] {
     return this.central.status().map(f => ({
-      id: f.id, label: f.label, owner: f.owner, members: f.members, files: f.files, bytes: f.bytes, online: f.online
+      id: f.id, label: f.label, owner: f.owner, members: f.members, users: f.users, files: f.files, bytes: f.bytes, online: f.online
     }))
   }
 
   async setFolderMember (folder: string, deviceId: string, role: 'editor' | 'viewer' | 'remove'): Promise<FolderSummary> {
-    await this.central.share(folder, deviceId, role)
+    await this.central.share(folder, { deviceId }, role)
+    return this.folders().find(f => f.id === folder)!
+  }
+
+  async setFolderUser (folder: string, user: string, role: 'editor' | 'viewer' | 'remove'): Promise<FolderSummary> {
+    await this.central.share(folder, { user }, role)
     return this.folders().find(f => f.id === folder)!
   }
 

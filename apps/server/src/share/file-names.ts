@@ -42,7 +42,6 @@ export function contentDisposition (name: string): string {
  */
 export function uploadName (raw: string): string {
   let name = raw.normalize('NFC').split(/[/\\]/).at(-1) ?? ''
-  // eslint-disable-next-line no-control-regex
   name = name.replace(/[\u0000-\u001f\u007f<>:"|?*]/g, '_').replace(/^[. ]+|[. ]+$/g, '')
   if (/^(con|prn|aux|nul|com\d|lpt\d)(\..*)?$/i.test(name)) name = `_${name}`
   while (Buffer.byteLength(name) > 200) {

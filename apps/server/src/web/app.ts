@@ -13,6 +13,9 @@ import { createSessions, DEFAULT_SESSION_POLICY } from '../accounts/sessions.ts'
 import type { SessionPolicy } from '../accounts/sessions.ts'
 import type { AuditLog } from '../audit/audit-log.ts'
 import type { ServerMetadata } from '../metadata/stores.ts'
+import { sharePages } from '../share/public-pages.ts'
+import { createShareLinks } from '../share/share-links.ts'
+import { createShareUnlock } from '../share/share-unlock.ts'
 import { installAccessControl } from './auth.ts'
 import type { RouteAccess, WebContext } from './context.ts'
 import type { TeamServerApi } from '../team-server-api.ts'
@@ -23,6 +26,7 @@ import { deviceRoutes } from './routes/device-routes.ts'
 import { fileRoutes } from './routes/file-routes.ts'
 import { folderRoutes } from './routes/folder-routes.ts'
 import { sessionRoutes } from './routes/session-routes.ts'
+import { shareRoutes } from './routes/share-routes.ts'
 import { tokenRoutes } from './routes/token-routes.ts'
 import { twoFactorRoutes } from './routes/two-factor-routes.ts'
 import { userRoutes } from './routes/user-routes.ts'
@@ -96,6 +100,8 @@ export async function buildWebApp (options: WebAppOptions): Promise<FastifyInsta
     decoyPasswordHash: await hashPassword(newSecret())
   }
 
+  const shares = createShareLinks({ api: options.api, store: options.metadata.shares })
+
   app.addSchema(errorBodySchema)
   installErrorHandling(app, log)
   app.addHook('onSend', async (request, reply, payload) => {
@@ -130,9 +136,18 @@ export async function buildWebApp (options: WebAppOptions): Promise<FastifyInsta
     for (const plugin of [sessionRoutes, twoFactorRoutes, userRoutes, deviceRoutes, folderRoutes, fileRoutes, auditRoutes, tokenRoutes]) {
       await api.register(plugin(ctx))
     }
+    await api.register(shareRoutes(ctx, shares))
   }, { prefix: '/api/v1' })
 
   await app.register(docsRoutes())
+  await app.register(sharePages({
+    api: options.api,
+    shares,
+    unlock: createShareUnlock({ accounts: options.metadata.accounts, loginFailures: options.metadata.loginFailures, secureCookies: options.secureCookies }),
+    audit: options.audit,
+    now: ctx.now,
+    log
+  }), { prefix: '/s' })
   await app.register(fastifyStatic, { root: UI_DIR, prefix: '/', index: ['index.html'], cacheControl: false })
   app.get('/setup', { config: { access: 'public' }, schema: { hide: true } }, async (_request, reply) => reply.sendFile('index.html'))
   return app

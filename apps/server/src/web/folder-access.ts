@@ -9,7 +9,7 @@ const RANK: Record<FolderRole, number> = { viewer: 1, editor: 2, owner: 3 }
 /**
  * Who may see and change which folder of the central copy, in one place for every route: an
  * administrator every folder; a user those where one of their enrolled, unrevoked devices is a
- * member, with that device's role (the strongest, if several). A folder a user may not see is
+ * member, or that is shared with them (all their devices), with the strongest of those roles. A folder a user may not see is
  * answered as if it did not exist, so its name leaks nothing.
  */
 export interface FolderAccess {
@@ -27,9 +27,10 @@ export function createFolderAccess (api: Pick<TeamServerApi, 'folders' | 'device
   const rolesOf = (principal: Principal): (folder: FolderSummary) => FolderRole | undefined => {
     const email = principal.user.email.toLowerCase()
     const mine = new Set(api.devices().filter(d => d.user.toLowerCase() === email && d.revokedAt === undefined).map(d => d.deviceId))
-    return folder => folder.members
-      .filter(m => mine.has(m.deviceId))
-      .reduce<FolderRole | undefined>((best, m) => best === undefined || RANK[m.role] > RANK[best] ? m.role : best, undefined)
+    // A folder shared with the user (all their devices) counts once they have an unrevoked device.
+    const byUser = (folder: FolderSummary): FolderRole[] => mine.size === 0 ? [] : (folder.users ?? []).filter(u => u.user.toLowerCase() === email).map(u => u.role)
+    return folder => [...folder.members.filter(m => mine.has(m.deviceId)).map(m => m.role), ...byUser(folder)]
+      .reduce<FolderRole | undefined>((best, role) => best === undefined || RANK[role] > RANK[best] ? role : best, undefined)
   }
   const isAdmin = (principal: Principal): boolean => principal.user.role === 'admin'
 

@@ -28,9 +28,10 @@ export function fakeTeamServer (): FakeTeamServer {
   const folderList: FolderSummary[] = [
     {
       id: 'team-docs', label: 'Team docs', owner: 'ada@example.org', files: 120, bytes: 3_000_000, online: ['adalaptop0000001'],
-      members: [{ deviceId: 'adalaptop0000001', role: 'owner' }, { deviceId: 'bobdesktop000002', role: 'editor' }]
+      members: [{ deviceId: 'adalaptop0000001', role: 'owner' }, { deviceId: 'bobdesktop000002', role: 'editor' }],
+      users: []
     },
-    { id: 'bob-private', label: 'Bob private', owner: 'bob@example.org', files: 3, bytes: 1_000_000, online: [], members: [{ deviceId: 'bobdesktop000002', role: 'owner' }] }
+    { id: 'bob-private', label: 'Bob private', owner: 'bob@example.org', files: 3, bytes: 1_000_000, online: [], members: [{ deviceId: 'bobdesktop000002', role: 'owner' }], users: [] }
   ]
   const issued: FakeTeamServer['issued'] = []
   const revoked: string[] = []
@@ -52,11 +53,26 @@ export function fakeTeamServer (): FakeTeamServer {
   ]]])
   const policies = new Map<string, RetentionPolicy>()
   const contents = new Map<string, Uint8Array>()
+  // When each file in `contents` was last written (the fake's clock: one step per write).
+  const written = new Map<string, number>()
+  let clock = Date.parse('2030-01-05T00:00:00Z')
+  const nameOf = (path: string): string => path.slice(path.lastIndexOf('/') + 1)
   const entryFor = (folder: string, path: string): FolderEntry | undefined => {
     const bytes = contents.get(`${folder}/${path}`)
-    if (bytes !== undefined) return { name: path.slice(path.lastIndexOf('/') + 1), path, type: 'file', size: bytes.byteLength, mtimeMs: 0, deleted: false, modifiedBy: 'server0000000000' }
+    if (bytes !== undefined) return { name: nameOf(path), path, type: 'file', size: bytes.byteLength, mtimeMs: written.get(`${folder}/${path}`) ?? 0, deleted: false, modifiedBy: 'server0000000000' }
     const dir = path.includes('/') ? path.slice(0, path.lastIndexOf('/')) : ''
-    return entries.get(`${folder}/${dir}`)?.find(e => e.path === path)
+    const listed = entries.get(`${folder}/${dir}`)?.find(e => e.path === path)
+    if (listed !== undefined) return listed
+    // A directory that holds files in `contents`.
+    if ([...contents.keys()].some(k => k.startsWith(`${folder}/${path}/`))) return { name: nameOf(path), path, type: 'dir', size: 0, mtimeMs: 0, deleted: false, modifiedBy: 'server0000000000' }
+    return undefined
+  }
+  /** What `contents` holds directly under `dir`: its files and the directories on the way to deeper ones. */
+  const contentsUnder = (folder: string, dir: string): FolderEntry[] => {
+    const prefix = `${folder}/${dir === '' ? '' : `${dir}/`}`
+    const names = new Set<string>()
+    for (const key of contents.keys()) if (key.startsWith(prefix)) names.add(key.slice(prefix.length).split('/')[0]!)
+    return [...names].map(name => entryFor(folder, dir === '' ? name : `${dir}/${name}`)!)
   }
   const folderOf = (id: string): FolderSummary => {
     const found = folderList.find(f => f.id === id)
@@ -99,9 +115,18 @@ export function fakeTeamServer (): FakeTeamServer {
       if (role !== 'remove') found.members.push({ deviceId, role })
       return { ...found, members: found.members.map(m => ({ ...m })) }
     },
+    async setFolderUser (folder, user, role) {
+      const found = folderList.find(f => f.id === folder)
+      if (found === undefined) throw new Error(`fake: no folder ${folder}`)
+      memberChanges.push({ folder, deviceId: `user:${user}`, role })
+      found.users = found.users.filter(u => u.user !== user)
+      if (role !== 'remove') found.users.push({ user, role })
+      return { ...found, members: found.members.map(m => ({ ...m })), users: found.users.map(u => ({ ...u })) }
+    },
     listFolder (folder, dir) {
       folderOf(folder)
-      return (entries.get(`${folder}/${dir}`) ?? []).map(e => ({ ...e }))
+      const listed = (entries.get(`${folder}/${dir}`) ?? []).map(e => ({ ...e }))
+      return [...listed, ...contentsUnder(folder, dir).filter(e => !listed.some(l => l.path === e.path))]
     },
     versions (folder, path) {
       folderOf(folder)
@@ -135,13 +160,17 @@ export function fakeTeamServer (): FakeTeamServer {
     async * readFile (folder, path, range) {
       const bytes = contents.get(`${folder}/${path}`)
       if (bytes === undefined) throw new Error(`fake: no file ${path}`)
-      yield bytes.subarray(range?.start ?? 0, range?.end ?? bytes.byteLength)
+      // In pieces, as the store yields chunks.
+      const start = range?.start ?? 0
+      const end = range?.end ?? bytes.byteLength
+      for (let at = start; at < end; at += 64 * 1024) yield bytes.subarray(at, Math.min(end, at + 64 * 1024))
     },
     async writeFile (folder, path, source) {
       folderOf(folder)
       const parts: Uint8Array[] = []
       for await (const part of source) parts.push(part)
       contents.set(`${folder}/${path}`, Buffer.concat(parts))
+      written.set(`${folder}/${path}`, clock += 1000)
       return entryFor(folder, path)!
     },
     retention (folder) {

@@ -6,6 +6,8 @@ import type { RunningWebApp } from './harness.ts'
 // The only routes anyone may call without signing in. Adding one means adding it here, on purpose.
 const PUBLIC_API = ['POST /api/v1/setup', 'POST /api/v1/login', 'POST /api/v1/login/second-factor']
 const PUBLIC_OTHER = ['GET /api/openapi.json', 'HEAD /api/openapi.json', 'GET /api/docs', 'HEAD /api/docs', 'GET /setup', 'HEAD /setup']
+// The public share-link pages: anyone with a link's token (share/public-pages.ts checks it on each).
+const SHARE_PAGES = ['/s/:token', '/s/:token/browse/*', '/s/:token/download', '/s/:token/download/*', '/s/:token/unlock', '/s/:token/upload']
 
 const concrete = (url: string): string => url.replace(/:[A-Za-z]+/g, 'x')
 
@@ -26,7 +28,10 @@ describe('route access', () => {
     for (const route of apiRoutes()) expect(route.access, `${route.method} ${route.url}`).toBeDefined()
     expect(apiRoutes().filter(r => r.access === 'public').map(r => `${r.method} ${r.url}`).sort()).toEqual([...PUBLIC_API].sort())
     // Outside /api/v1: the API docs, the setup page and the console's static files (which need no secret: the data comes from the API).
-    const others = webRoutes(web.app).filter(r => !r.url.startsWith('/api/v1/')).map(r => `${r.method} ${r.url}`)
+    const shareRoutes = webRoutes(web.app).filter(r => r.url.startsWith('/s/'))
+    expect([...new Set(shareRoutes.map(r => r.url))].sort()).toEqual([...SHARE_PAGES].sort())
+    for (const route of shareRoutes) expect(route.access, `${route.method} ${route.url}`).toBe('public')
+    const others = webRoutes(web.app).filter(r => !r.url.startsWith('/api/v1/') && !r.url.startsWith('/s/')).map(r => `${r.method} ${r.url}`)
     expect(others.filter(r => !PUBLIC_OTHER.includes(r)).every(r => / \/\*$/.test(r) || / \/$/.test(r))).toBe(true)
   })
 

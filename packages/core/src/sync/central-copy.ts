@@ -2,6 +2,7 @@ import { TypedEventEmitter } from '@libp2p/interface'
 import { InvalidInputError, NotConfiguredError, ProtocolError, StoreDamagedError } from '../errors.ts'
 import { MAX_VERSIONS_LISTED, MAX_VERSIONS_REQUEST, MAX_VERSIONS_RESPONSE, messageChannel, parseVersionsRequest, VERSIONS_PROTOCOL } from '../protocol/index.ts'
 import { pathProblem } from '../index/index.ts'
+import { readDeviceCertificate } from '../pki/index.ts'
 import { readChunks, storeStream } from '../store/index.ts'
 import { IndexExchange } from './index-exchange.ts'
 import { PullScheduler } from './pull-scheduler.ts'
@@ -15,7 +16,7 @@ import type { ChunkStore } from '../store/index.ts'
 import type { CentralHistory } from './central-history.ts'
 import type { FolderOffer } from './index-exchange.ts'
 import type { MembershipStore } from './membership-store.ts'
-import type { FolderMember, MembershipRecord } from './membership.ts'
+import type { FolderMember, FolderUser, MemberChange, MembershipRecord } from './membership.ts'
 import type { PeerCounters } from './peer-link.ts'
 import type { PullProgress } from './puller.ts'
 import type { FileRecord } from '../index/index.ts'
@@ -60,6 +61,7 @@ export interface CentralFolderStatus {
   label: string
   owner: string
   members: FolderMember[]
+  users: FolderUser[]
   /** Files (not directories or deletions) in the central copy, and their bytes. */
   files: number
   bytes: number
@@ -95,9 +97,13 @@ export class CentralCopy extends TypedEventEmitter<CentralCopyEvents> {
   private pruneTimer?: NodeJS.Timeout
   private stopped = false
 
+  /** The server's device and user, as membership records see it. */
+  private readonly self: { deviceId: string, user: string }
+
   private constructor (init: CentralCopyInit) {
     super()
     this.init = init
+    this.self = { deviceId: init.deviceId, user: readDeviceCertificate(init.certificate).user }
     this.pulls = new PullScheduler({ pull: async (id) => await this.runPull(id), debounceMs: PULL_DEBOUNCE_MS, retryMs: PULL_RETRY_MS })
   }
 
@@ -105,17 +111,18 @@ export class CentralCopy extends TypedEventEmitter<CentralCopyEvents> {
     const copy = new CentralCopy(init)
     // The folders it already keeps: those whose membership names this server.
     for (const signed of init.memberships.list()) {
-      if (roleOf(signed.record, init.deviceId) !== undefined) copy.folders.set(signed.record.folder, { id: signed.record.folder, problems: [] })
+      if (roleOf(signed.record, copy.self) !== undefined) copy.folders.set(signed.record.folder, { id: signed.record.folder, problems: [] })
     }
     copy.exchange = await IndexExchange.start({
       ...init,
+      user: copy.self.user,
       localChunks: createStoreChunks(init.index, init.store),
       hasFolder: id => copy.folders.has(id),
       folderIds: () => copy.folders.keys(),
       onRemoteChange: (id) => { copy.pulls.schedule(id) },
       onOffer: (offer, signed) => { void copy.accept(offer, signed) },
       onMembership: (record, from) => {
-        init.audit?.({ actor: `device ${from}`, action: 'folder.membership_changed', target: record.folder, detail: { version: String(record.version), members: record.members.map(m => `${m.deviceId}:${m.role}`).join(' ') } })
+        init.audit?.({ actor: `device ${from}`, action: 'folder.membership_changed', target: record.folder, detail: { version: String(record.version), members: [...record.members.map(m => `${m.deviceId}:${m.role}`), ...(record.users ?? []).map(u => `${u.user}:${u.role}`)].join(' ') } })
       }
     })
     await init.host.libp2p.handle(VERSIONS_PROTOCOL, (stream, connection) => copy.serveVersions(stream, connection))
@@ -194,6 +201,7 @@ export class CentralCopy extends TypedEventEmitter<CentralCopyEvents> {
         label: record?.label ?? folder.id,
         owner: record?.owner ?? '',
         members: record?.members ?? [],
+        users: record?.users ?? [],
         files,
         bytes,
         needFiles: need.length,
@@ -280,14 +288,15 @@ export class CentralCopy extends TypedEventEmitter<CentralCopyEvents> {
    * An admin adds, re-roles or removes a member of a folder (never its owner): the server signs
    * the new record, and it goes to every connected member at once.
    */
-  async share (folder: string, deviceId: string, role: 'editor' | 'viewer' | 'remove'): Promise<MembershipRecord> {
+  async share (folder: string, member: { deviceId: string } | { user: string }, role: 'editor' | 'viewer' | 'remove'): Promise<MembershipRecord> {
     this.folderOrThrow(folder)
     const held = this.init.memberships.get(folder)!
-    const change = role === 'remove' ? { deviceId, remove: true as const } : { deviceId, role }
+    const change: MemberChange = role === 'remove' ? { ...member, remove: true as const } : { ...member, role }
     const next = changeMember(held, change, { ownerKeyPem: this.init.keyPem, ownerCertificate: this.init.certificate })
     if (next === held) return held.record
     await this.init.memberships.put(next)
-    this.init.log(`folder ${folder}: ${role === 'remove' ? `removed device ${deviceId}` : `device ${deviceId} is now ${role}`} (membership version ${next.record.version})`)
+    const whom = 'user' in member ? `every device of ${member.user}` : `device ${member.deviceId}`
+    this.init.log(`folder ${folder}: ${role === 'remove' ? `removed ${whom}` : `${whom} is now ${role}`} (membership version ${next.record.version})`)
     this.exchange.introduceToAll(folder)
     return next.record
   }
@@ -304,13 +313,13 @@ export class CentralCopy extends TypedEventEmitter<CentralCopyEvents> {
     try {
       const request: VersionsRequest = parseVersionsRequest(await channel.readJson({ signal: AbortSignal.timeout(30_000) }))
       const record = this.init.memberships.get(request.folder)?.record
-      if (device === undefined || record === undefined || !this.folders.has(request.folder) || roleOf(record, device) === undefined) {
+      if (device === undefined || record === undefined || !this.folders.has(request.folder) || !this.exchange.isMember(request.folder, device)) {
         throw new ProtocolError(`device ${device ?? 'unknown'} is not a member of folder "${request.folder}" on the team server`)
       }
       if (request.type === 'list') {
         answer = { type: 'versions', versions: this.versions(request.folder, request.path) }
       } else {
-        if (!canWrite(record, device)) throw new ProtocolError(`device ${device} is a viewer of folder "${request.folder}": it cannot restore files`)
+        if (!canWrite(record, this.exchange.who(device))) throw new ProtocolError(`device ${device} is a viewer of folder "${request.folder}": it cannot restore files`)
         const version = await this.restore(request.folder, request.path, new Date(request.at), `device ${device}`)
         // (A restore from the console is audited there, with the user and their address.)
         this.init.audit?.({ actor: `device ${device}`, action: 'version.restored', target: `${request.folder}/${request.path}`, detail: { at: request.at, modified: new Date(version.mtimeMs).toISOString() } })

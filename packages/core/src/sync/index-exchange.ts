@@ -10,7 +10,7 @@ import type { Crl } from '../pki/index.ts'
 import type { FolderMessage, IndexMessage } from '../protocol/index.ts'
 import type { LocalChunks } from './local-chunks.ts'
 import type { MembershipStore } from './membership-store.ts'
-import type { FolderRole, MembershipRecord, SignedMembership } from './membership.ts'
+import type { FolderRole, MemberIdentity, MembershipRecord, SignedMembership } from './membership.ts'
 import type { PeerCounters } from './peer-link.ts'
 import type { Connection, Stream } from '@libp2p/interface'
 
@@ -25,6 +25,8 @@ export interface IndexExchangeInit {
   host: AerieHost
   index: FolderIndex
   deviceId: string
+  /** This device's user (its certificate's e-mail): a folder may be shared with all of a user's devices. */
+  user: string
   memberships: MembershipStore
   caCertificate: string
   crl(): Crl | undefined
@@ -50,6 +52,8 @@ const SILENT_MEMBER_MS = 5_000
 export class IndexExchange {
   private readonly init: IndexExchangeInit
   private readonly links = new Map<string, PeerLink>()
+  /** The user of each device met, for memberships that name users. */
+  private readonly users = new Map<string, string>()
   private readonly counters = new Map<string, PeerCounters>()
   private readonly pendingOffers = new Map<string, { signed: SignedMembership, from: string }>()
   private stopped = false
@@ -114,7 +118,7 @@ export class IndexExchange {
 
   private offerFrom (signed: SignedMembership, from: string): FolderOffer {
     const { record } = signed
-    return { folder: record.folder, label: record.label, owner: record.owner, from, role: roleOf(record, this.init.deviceId) ?? 'viewer' }
+    return { folder: record.folder, label: record.label, owner: record.owner, from, role: roleOf(record, this.self()) ?? 'viewer' }
   }
 
   /** The membership record a member offered for the folder, if any. */
@@ -154,19 +158,31 @@ export class IndexExchange {
   /** Both this device and `deviceId` are members of the folder, by the current record. */
   isMember (id: string, deviceId: string): boolean {
     const record = this.init.memberships.get(id)?.record
-    return record !== undefined && roleOf(record, deviceId) !== undefined && roleOf(record, this.init.deviceId) !== undefined
+    return record !== undefined && roleOf(record, this.who(deviceId)) !== undefined && roleOf(record, this.self()) !== undefined
+  }
+
+  /** A device as membership records see it: its id and its user. */
+  who (deviceId: string): MemberIdentity {
+    const user = this.users.get(deviceId)
+    return user === undefined ? { deviceId } : { deviceId, user }
+  }
+
+  private self (): MemberIdentity {
+    return { deviceId: this.init.deviceId, user: this.init.user }
   }
 
   // ---- peers -----------------------------------------------------------------------------
 
   private onConnect (device: ConnectedDevice): void {
     const connection = this.init.host.libp2p.getConnections().find(c => c.remotePeer.toString() === device.peerId && c.status === 'open')
-    if (connection !== undefined) this.linkOn(device.identity.deviceId, connection)
+    if (connection !== undefined) this.linkOn(device.identity, connection)
   }
 
   /** The device's open link, made on `connection` (and introduced to our folders) if it has none. */
-  private linkOn (deviceId: string, connection: Connection): PeerLink | undefined {
+  private linkOn (identity: { deviceId: string, user: string }, connection: Connection): PeerLink | undefined {
     if (this.stopped) return undefined
+    const { deviceId } = identity
+    this.users.set(deviceId, identity.user)
     const existing = this.links.get(deviceId)
     if (existing?.isOpen === true) return existing
     const counters = this.counters.get(deviceId) ?? { bytesIn: 0, bytesOut: 0 }
@@ -187,7 +203,7 @@ export class IndexExchange {
 
   private linkFor (connection: Connection): PeerLink | undefined {
     const identity = this.init.host.identityOf(connection.remotePeer.toString())
-    return identity === undefined ? undefined : this.linkOn(identity.deviceId, connection)
+    return identity === undefined ? undefined : this.linkOn(identity, connection)
   }
 
 
@@ -242,10 +258,10 @@ export class IndexExchange {
           ...(crl === undefined ? {} : { crl }),
           ...(held === undefined ? {} : { pinnedOwner: held.record.owner })
         })
-        if (roleOf(record, this.init.deviceId) !== undefined && !this.pendingOffers.has(id)) {
+        if (roleOf(record, this.self()) !== undefined && !this.pendingOffers.has(id)) {
           log(`device ${link.deviceId} offers folder ${id} ("${record.label}"); accept with \`aerie folder add PATH --id ${id}\``)
         }
-        if (roleOf(record, this.init.deviceId) !== undefined) {
+        if (roleOf(record, this.self()) !== undefined) {
           const signed = message.membership as SignedMembership
           this.pendingOffers.set(id, { signed, from: link.deviceId })
           this.init.onOffer?.(this.offerFrom(signed, link.deviceId), signed)
@@ -281,7 +297,7 @@ export class IndexExchange {
     this.introduce(link, id, first)
     // Our records were rebuilt since the peer last heard from us: it gets them all again.
     const from = message.have.indexId === index.localIndexId(id) ? message.have.sequence : 0
-    if (roleOf(this.init.memberships.get(id)!.record, this.init.deviceId) === 'viewer') return
+    if (roleOf(this.init.memberships.get(id)!.record, this.self()) === 'viewer') return
     link.startAnnouncing(id, from).catch((err: Error) => { this.linkFailed(link, err) })
   }
 
@@ -291,7 +307,7 @@ export class IndexExchange {
     if (!this.init.hasFolder(id) || record === undefined || !this.isMember(id, link.deviceId)) {
       throw new ProtocolError(`device ${link.deviceId} sent records for folder "${id}", which it does not share with this device`)
     }
-    if (!canWrite(record, link.deviceId)) {
+    if (!canWrite(record, this.who(link.deviceId))) {
       // Enforced here, on receipt: a viewer's changes never enter our index.
       this.init.log(`refused ${message.records.length} records of folder ${id} from ${link.deviceId}: it is a viewer of the folder`)
       return

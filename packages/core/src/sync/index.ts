@@ -4,7 +4,7 @@ export type { FolderRunnerInit, FolderState, FolderStatus } from './folder-runne
 export { assertNoSymlinkParents, DEFAULT_RETENTION, openVersionHistory } from './version-history.ts'
 export type { FileVersion, RetentionPolicy, VersionHistory } from './version-history.ts'
 export { canWrite, changeMember, createMembership, roleOf, verifyMembership } from './membership.ts'
-export type { FolderMember, FolderRole, MemberChange, MembershipRecord, SignedMembership, VerifyMembershipOptions } from './membership.ts'
+export type { FolderMember, FolderRole, FolderUser, MemberChange, MemberIdentity, MembershipRecord, SignedMembership, VerifyMembershipOptions } from './membership.ts'
 export { openMembershipStore } from './membership-store.ts'
 export type { MembershipStore, MembershipStoreOptions, OfferResult } from './membership-store.ts'
 export { SyncEngine } from './sync-engine.ts'

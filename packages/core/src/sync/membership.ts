@@ -3,7 +3,7 @@ import {
   AerieError, InvalidCrlError, InvalidInputError, InvalidKeyError, ProtocolError, RevokedDeviceError, UntrustedPeerError
 } from '../errors.ts'
 import { readDeviceCertificate, verifyDeviceCertificate } from '../pki/index.ts'
-import { isValidName } from '../pki/names.ts'
+import { isValidEmail, isValidName } from '../pki/names.ts'
 import { loadOrgRoot } from '../pki/org-root.ts'
 import type { Crl, DeviceIdentity } from '../pki/index.ts'
 
@@ -21,6 +21,18 @@ export interface FolderMember {
   role: FolderRole
 }
 
+/** Every device of a user (by the e-mail its certificate names) has this role, unless listed as a device itself. */
+export interface FolderUser {
+  user: string
+  role: 'editor' | 'viewer'
+}
+
+/** Who asks: a device and the user its certificate names. */
+export interface MemberIdentity {
+  deviceId: string
+  user?: string
+}
+
 export interface MembershipRecord {
   /** The folder id. */
   folder: string
@@ -31,6 +43,8 @@ export interface MembershipRecord {
   owner: string
   /** Sorted by device id, unique. */
   members: FolderMember[]
+  /** Users whose every device is a member; sorted by e-mail, unique. Absent when there are none. */
+  users?: FolderUser[]
   /** ISO time. */
   issuedAt: string
 }
@@ -43,7 +57,9 @@ export interface SignedMembership {
   signature: string
 }
 
-export type MemberChange = { deviceId: string, role: 'editor' | 'viewer' } | { deviceId: string, remove: true }
+export type MemberChange =
+  | { deviceId: string, role: 'editor' | 'viewer' } | { deviceId: string, remove: true }
+  | { user: string, role: 'editor' | 'viewer' } | { user: string, remove: true }
 
 export interface VerifyMembershipOptions {
   caCertificate: string
@@ -83,26 +99,33 @@ export function createMembership (options: { folder: string, label: string, owne
 export function changeMember (signed: SignedMembership, change: MemberChange, options: { ownerKeyPem: string, ownerCertificate?: string, now?: Date }): SignedMembership {
   const { ownerKeyPem, ownerCertificate = signed.certificate, now = new Date() } = options
   const record = checkShape(signed).record
-  const { deviceId } = change
-  if (typeof deviceId !== 'string' || !DEVICE_ID.test(deviceId)) throw new InvalidInputError(`"${String(deviceId)}" is not a device id; device ids are 16 characters of a-z and 2-7`)
-  if (deviceId === record.owner) throw new InvalidInputError('the owner of a folder cannot be removed or given another role')
-  const current = roleOf(record, deviceId)
-  let members: FolderMember[]
-  if ('remove' in change) {
-    if (current === undefined) return signed
-    members = record.members.filter(member => member.deviceId !== deviceId)
+  if ('role' in change && change.role !== 'editor' && change.role !== 'viewer') throw new InvalidInputError('a member can be made an editor or a viewer')
+  let members = record.members
+  let users = record.users ?? []
+  if ('user' in change) {
+    const { user } = change
+    if (!isValidEmail(user)) throw new InvalidInputError(`"${String(user)}" is not a user's e-mail address`)
+    const current = users.find(u => u.user === user)?.role
+    if ('remove' in change ? current === undefined : current === change.role) return signed
+    if (current === undefined && users.length >= MAX_MEMBERS) throw new InvalidInputError(`a folder can have at most ${MAX_MEMBERS} member users`)
+    users = users.filter(u => u.user !== user)
+    if (!('remove' in change)) users = [...users, { user, role: change.role }].sort((a, b) => compare(a.user, b.user))
   } else {
-    if (change.role !== 'editor' && change.role !== 'viewer') throw new InvalidInputError('a member can be made an editor or a viewer')
-    if (current === change.role) return signed
-    if (current === undefined && record.members.length >= MAX_MEMBERS) throw new InvalidInputError(`a folder can have at most ${MAX_MEMBERS} member devices`)
-    members = [...record.members.filter(member => member.deviceId !== deviceId), { deviceId, role: change.role }]
-      .sort((a, b) => compare(a.deviceId, b.deviceId))
+    const { deviceId } = change
+    if (typeof deviceId !== 'string' || !DEVICE_ID.test(deviceId)) throw new InvalidInputError(`"${String(deviceId)}" is not a device id; device ids are 16 characters of a-z and 2-7`)
+    if (deviceId === record.owner) throw new InvalidInputError('the owner of a folder cannot be removed or given another role')
+    const current = members.find(m => m.deviceId === deviceId)?.role
+    if ('remove' in change ? current === undefined : current === change.role) return signed
+    if (current === undefined && members.length >= MAX_MEMBERS) throw new InvalidInputError(`a folder can have at most ${MAX_MEMBERS} member devices`)
+    members = members.filter(member => member.deviceId !== deviceId)
+    if (!('remove' in change)) members = [...members, { deviceId, role: change.role }].sort((a, b) => compare(a.deviceId, b.deviceId))
   }
   const signer = readDeviceCertificate(ownerCertificate)
   if (signer.deviceId !== record.owner && signer.role !== 'server') {
     throw new InvalidInputError(`the certificate is not the folder owner's (${record.owner}); only the owner device (or the team server) can change who is a member`)
   }
-  return signRecord({ ...record, version: record.version + 1, members, issuedAt: now.toISOString() }, ownerCertificate, ownerKeyPem)
+  const { users: _users, ...rest } = record
+  return signRecord({ ...rest, version: record.version + 1, members, ...(users.length > 0 ? { users } : {}), issuedAt: now.toISOString() }, ownerCertificate, ownerKeyPem)
 }
 
 /**
@@ -148,12 +171,15 @@ export function checkMembership (signed: unknown, options: VerifyMembershipOptio
   return { signed: checked, signer }
 }
 
-export function roleOf (record: MembershipRecord, deviceId: string): FolderRole | undefined {
-  return record.members.find(member => member.deviceId === deviceId)?.role
+/** A device's role: its own entry, else its user's; undefined when it is not a member. */
+export function roleOf (record: MembershipRecord, who: string | MemberIdentity): FolderRole | undefined {
+  const { deviceId, user } = typeof who === 'string' ? { deviceId: who, user: undefined } : who
+  return record.members.find(member => member.deviceId === deviceId)?.role ??
+    (user === undefined ? undefined : record.users?.find(u => u.user === user)?.role)
 }
 
-export function canWrite (record: MembershipRecord, deviceId: string): boolean {
-  const role = roleOf(record, deviceId)
+export function canWrite (record: MembershipRecord, who: string | MemberIdentity): boolean {
+  const role = roleOf(record, who)
   return role === 'owner' || role === 'editor'
 }
 
@@ -161,7 +187,9 @@ export function canWrite (record: MembershipRecord, deviceId: string): boolean {
 export function canonicalBytes (record: MembershipRecord): Buffer {
   const { folder, label, version, owner, issuedAt } = record
   const members = record.members.map(({ deviceId, role }) => ({ deviceId, role }))
-  return Buffer.from(DOMAIN + JSON.stringify({ folder, label, version, owner, members, issuedAt }), 'utf8')
+  // A record without user members encodes as it did before they existed.
+  const users = record.users === undefined || record.users.length === 0 ? {} : { users: record.users.map(({ user, role }) => ({ user, role })) }
+  return Buffer.from(DOMAIN + JSON.stringify({ folder, label, version, owner, members, ...users, issuedAt }), 'utf8')
 }
 
 function signRecord (record: MembershipRecord, certificate: string, ownerKeyPem: string): SignedMembership {
@@ -201,10 +229,11 @@ function checkShape (signed: unknown): SignedMembership {
     Buffer.from(signature, 'base64').toString('base64') !== signature) {
     throw malformed('signature must be canonical base64 of at most 1024 bytes')
   }
-  if (!isObject(record, ['folder', 'label', 'version', 'owner', 'members', 'issuedAt'])) {
-    throw malformed('the record must have exactly folder, label, version, owner, members and issuedAt')
+  const fields = ['folder', 'label', 'version', 'owner', 'members', 'issuedAt']
+  if (!isObject(record, fields) && !isObject(record, [...fields, 'users'])) {
+    throw malformed('the record must have exactly folder, label, version, owner, members, issuedAt and perhaps users')
   }
-  const { folder, label, version, owner, members, issuedAt } = record
+  const { folder, label, version, owner, members, issuedAt, users } = record
   if (!isValidName(folder, MAX_TEXT)) throw malformed(`folder must be 1 to ${MAX_TEXT} printable characters`)
   if (!isValidName(label, MAX_TEXT)) throw malformed(`label must be 1 to ${MAX_TEXT} printable characters`)
   if (typeof version !== 'number' || !Number.isSafeInteger(version) || version < 1) throw malformed('version must be a whole number from 1')
@@ -226,7 +255,20 @@ function checkShape (signed: unknown): SignedMembership {
   }
   const owners = copy.filter(member => member.role === 'owner')
   if (owners.length !== 1 || owners[0]!.deviceId !== owner) throw malformed('exactly one member, the owner, must have the owner role')
-  return { record: { folder, label, version, owner, members: copy, issuedAt }, certificate, signature }
+  const userCopy: FolderUser[] = []
+  if (users !== undefined) {
+    if (!Array.isArray(users) || users.length === 0 || users.length > MAX_MEMBERS) throw malformed(`users must list 1 to ${MAX_MEMBERS} users when present`)
+    for (const [i, entry] of users.entries()) {
+      if (!isObject(entry, ['user', 'role'])) throw malformed(`users[${i}] must have exactly user and role`)
+      const { user, role } = entry
+      if (typeof user !== 'string' || !isValidEmail(user)) throw malformed(`users[${i}].user must be an e-mail address`)
+      if (role !== 'editor' && role !== 'viewer') throw malformed(`users[${i}].role must be editor or viewer`)
+      const previous = userCopy[i - 1]?.user
+      if (previous !== undefined && compare(previous, user) >= 0) throw malformed('users must be sorted by e-mail, each once')
+      userCopy.push({ user, role })
+    }
+  }
+  return { record: { folder, label, version, owner, members: copy, ...(userCopy.length > 0 ? { users: userCopy } : {}), issuedAt }, certificate, signature }
 }
 
 function compare (a: string, b: string): number {

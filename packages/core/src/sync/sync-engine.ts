@@ -1,5 +1,6 @@
 import { TypedEventEmitter } from '@libp2p/interface'
 import { NotConfiguredError, ProtocolError } from '../errors.ts'
+import { readDeviceCertificate } from '../pki/index.ts'
 import { readFolderMarker } from '../scan/index.ts'
 import { FolderRunner } from './folder-runner.ts'
 import { IndexExchange } from './index-exchange.ts'
@@ -16,7 +17,7 @@ import type { FolderState, FolderStatus } from './folder-runner.ts'
 import type { FolderOffer } from './index-exchange.ts'
 import type { LocalChunks } from './local-chunks.ts'
 import type { MembershipStore } from './membership-store.ts'
-import type { FolderMember, FolderRole, MembershipRecord } from './membership.ts'
+import type { FolderMember, FolderRole, FolderUser, MemberChange, MembershipRecord } from './membership.ts'
 import type { PeerCounters } from './peer-link.ts'
 import type { PullProgress } from './puller.ts'
 import type { VersionHistory } from './version-history.ts'
@@ -67,6 +68,8 @@ export interface SyncFolderStatus extends Omit<FolderStatus, 'state'> {
   owner?: string
   role?: FolderRole
   members: FolderMember[]
+  /** Users all of whose devices are members. */
+  users: FolderUser[]
   /** The running pull's progress. */
   pull?: PullProgress
   /** Paths the last pull could not bring in; retried. */
@@ -107,10 +110,13 @@ export class SyncEngine extends TypedEventEmitter<SyncEngineEvents> {
   private readonly localChunks: LocalChunks
   private readonly pulls: PullScheduler
   private stopped = false
+  /** This device's user, as its certificate names it. */
+  private readonly user: string
 
   private constructor (init: SyncEngineInit) {
     super()
     this.init = init
+    this.user = readDeviceCertificate(init.certificate).user
     this.localChunks = createLocalChunks(init.index, folder => this.folders.get(folder)?.config.path)
     this.pulls = new PullScheduler({
       pull: async (id) => await this.runPull(id),
@@ -125,6 +131,7 @@ export class SyncEngine extends TypedEventEmitter<SyncEngineEvents> {
     const engine = new SyncEngine(init)
     engine.exchange = await IndexExchange.start({
       ...init,
+      user: engine.user,
       localChunks: engine.localChunks,
       hasFolder: id => engine.folders.has(id),
       folderIds: () => engine.folders.keys(),
@@ -189,16 +196,17 @@ export class SyncEngine extends TypedEventEmitter<SyncEngineEvents> {
   }
 
   /** Adds or changes a member (owner only); the new record goes out to every member at once. */
-  async share (id: string, deviceId: string, role: 'editor' | 'viewer' | 'remove'): Promise<MembershipRecord> {
+  async share (id: string, member: { deviceId: string } | { user: string }, role: 'editor' | 'viewer' | 'remove'): Promise<MembershipRecord> {
     const held = this.init.memberships.get(id)
     if (held === undefined || !this.folders.has(id)) throw new NotConfiguredError(`no folder "${id}" on this device; \`aerie status\` lists them`)
     if (held.record.owner !== this.init.deviceId) {
       throw new NotConfiguredError(`only the folder's owner, device ${held.record.owner}, can change who shares folder "${id}"`)
     }
-    const change = role === 'remove' ? { deviceId, remove: true as const } : { deviceId, role }
+    const change: MemberChange = role === 'remove' ? { ...member, remove: true as const } : { ...member, role }
     const next = changeMember(held, change, { ownerKeyPem: this.init.keyPem, ownerCertificate: this.init.certificate })
     await this.init.memberships.put(next)
-    this.init.log(`folder ${id}: ${role === 'remove' ? `removed device ${deviceId}` : `shared with device ${deviceId} as ${role}`} (membership version ${next.record.version})`)
+    const whom = 'user' in member ? `every device of ${member.user}` : `device ${member.deviceId}`
+    this.init.log(`folder ${id}: ${role === 'remove' ? `removed ${whom}` : `shared with ${whom} as ${role}`} (membership version ${next.record.version})`)
     this.exchange.introduceToAll(id)
     return next.record
   }
@@ -269,11 +277,12 @@ export class SyncEngine extends TypedEventEmitter<SyncEngineEvents> {
       // A need count that predates the last change cannot vouch for being in sync.
       inSync: base.state === 'idle' && !folder.need.stale && folder.need.needFiles === 0 && caughtUp,
       members: membership?.members ?? [],
+      users: membership?.users ?? [],
       pullProblems: folder.problems.slice(0, 100)
     }
     if (membership !== undefined) {
       status.owner = membership.owner
-      const role = roleOf(membership, this.init.deviceId)
+      const role = roleOf(membership, { deviceId: this.init.deviceId, user: this.user })
       if (role !== undefined) status.role = role
     }
     if (folder.progress !== undefined && this.pulls.isPulling(folder.config.id)) status.pull = folder.progress

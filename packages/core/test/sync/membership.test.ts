@@ -122,6 +122,34 @@ describe('folder membership records', () => {
     expect(() => verifyOn(changeMember(v3, { deviceId: bob.deviceId, role: 'editor' }, { ownerKeyPem: foreignServer.privateKeyPem, ownerCertificate: foreignServer.certPem }))).toThrow(UntrustedPeerError)
   })
 
+  it('shares a folder with every device of a user, a device entry taking precedence, and the user list is signed too', () => {
+    const ownerKey = { ownerKeyPem: owner.privateKeyPem }
+    const v4 = changeMember(v3, { user: 'carol@example.org', role: 'editor' }, ownerKey)
+    const record = verifyOn(wire(v4), { pinnedOwner: owner.deviceId })
+    expect(record.users).toEqual([{ user: 'carol@example.org', role: 'editor' }])
+    expect(roleOf(record, { deviceId: 'carolphone000000', user: 'carol@example.org' })).toBe('editor')
+    expect(roleOf(record, { deviceId: 'carolphone000000', user: 'dave@example.org' })).toBeUndefined()
+    expect(roleOf(record, 'carolphone000000')).toBeUndefined() // without knowing its user, a device is not in
+    expect(canWrite(record, { deviceId: 'carolphone000000', user: 'carol@example.org' })).toBe(true)
+    // Bob's own entry (viewer) wins over a grant to his user.
+    const v5 = changeMember(v4, { user: 'bob@example.org', role: 'editor' }, ownerKey)
+    expect(roleOf(v5.record, { deviceId: bob.deviceId, user: 'bob@example.org' })).toBe('viewer')
+    expect(v5.record.users?.map(u => u.user)).toEqual(['bob@example.org', 'carol@example.org'])
+    expect(changeMember(v5, { user: 'bob@example.org', role: 'editor' }, ownerKey)).toBe(v5)
+    const v6 = changeMember(v5, { user: 'carol@example.org', remove: true }, ownerKey)
+    expect(v6.record.users).toEqual([{ user: 'bob@example.org', role: 'editor' }])
+    expect(changeMember(v6, { user: 'bob@example.org', remove: true }, ownerKey).record.users).toBeUndefined()
+    expect(() => changeMember(v6, { user: 'not an email', role: 'editor' }, ownerKey)).toThrow(InvalidInputError)
+    // Altered, unsorted or repeated users are refused.
+    expect(() => verifyOn({ ...v4, record: { ...v4.record, users: [{ user: 'carol@example.org', role: 'viewer' }] } })).toThrow(ProtocolError)
+    const twice = signAs(owner, { ...v4.record, version: 9, users: [{ user: 'a@example.org', role: 'editor' }, { user: 'a@example.org', role: 'viewer' }] })
+    expect(() => verifyOn(twice)).toThrow(ProtocolError)
+    const owners = signAs(owner, { ...v4.record, version: 9, users: [{ user: 'a@example.org', role: 'owner' as 'editor' }] })
+    expect(() => verifyOn(owners)).toThrow(ProtocolError)
+    // A record with no users encodes as before users existed.
+    expect(canonicalBytes(v3.record).toString()).not.toContain('users')
+  })
+
   it('refuses a record altered after signing', () => {
     const altered: Array<(signed: SignedMembership) => void> = [
       s => { s.record.owner = alice.deviceId },

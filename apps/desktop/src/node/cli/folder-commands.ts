@@ -1,44 +1,72 @@
+import { randomBytes } from 'node:crypto'
 import { resolve } from 'node:path'
-import { brakeAdvice } from '@aerie/core'
-import { addFolder, FOLDER_ID, removeFolder } from '../folder-config.ts'
+import { brakeAdvice, InvalidInputError, isDirectory, NotConfiguredError, readFolderMarker, writeFolderMarker } from '@aerie/core'
 import { callAgent, tryCallAgent } from '../control-client.ts'
 import { parse, UsageError } from './args.ts'
 import type { FolderStatus, MembershipRecord } from '@aerie/core'
 import type { CommandContext } from './main.ts'
 
+const FOLDER_ID = /^[a-z0-9][a-z0-9._-]{0,63}$/
+
 /** `aerie folder add PATH`: sync a directory (it gets a marker file; nothing else changes). */
 export async function folderAdd ({ home, args, out }: CommandContext): Promise<void> {
   const { values, positionals } = parse(args, { id: { type: 'string' }, label: { type: 'string' } }, { min: 1, max: 1, names: 'PATH (a directory)' })
-  const id = values.id as string | undefined
-  if (id !== undefined && !FOLDER_ID.test(id)) throw new UsageError(`folder id "${id}" must be 1-64 lower-case letters, digits, '.', '_' or '-'`)
-  const folder = await addFolder(home, { path: resolve(positionals[0]!), id, label: values.label as string | undefined })
+  const path = resolve(positionals[0]!)
+  if (!await isDirectory(path)) throw new InvalidInputError(`${path} is not a directory; create it first`)
+  const id = (values.id as string | undefined) ?? newFolderId()
+  if (!FOLDER_ID.test(id)) throw new UsageError(`folder id "${id}" must be 1-64 lower-case letters, digits, '.', '_' or '-'`)
+  const config = await home.readConfig()
+  if (config.folders.some(f => f.id === id)) throw new InvalidInputError(`this device already has a folder "${id}"`)
+  const samePath = config.folders.find(f => f.path === path)
+  if (samePath != null) throw new InvalidInputError(`${path} is already synced as folder "${samePath.id}"`)
+  // A marker naming another folder means the directory belongs to that one: do not mix them.
+  const marker = await readFolderMarker(path)
+  if (marker != null && marker !== id) throw new InvalidInputError(`${path} is marked as folder "${marker}"; add it with --id ${marker}`)
+  await writeFolderMarker(path, id)
+  config.folders.push({ id, path, label: (values.label as string | undefined) ?? id })
+  await home.writeConfig(config)
   const running = await tryCallAgent(home, 'POST', '/v1/folders/reload')
-  out(`added folder ${folder.id} at ${folder.path}${running == null ? '; it is scanned when the agent runs (`aerie run`)' : '; the agent is scanning it'}`)
+  out(`added folder ${id} at ${path}${running == null ? '; it is scanned when the agent runs (`aerie run`)' : '; the agent is scanning it'}`)
 }
 
 /** `aerie folder remove ID`: stop syncing the folder. Deletes nothing on disk. */
 export async function folderRemove ({ home, args, out }: CommandContext): Promise<void> {
   const { positionals } = parse(args, {}, { min: 1, max: 1, names: 'ID (see `aerie status`)' })
-  const folder = await removeFolder(home, positionals[0]!)
+  const config = await home.readConfig()
+  const folder = config.folders.find(f => f.id === positionals[0])
+  if (folder == null) throw new NotConfiguredError(`no folder "${positionals[0]!}" on this device; \`aerie status\` lists them`)
+  config.folders = config.folders.filter(f => f !== folder)
+  await home.writeConfig(config)
   await tryCallAgent(home, 'POST', '/v1/folders/reload')
   out(`folder ${folder.id} is no longer synced; its files in ${folder.path} are untouched`)
 }
 
-/** `aerie folder share ID DEVICE [--role editor|viewer]`: the owner adds a member (signed, versioned). */
-export async function folderShare ({ home, args, out }: CommandContext): Promise<void> {
-  const { values, positionals } = parse(args, { role: { type: 'string' } }, { min: 2, max: 2, names: 'ID DEVICE (a folder id and a device id or name)' })
-  const role = (values.role as string | undefined) ?? 'editor'
-  if (role !== 'editor' && role !== 'viewer') throw new UsageError(`--role is editor or viewer, not "${role}"`)
-  const record = await callAgent<MembershipRecord>(home, 'POST', '/v1/folders/share', { id: positionals[0], deviceId: positionals[1], role })
-  const member = record.members.find(m => m.deviceId.startsWith(positionals[1]!.toLowerCase())) ?? record.members.at(-1)
-  out(`folder ${record.folder} is shared with ${member?.deviceId ?? positionals[1]!} as ${role} (membership version ${record.version}); it syncs once that device adds it: \`aerie folder add PATH --id ${record.folder}\``)
+/** A member named on the command line: a device (id, id prefix or name), or every device of `--user EMAIL`. */
+function memberOf (positionals: string[], values: Record<string, unknown>): { deviceId: string } | { user: string } {
+  const user = values.user as string | undefined
+  if ((user === undefined) === (positionals[1] === undefined)) throw new UsageError('name a DEVICE or give --user EMAIL (every device of that user), not both')
+  return user === undefined ? { deviceId: positionals[1]! } : { user }
 }
 
-/** `aerie folder unshare ID DEVICE`: the owner removes a member; it gets nothing more. */
+/** `aerie folder share ID (DEVICE | --user EMAIL) [--role editor|viewer]`: the owner adds a member (signed, versioned). */
+export async function folderShare ({ home, args, out }: CommandContext): Promise<void> {
+  const { values, positionals } = parse(args, { role: { type: 'string' }, user: { type: 'string' } }, { min: 1, max: 2, names: 'ID DEVICE (a folder id and a device id or name), or ID --user EMAIL' })
+  const role = (values.role as string | undefined) ?? 'editor'
+  if (role !== 'editor' && role !== 'viewer') throw new UsageError(`--role is editor or viewer, not "${role}"`)
+  const member = memberOf(positionals, values)
+  const record = await callAgent<MembershipRecord>(home, 'POST', '/v1/folders/share', { id: positionals[0], ...member, role })
+  const whom = 'user' in member
+    ? `every device of ${member.user}`
+    : (record.members.find(m => m.deviceId.startsWith(member.deviceId.toLowerCase())) ?? record.members.at(-1))?.deviceId ?? member.deviceId
+  out(`folder ${record.folder} is shared with ${whom} as ${role} (membership version ${record.version}); it syncs once a device adds it: \`aerie folder add PATH --id ${record.folder}\``)
+}
+
+/** `aerie folder unshare ID (DEVICE | --user EMAIL)`: the owner removes a member; it gets nothing more. */
 export async function folderUnshare ({ home, args, out }: CommandContext): Promise<void> {
-  const { positionals } = parse(args, {}, { min: 2, max: 2, names: 'ID DEVICE (a folder id and a device id or name)' })
-  const record = await callAgent<MembershipRecord>(home, 'POST', '/v1/folders/share', { id: positionals[0], deviceId: positionals[1], role: 'remove' })
-  out(`folder ${record.folder} is no longer shared with ${positionals[1]!} (membership version ${record.version}); files already there stay`)
+  const { values, positionals } = parse(args, { user: { type: 'string' } }, { min: 1, max: 2, names: 'ID DEVICE (a folder id and a device id or name), or ID --user EMAIL' })
+  const member = memberOf(positionals, values)
+  const record = await callAgent<MembershipRecord>(home, 'POST', '/v1/folders/share', { id: positionals[0], ...member, role: 'remove' })
+  out(`folder ${record.folder} is no longer shared with ${'user' in member ? `the devices of ${member.user}` : member.deviceId} (membership version ${record.version}); files already there stay`)
 }
 
 /** `aerie folder confirm ID`: the files the scanner misses really are gone; record it. */
@@ -55,4 +83,10 @@ export async function folderRescan ({ home, args, out }: CommandContext): Promis
   const { positionals } = parse(args, {}, { min: 1, max: 1, names: 'ID (see `aerie status`)' })
   const status = await callAgent<FolderStatus>(home, 'POST', '/v1/folders/rescan', { id: positionals[0] })
   out(`folder ${status.id}: ${status.state}, ${status.files} items${status.brake != null ? `; ${brakeAdvice(status) ?? ''}` : ''}`)
+}
+
+/** Like Syncthing's: short, typeable, unlikely to collide within an organisation. */
+function newFolderId (): string {
+  const text = randomBytes(5).toString('hex')
+  return `${text.slice(0, 5)}-${text.slice(5)}`
 }
