@@ -3,11 +3,12 @@ import { addUser, setUpAdmin, startWebApp } from './harness.ts'
 import type { Client, Json, RunningWebApp } from './harness.ts'
 import { makeShare } from './share-helpers.ts'
 
-const upload = (url: string, name: string | undefined, body: BodyInit, headers: Record<string, string> = {}) => fetch(`${url}/upload`, {
+const upload = (url: string, name: string | undefined, body: string | Uint8Array, headers: Record<string, string> = {}) => fetch(`${url}/upload`, {
   method: 'POST',
   headers: { 'content-type': 'application/octet-stream', ...(name === undefined ? {} : { 'x-file-name': encodeURIComponent(name) }), ...headers },
   body
 })
+const json = async (response: Response | Promise<Response>): Promise<Json> => await (await response).json()
 
 describe('share links: upload-only links (file drops)', () => {
   let web: RunningWebApp
@@ -24,7 +25,7 @@ describe('share links: upload-only links (file drops)', () => {
   it('takes an upload as a change to the folder, audited', async () => {
     const response = await upload(drop.url, 'hello world.txt', 'hi there')
     expect(response.status).toBe(201)
-    expect(await response.json()).toEqual({ name: 'hello world.txt', size: 8 })
+    expect(await json(response)).toEqual({ name: 'hello world.txt', size: 8 })
     expect(Buffer.from(web.api.contents.get('team-docs/inbox/hello world.txt')!).toString()).toBe('hi there')
     const audit = (await admin.get('/api/v1/audit?action=share.uploaded')).body.entries
     expect(audit[0]).toMatchObject({ actor: 'anonymous', target: drop.share.id, detail: { path: 'inbox/hello world.txt', size: 8 } })
@@ -32,26 +33,26 @@ describe('share links: upload-only links (file drops)', () => {
 
   it('never overwrites: a taken name gets a number', async () => {
     const names: string[] = []
-    for (let i = 0; i < 3; i++) names.push((await (await upload(drop.url, 'existing.pdf', `copy ${i}`)).json()).name)
+    for (let i = 0; i < 3; i++) names.push((await json(upload(drop.url, 'existing.pdf', `copy ${i}`))).name)
     expect(names).toEqual(['existing (2).pdf', 'existing (3).pdf', 'existing (4).pdf'])
     expect(Buffer.from(web.api.contents.get('team-docs/inbox/existing.pdf')!).toString()).toBe('already here')
     expect(Buffer.from(web.api.contents.get('team-docs/inbox/existing (3).pdf')!).toString()).toBe('copy 1')
   })
 
   it('keeps names inside the directory and harmless', async () => {
-    expect((await (await upload(drop.url, '../../secret.txt', 'x')).json()).name).toBe('secret.txt')
+    expect((await json(upload(drop.url, '../../secret.txt', 'x'))).name).toBe('secret.txt')
     expect(web.api.contents.has('team-docs/inbox/secret.txt')).toBe(true)
-    expect((await (await upload(drop.url, 'C:\\Users\\eve\\a<b>.txt', 'x')).json()).name).toBe('a_b_.txt')
-    expect((await (await upload(drop.url, 'Résumé "v2".pdf', 'x')).json()).name).toBe('Résumé _v2_.pdf')
+    expect((await json(upload(drop.url, 'C:\\Users\\eve\\a<b>.txt', 'x'))).name).toBe('a_b_.txt')
+    expect((await json(upload(drop.url, 'Résumé "v2".pdf', 'x'))).name).toBe('Résumé _v2_.pdf')
     const missing = await upload(drop.url, undefined, 'x')
     expect(missing.status).toBe(400)
-    expect((await missing.json()).error.message).toMatch(/X-File-Name/)
+    expect((await json(missing)).error.message).toMatch(/X-File-Name/)
   })
 
   it('refuses an upload over the limit (413) and keeps nothing of it, declared or streamed', async () => {
     const declared = await upload(drop.url, 'big.bin', Buffer.alloc(1001))
     expect(declared.status).toBe(413)
-    expect((await declared.json()).error.code).toBe('ERR_TOO_LARGE')
+    expect((await json(declared)).error.code).toBe('ERR_TOO_LARGE')
     // Without a length up front, the limit is found while streaming.
     const stream = new ReadableStream<Uint8Array>({
       start (controller) {
