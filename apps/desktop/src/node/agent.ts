@@ -1,17 +1,25 @@
 import {
-  brakeAdvice, createAerieHost, createEnrollmentIssuer, findDevice, InvalidInputError, libp2pKeyFromPem, openCaStore, openFolderIndex, openMembershipStore,
+  brakeAdvice, createAerieHost, createEnrollmentIssuer, findDevice, InvalidInputError, libp2pKeyFromPem, NotConfiguredError, openCaStore, openFolderIndex, openMembershipStore,
   readDeviceCertificate, SyncEngine, TrustStore, tuneHeapForTransfers, unlockCAKey
 } from '@aerie/core'
+import { fileURLToPath } from 'node:url'
 import { startControlServer } from './control-server.ts'
+import { FolderOperations } from './folder-operations.ts'
 import { KnownPeers } from './known-peers.ts'
+import { createUiApi } from './ui/ui-api.ts'
+import { ensureUiSecret } from './ui/ui-secret.ts'
+import { startUiServer } from './ui/ui-server.ts'
 import type { DeviceHome, StaticPeer } from './device-home.ts'
 import type { AerieHost, CaStore, EnrollmentIssuer, FolderIndex, FolderOffer, PullProgress, SyncFolderStatus } from '@aerie/core'
-import type { ControlServer } from './control-server.ts'
+import type { ControlRoutes, ControlServer } from './control-server.ts'
+import type { SyncEventKind, UiApi } from './ui/ui-api.ts'
+import type { UiServer } from './ui/ui-server.ts'
 
 /**
  * The agent: what `aerie run` runs (and, later, Electron's utility process). It holds
  * the device's authenticated libp2p host, keeps its static peers connected, enforces
- * and forwards CRLs, enrolls devices when it is the CA holder, and answers the control API.
+ * and forwards CRLs, enrolls devices when it is the CA holder, answers the control API
+ * (the CLI) and serves the UI (ui/ui-server.ts) with its JSON API.
  */
 export interface AgentOptions {
   home: DeviceHome
@@ -27,6 +35,8 @@ export interface AgentOptions {
   rescanSeconds?: number
   /** `aerie stop` asked the agent to stop: the owner of the process stops it (as on Ctrl-C). */
   onStopRequested?(): void
+  /** Serve the UI on 127.0.0.1 (default true). */
+  ui?: boolean
 }
 
 export interface PeerStatus {
@@ -60,6 +70,7 @@ export interface AgentStatus {
 }
 
 const REDIAL_MS = 5_000
+const UI_DIR = fileURLToPath(new URL('../browser/', import.meta.url))
 
 export class Agent {
   private readonly options: AgentOptions
@@ -79,6 +90,10 @@ export class Agent {
   private revoked = false
   private index!: FolderIndex
   private sync!: SyncEngine
+  private ui?: UiServer
+  private uiApi?: UiApi
+  /** What a person does to folders (UI), beside what the control API does. */
+  folders!: FolderOperations
 
   private constructor (options: AgentOptions) {
     this.options = options
@@ -174,7 +189,17 @@ export class Agent {
     })
     await this.reloadFolders()
 
-    this.control = await startControlServer(home, {
+    this.folders = new FolderOperations({ home, index: this.index, sync: this.sync, reload: async () => { await this.reloadFolders() } })
+    const control = this.controlRoutes()
+    this.control = await startControlServer(home, control)
+    if (this.options.ui !== false) await this.startUi(control)
+    log(`agent ${this.identity.deviceName} (${this.identity.deviceId}) listening on ${this.host.addresses().join(', ')}`)
+    if (this.ui !== undefined) log(`UI at ${this.ui.url}/ (\`aerie ui\` prints the link that opens it)`)
+    this.redialStaticPeers()
+  }
+
+  private controlRoutes (): ControlRoutes {
+    return {
       'POST /v1/folders/reload': async () => { await this.reloadFolders(); return { folders: this.folderStatus() } },
       'POST /v1/folders/confirm': async (body) => await this.sync.confirmDeletions(String((body as { id?: unknown } | undefined)?.id ?? '')),
       'POST /v1/folders/rescan': async (body) => await this.sync.scanNow(String((body as { id?: unknown } | undefined)?.id ?? '')),
@@ -197,6 +222,10 @@ export class Agent {
         return await this.sync.serverRestore(String(folder ?? ''), String(path ?? ''), when)
       },
       'GET /v1/status': async () => this.status(),
+      'GET /v1/ui': async () => {
+        if (this.ui === undefined) throw new NotConfiguredError('this agent runs without its UI')
+        return { url: this.ui.url }
+      },
       'POST /v1/stop': async () => {
         // After this answer has gone out.
         setImmediate(() => { if (this.options.onStopRequested != null) this.options.onStopRequested(); else void this.stop() })
@@ -209,9 +238,33 @@ export class Agent {
         this.staticPeers = [...this.staticPeers.filter(p => p.address !== address), { deviceId: identity.deviceId, address }]
         return { deviceId: identity.deviceId, deviceName: identity.deviceName }
       }
-    })
-    log(`agent ${this.identity.deviceName} (${this.identity.deviceId}) listening on ${this.host.addresses().join(', ')}`)
-    this.redialStaticPeers()
+    }
+  }
+
+  private async startUi (control: ControlRoutes): Promise<void> {
+    const api = createUiApi({ status: () => this.status(), folders: this.folders, control, onEvent: (listener) => this.onEvent(listener) })
+    this.uiApi = api
+    this.ui = await startUiServer({ secret: await ensureUiSecret(this.options.home), routes: api.routes, snapshot: api.status, subscribe: api.subscribe, staticDir: UI_DIR })
+  }
+
+  /** The sync's and the peers' changes, for live views. Returns how to stop listening. */
+  onEvent (listener: (kind: SyncEventKind, detail?: { folder: string, doneBytes: number }) => void): () => void {
+    const progress = (evt: CustomEvent<PullProgress>): void => { listener('progress', evt.detail) }
+    const pulled = (evt: CustomEvent<PullProgress>): void => { listener('pulled', evt.detail) }
+    const state = (): void => { listener('state') }
+    const peer = (): void => { listener('peer') }
+    this.sync.addEventListener('progress', progress)
+    this.sync.addEventListener('pulled', pulled)
+    this.sync.addEventListener('state', state)
+    this.host.addEventListener('device:connect', peer)
+    this.host.addEventListener('device:disconnect', peer)
+    return () => {
+      this.sync.removeEventListener('progress', progress)
+      this.sync.removeEventListener('pulled', pulled)
+      this.sync.removeEventListener('state', state)
+      this.host.removeEventListener('device:connect', peer)
+      this.host.removeEventListener('device:disconnect', peer)
+    }
   }
 
   status (): AgentStatus {
@@ -300,6 +353,8 @@ export class Agent {
   async stop (): Promise<void> {
     this.stopped = true
     clearTimeout(this.redialTimer)
+    await this.ui?.close()
+    this.uiApi?.close()
     await this.control?.close()
     await this.sync?.stop()
     await this.host.stop()

@@ -1,42 +1,25 @@
-import { randomBytes } from 'node:crypto'
 import { resolve } from 'node:path'
-import { brakeAdvice, InvalidInputError, isDirectory, NotConfiguredError, readFolderMarker, writeFolderMarker } from '@aerie/core'
+import { brakeAdvice } from '@aerie/core'
+import { addFolder, FOLDER_ID, removeFolder } from '../folder-config.ts'
 import { callAgent, tryCallAgent } from '../control-client.ts'
 import { parse, UsageError } from './args.ts'
 import type { FolderStatus, MembershipRecord } from '@aerie/core'
 import type { CommandContext } from './main.ts'
 
-const FOLDER_ID = /^[a-z0-9][a-z0-9._-]{0,63}$/
-
 /** `aerie folder add PATH`: sync a directory (it gets a marker file; nothing else changes). */
 export async function folderAdd ({ home, args, out }: CommandContext): Promise<void> {
   const { values, positionals } = parse(args, { id: { type: 'string' }, label: { type: 'string' } }, { min: 1, max: 1, names: 'PATH (a directory)' })
-  const path = resolve(positionals[0]!)
-  if (!await isDirectory(path)) throw new InvalidInputError(`${path} is not a directory; create it first`)
-  const id = (values.id as string | undefined) ?? newFolderId()
-  if (!FOLDER_ID.test(id)) throw new UsageError(`folder id "${id}" must be 1-64 lower-case letters, digits, '.', '_' or '-'`)
-  const config = await home.readConfig()
-  if (config.folders.some(f => f.id === id)) throw new InvalidInputError(`this device already has a folder "${id}"`)
-  const samePath = config.folders.find(f => f.path === path)
-  if (samePath != null) throw new InvalidInputError(`${path} is already synced as folder "${samePath.id}"`)
-  // A marker naming another folder means the directory belongs to that one: do not mix them.
-  const marker = await readFolderMarker(path)
-  if (marker != null && marker !== id) throw new InvalidInputError(`${path} is marked as folder "${marker}"; add it with --id ${marker}`)
-  await writeFolderMarker(path, id)
-  config.folders.push({ id, path, label: (values.label as string | undefined) ?? id })
-  await home.writeConfig(config)
+  const id = values.id as string | undefined
+  if (id !== undefined && !FOLDER_ID.test(id)) throw new UsageError(`folder id "${id}" must be 1-64 lower-case letters, digits, '.', '_' or '-'`)
+  const folder = await addFolder(home, { path: resolve(positionals[0]!), id, label: values.label as string | undefined })
   const running = await tryCallAgent(home, 'POST', '/v1/folders/reload')
-  out(`added folder ${id} at ${path}${running == null ? '; it is scanned when the agent runs (`aerie run`)' : '; the agent is scanning it'}`)
+  out(`added folder ${folder.id} at ${folder.path}${running == null ? '; it is scanned when the agent runs (`aerie run`)' : '; the agent is scanning it'}`)
 }
 
 /** `aerie folder remove ID`: stop syncing the folder. Deletes nothing on disk. */
 export async function folderRemove ({ home, args, out }: CommandContext): Promise<void> {
   const { positionals } = parse(args, {}, { min: 1, max: 1, names: 'ID (see `aerie status`)' })
-  const config = await home.readConfig()
-  const folder = config.folders.find(f => f.id === positionals[0])
-  if (folder == null) throw new NotConfiguredError(`no folder "${positionals[0]!}" on this device; \`aerie status\` lists them`)
-  config.folders = config.folders.filter(f => f !== folder)
-  await home.writeConfig(config)
+  const folder = await removeFolder(home, positionals[0]!)
   await tryCallAgent(home, 'POST', '/v1/folders/reload')
   out(`folder ${folder.id} is no longer synced; its files in ${folder.path} are untouched`)
 }
@@ -83,10 +66,4 @@ export async function folderRescan ({ home, args, out }: CommandContext): Promis
   const { positionals } = parse(args, {}, { min: 1, max: 1, names: 'ID (see `aerie status`)' })
   const status = await callAgent<FolderStatus>(home, 'POST', '/v1/folders/rescan', { id: positionals[0] })
   out(`folder ${status.id}: ${status.state}, ${status.files} items${status.brake != null ? `; ${brakeAdvice(status) ?? ''}` : ''}`)
-}
-
-/** Like Syncthing's: short, typeable, unlikely to collide within an organisation. */
-function newFolderId (): string {
-  const text = randomBytes(5).toString('hex')
-  return `${text.slice(0, 5)}-${text.slice(5)}`
 }
