@@ -130,7 +130,8 @@ export function sharePages (c: SharePagesComponents): FastifyPluginAsync {
   const nameOf = (link: ShareLinkRecord): string => link.path === '' ? folderLabel(link) : link.path.slice(link.path.lastIndexOf('/') + 1)
   const href = (base: string, kind: 'browse' | 'download', folderPath: string, link: ShareLinkRecord): string => {
     const rel = link.path === '' ? folderPath : folderPath.slice(link.path.length + 1)
-    return `${base}/${kind}${rel === '' ? '' : '/' + rel.split('/').map(encodeURIComponent).join('/')}`
+    if (rel === '') return kind === 'browse' ? base : `${base}/download`
+    return `${base}/${kind}/${rel.split('/').map(encodeURIComponent).join('/')}`
   }
 
   const terms = (link: ShareLinkRecord): Html => html`<dl class="facts">

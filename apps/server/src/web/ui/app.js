@@ -8,6 +8,7 @@ import * as folder from './pages/folder.js'
 import * as folders from './pages/folders.js'
 import * as login from './pages/login.js'
 import * as setup from './pages/setup.js'
+import * as shares from './pages/shares.js'
 import * as users from './pages/users.js'
 
 // The console is one page: the URL's hash names the screen (#/devices) and, for a screen with a
@@ -17,6 +18,7 @@ const PAGES = {
   dashboard: { page: dashboard, title: 'Dashboard', admin: true },
   devices: { page: devices, title: 'Devices' },
   folders: { page: folders, title: 'Folders', detail: folder },
+  shares: { page: shares, title: 'Shares', detail: shares },
   users: { page: users, title: 'Users', admin: true },
   audit: { page: audit, title: 'Audit log', admin: true },
   account: { page: account, title: 'Account' }

@@ -1,5 +1,6 @@
 import { api } from '../api.js'
 import { bytes, confirmAction, errorBox, field, fill, h, onSubmit, pageHeading, status, table, time, timeText } from '../dom.js'
+import { shareHref } from './shares.js'
 
 // One folder of the central copy (#/folders/ID/dir/sub): a file browser with deleted files, each
 // file's versions with restore, and the folder's retention policy (administrators change it).
@@ -52,7 +53,7 @@ export async function render (main, ctx, [folderId, ...segments]) {
         h('td', {}, entry.type === 'file' && !entry.deleted ? bytes(entry.size) : '—'),
         h('td', {}, time(iso(entry.mtimeMs))),
         h('td', {}, who(entry.modifiedBy)),
-        h('td', {}, entry.type === 'file'
+        h('td', { class: 'buttons' }, entry.type === 'file'
           ? h('button', {
             type: 'button',
             class: 'secondary small',
@@ -60,7 +61,8 @@ export async function render (main, ctx, [folderId, ...segments]) {
             'aria-controls': 'versions',
             onclick: () => showVersions(entry.path).catch(err => ctx.toast(`Could not list the versions: ${err.message}`))
           }, 'Versions')
-          : null)))))
+          : null,
+        entry.deleted || entry.type === 'symlink' ? null : h('a', { class: 'button secondary small', href: shareHref(folderId, entry.path), 'aria-label': `Share ${entry.name}` }, 'Share'))))))
   }
 
   const entryName = entry => {
@@ -141,7 +143,7 @@ export async function render (main, ctx, [folderId, ...segments]) {
   }, 'Restore this version')
 
   fill(main,
-    pageHeading(folder.label, h('a', { href: '#/folders' }, 'All folders')),
+    pageHeading(folder.label, h('a', { class: 'button secondary small', href: shareHref(folderId, dir), id: 'share-here' }, dir === '' ? 'Share this folder' : 'Share this directory'), h('a', { href: '#/folders' }, 'All folders')),
     h('p', { class: 'muted' }, `Folder id ${folder.id} · ${folder.files.toLocaleString()} files · ${bytes(folder.bytes)}`),
     breadcrumb(folderId, folder.label, dir),
     h('section', { class: 'panel', 'aria-labelledby': 'listing-title' },
