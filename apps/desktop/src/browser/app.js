@@ -39,7 +39,7 @@ function renderChrome () {
   document.getElementById('who').replaceChildren(s ? h('span', { class: 'who-name' }, s.deviceName, h('span', { class: 'who-id' }, ` · ${s.deviceId}`)) : '')
 }
 
-async function route () {
+async function route (event) {
   const { name, detail } = parseHash()
   const page = PAGES[name] ?? dashboard
   state.view?.dispose?.()
@@ -50,7 +50,8 @@ async function route () {
   state.view = page.render(main, ctx, detail)
   document.title = `${state.view.title ?? 'Aerie'} · Aerie`
   if (state.status) state.view.update?.(state.status)
-  main.focus({ preventScroll: true })
+  // After a move (not on the first page), a screen reader starts at the new screen.
+  if (event !== undefined) main.focus({ preventScroll: true })
 }
 
 function showConnection (connected) {

@@ -19,6 +19,8 @@ export interface ConflictCopy {
   device: string
   size: number
   mtimeMs: number
+  /** The file it conflicts with as it is now (none when that was deleted since). */
+  current?: { size: number, mtimeMs: number }
 }
 
 /** keep 'copy': the copy's content becomes the file; 'original': the copy goes; 'both': the copy stays under a plain name. */

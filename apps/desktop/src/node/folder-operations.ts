@@ -57,7 +57,10 @@ export class FolderOperations {
     const sequence = index.localSequence(this.status(id).id)
     const cached = this.conflictCache.get(id)
     if (cached?.sequence === sequence) return cached.copies
-    const copies = conflictCopies(index.localFiles(id))
+    const copies = conflictCopies(index.localFiles(id)).map(copy => {
+      const current = index.getLocal(id, copy.original)
+      return current === undefined || current.deleted ? copy : { ...copy, current: { size: current.size, mtimeMs: current.mtimeMs } }
+    })
     this.conflictCache.set(id, { sequence, copies })
     return copies
   }

@@ -60,13 +60,17 @@ export function render (main, ctx, detail) {
             await refresh(true)
           })
         }
+        const status = ctx.status()
+        const writer = status.deviceId.startsWith(c.device) ? 'this device' : status.peers.find(p => p.deviceId.startsWith(c.device))?.deviceName ?? `device ${c.device}…`
         return h('article', { class: 'card conflict', 'aria-label': `Conflict on ${c.original}` },
           h('h3', {}, badge('conflict', c.original)),
-          h('p', {}, `The other version, ${c.path}, was written on device ${c.device}… and modified `, time(c.modified), ` (${bytes(c.size)}).`),
+          h('dl', { class: 'facts-list' },
+            h('dt', {}, 'Current file'), h('dd', {}, c.current ? [`${c.original}, modified `, time(new Date(c.current.mtimeMs).toISOString()), ` (${bytes(c.current.size)})`] : `${c.original} has been deleted since`),
+            h('dt', {}, 'Other version'), h('dd', {}, `${c.path}, written on ${writer}, modified `, time(c.modified), ` (${bytes(c.size)})`)),
           errors.el,
           h('div', { class: 'actions' },
+            h('button', { type: 'button', onclick: resolve('original'), 'aria-label': `Keep the current ${c.original}` }, 'Keep the current file'),
             h('button', { type: 'button', onclick: resolve('copy'), 'aria-label': `Keep the other version of ${c.original}` }, 'Keep the other version'),
-            h('button', { type: 'button', onclick: resolve('original'), 'aria-label': `Keep the current ${c.original}` }, 'Keep the current one'),
             h('button', { type: 'button', class: 'secondary', onclick: resolve('both'), 'aria-label': `Keep both versions of ${c.original}` }, 'Keep both')))
       }))
   }
@@ -80,8 +84,9 @@ export function render (main, ctx, detail) {
       class: 'small',
       'aria-label': `Restore ${what} as modified ${new Date(at).toLocaleString()}`,
       onclick: async event => {
+        const button = event.currentTarget
         if (!await confirmAction('Restore this version?', `${what} becomes the version modified ${new Date(at).toLocaleString()}. What is there now stays in the history.`, 'Restore')) return
-        await busy(event.currentTarget, errors, async () => {
+        await busy(button, errors, async () => {
           await api('POST', '/folders/versions/restore', { folder: id, path: what, at })
           ctx.toast(`Restored ${what}`)
           await refresh(true)
@@ -140,8 +145,9 @@ export function render (main, ctx, detail) {
     const rescan = h('button', { type: 'button', class: 'secondary', onclick: event => busy(event.currentTarget, errors, async () => { await api('POST', '/folders/rescan', { id }); ctx.toast('Scanned') }) }, 'Scan now')
     const confirm = folder.state === 'needs-confirmation'
       ? h('button', { type: 'button', onclick: async event => {
+        const button = event.currentTarget
         if (!await confirmAction('Record these deletions?', 'The files the scan misses are really gone, and other devices delete them too (they keep them in their version history).', 'Record deletions')) return
-        await busy(event.currentTarget, errors, async () => { await api('POST', '/folders/confirm', { id }); ctx.toast('Deletions recorded') })
+        await busy(button, errors, async () => { await api('POST', '/folders/confirm', { id }); ctx.toast('Deletions recorded') })
       } }, 'Confirm deletions')
       : ''
     fill(actions, rescan, confirm, errors.el)

@@ -51,8 +51,9 @@ export function render (main, ctx) {
           class: 'secondary small',
           'aria-label': `Stop syncing ${f.label}`,
           onclick: async event => {
+            const button = event.currentTarget
             if (!await confirmAction(`Stop syncing "${f.label}"?`, `Its files stay in ${f.path}; this device just stops syncing them. You can add it again later.`, 'Stop syncing')) return
-            await busy(event.currentTarget, rowErrors, async () => {
+            await busy(button, rowErrors, async () => {
               await api('POST', '/folders/remove', { id: f.id })
               ctx.toast(`Stopped syncing "${f.label}"; its files are untouched`)
             })
