@@ -87,7 +87,7 @@ describe('share links, end to end', () => {
     await waitFor(async () => (await readFile(synced).catch(() => Buffer.alloc(0))).equals(bytes), `the dropped file to reach alice\n${server.log}\n${alice.log}`, 40_000)
     // A second drop of the same name does not overwrite the first.
     const again = await fetch(`${drop.body.url}/upload`, { method: 'POST', headers: { 'content-type': 'application/octet-stream', 'x-file-name': 'from%20outside.bin' }, body: 'second' })
-    expect((await again.json()).name).toBe('from outside (2).bin')
+    expect((await again.json() as { name: string }).name).toBe('from outside (2).bin')
     await waitFor(async () => await readFile(join(aliceDir, 'reports/from outside (2).bin'), 'utf8').catch(() => '') === 'second', `the second drop to reach alice\n${server.log}`, 40_000)
     expect((await readFile(synced)).equals(bytes)).toBe(true)
     const audit = (await admin.get('/api/v1/audit?action=share.uploaded')).body.entries

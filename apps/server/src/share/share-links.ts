@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { checkSharePolicy, checkShareRequest, DEFAULT_SHARE_POLICY, hashShareToken, InvalidInputError, looksLikeShareToken, newShareToken, pathProblem } from '@aerie/core'
-import type { SharePolicy } from '@aerie/core'
+import type { SharePolicy, ShareRequest } from '@aerie/core'
 import { NotFoundError } from '../accounts/errors.ts'
 import { hashPassword } from '../accounts/password.ts'
 import type { ShareLinkRecord, ShareStore, SnapshotFile } from '../metadata/stores.ts'
@@ -15,16 +15,11 @@ import type { FolderEntry, TeamServerApi } from '../team-server-api.ts'
 /** The most files a folder snapshot freezes: its list lives in the link's row. */
 export const SNAPSHOT_MAX_FILES = 10_000
 
-export interface NewShare {
+/** A link to make: core's request terms (its kind comes from what `path` is), where, and whether to freeze it. */
+export interface NewShare extends Omit<ShareRequest, 'kind'> {
   folder: string
   /** '' is the folder's root. */
   path: string
-  expiresIn?: number
-  expiresAt?: Date
-  password?: string
-  maxDownloads?: number
-  uploadOnly?: boolean
-  maxUploadBytes?: number
   snapshot?: boolean
 }
 
