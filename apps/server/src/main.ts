@@ -10,6 +10,8 @@ import { listenUrl, waitForUnlock } from './unlock-gate.ts'
 import { createAuditLog } from './audit/audit-log.ts'
 import { openServerMetadata } from './metadata/server-db.ts'
 import { buildWebApp } from './web/app.ts'
+import { deviceShares } from './device-shares.ts'
+import { createShareLinks } from './share/share-links.ts'
 import type { ServerState } from './team-server.ts'
 
 export const USAGE = `usage: aerie-server [COMMAND] [--data DIR] [options]
@@ -115,6 +117,13 @@ async function start (args: string[]): Promise<number> {
   })
   await web.listen({ host: config.host, port: config.port })
   const url = config.publicUrl ?? listenUrl(web, { host: config.host, https: !config.http })
+  await server.serveDeviceShares(deviceShares({
+    shares: createShareLinks({ api: server, store: metadata.shares }),
+    accounts: metadata.accounts,
+    audit,
+    roleOf: (folder, device) => server.roleOf(folder, device),
+    publicUrl: () => url
+  }))
   await server.publishState(url)
   log(`console at ${url}`)
   if (metadata.accounts.countAdmins() === 0) log(`set up the first admin account at ${url}/setup?token=${identity.setupToken}`)

@@ -1,13 +1,14 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import {
-  caFingerprint, CentralCopy, createAerieHost, createCrl, createEnrollmentIssuer, dialableAddresses, InvalidInputError,
-  libp2pKeyFromPem, openCaStore, openCentralHistory, openFolderIndex, openMembershipStore, openPackStore, TrustStore,
+  answerOnce, caFingerprint, CentralCopy, createAerieHost, createCrl, createEnrollmentIssuer, dialableAddresses, InvalidInputError,
+  libp2pKeyFromPem, MAX_SHARE_REQUEST, MAX_SHARE_RESPONSE, openCaStore, parseShareRequest, SHARE_PROTOCOL, openCentralHistory, openFolderIndex, openMembershipStore, openPackStore, TrustStore,
   tuneHeapForTransfers, writeFileAtomic
 } from '@aerie/core'
 import { createEnrollmentCode } from './enrollment-codes.ts'
 import { serverPaths } from './server-identity.ts'
-import type { AerieHost, CaStore, CentralHistory, ChunkStore, ChunkStoreStats, FileRecord, FolderIndex, PullProgress, RetentionPolicy, ServerVersion } from '@aerie/core'
+import type { AerieHost, CaStore, CentralHistory, ChunkStore, ChunkStoreStats, FileRecord, FolderIndex, FolderRole, PullProgress, RetentionPolicy, ServerVersion } from '@aerie/core'
+import type { DeviceShareHandler } from './device-shares.ts'
 import type { ServerConfig } from './config.ts'
 import type { ServerIdentity } from './server-identity.ts'
 import type { DeviceSummary, EnrollmentCodeIssued, FolderEntry, FolderSummary, OrgSummary, TeamServerApi } from './team-server-api.ts'
@@ -239,6 +240,21 @@ export class TeamServer implements TeamServerApi {
     return this.history.retention(folder)
   }
 
+  /** Answers devices' share-link requests (`/aerie/share/1.0.0`) with `handler`. */
+  async serveDeviceShares (handler: DeviceShareHandler): Promise<void> {
+    await this.host.libp2p.handle(SHARE_PROTOCOL, async (stream, connection) => {
+      const identity = this.host.identityOf(connection.remotePeer.toString())
+      await answerOnce(stream, { maxRequest: MAX_SHARE_REQUEST, maxResponse: MAX_SHARE_RESPONSE }, parseShareRequest, async (request) => {
+        if (identity === undefined) throw new Error('unknown device')
+        return await handler(request, { deviceId: identity.deviceId, user: identity.user, address: connection.remoteAddr.toString() })
+      })
+    })
+  }
+
+  roleOf (folder: string, device: { deviceId: string, user: string }): FolderRole | undefined {
+    return this.central.roleOf(folder, device)
+  }
+
   centralStatus (): ReturnType<CentralCopy['status']> {
     return this.central.status()
   }
@@ -248,6 +264,7 @@ export class TeamServer implements TeamServerApi {
   }
 
   async stop (): Promise<void> {
+    await this.host?.libp2p.unhandle(SHARE_PROTOCOL).catch(() => {})
     await this.central?.stop()
     await this.host?.stop()
     await this.store?.close()

@@ -1,5 +1,6 @@
 import {
-  brakeAdvice, createAerieHost, createEnrollmentIssuer, findDevice, InvalidInputError, libp2pKeyFromPem, NotConfiguredError, openCaStore, openFolderIndex, openMembershipStore,
+  AerieError, brakeAdvice, createAerieHost, createEnrollmentIssuer, findDevice, InvalidInputError, libp2pKeyFromPem, MAX_SHARE_REQUEST, MAX_SHARE_RESPONSE, NotConfiguredError, openCaStore, openFolderIndex, openMembershipStore,
+  parseShareRequest, parseShareResponse, requestOnce, SHARE_PROTOCOL,
   readDeviceCertificate, SyncEngine, TrustStore, tuneHeapForTransfers, unlockCAKey
 } from '@aerie/core'
 import { fileURLToPath } from 'node:url'
@@ -10,7 +11,7 @@ import { createUiApi } from './ui/ui-api.ts'
 import { ensureUiSecret } from './ui/ui-secret.ts'
 import { startUiServer } from './ui/ui-server.ts'
 import type { DeviceHome, StaticPeer } from './device-home.ts'
-import type { AerieHost, CaStore, EnrollmentIssuer, FolderIndex, FolderOffer, PullProgress, SyncFolderStatus } from '@aerie/core'
+import type { AerieHost, CaStore, DeviceShareRequest, DeviceShareResponse, EnrollmentIssuer, FolderIndex, FolderOffer, PullProgress, SyncFolderStatus } from '@aerie/core'
 import type { ControlRoutes, ControlServer } from './control-server.ts'
 import type { SyncEventKind, UiApi } from './ui/ui-api.ts'
 import type { UiServer } from './ui/ui-server.ts'
@@ -211,6 +212,7 @@ export class Agent {
         const member = typeof user === 'string' ? { user } : { deviceId: this.resolveDevice(deviceId as string) }
         return await this.sync.share(String(id ?? ''), member, role as 'editor' | 'viewer' | 'remove')
       },
+      'POST /v1/shares': async (body) => await this.askTeamServerShares(parseShareRequest((body as { request?: unknown } | undefined)?.request)),
       'POST /v1/versions/server': async (body) => {
         const { folder, path } = (body ?? {}) as { folder?: unknown, path?: unknown }
         return { versions: await this.sync.serverVersions(String(folder ?? ''), String(path ?? '')) }
@@ -300,6 +302,20 @@ export class Agent {
 
   folderStatus (): SyncFolderStatus[] {
     return this.sync.folderStatus()
+  }
+
+  /** Share links are made by the team server, for this device's user (`aerie share …`). */
+  private async askTeamServerShares (request: DeviceShareRequest): Promise<DeviceShareResponse> {
+    const server = this.host.connectedDevices().find(d => d.identity.role === 'server')
+    const connection = server === undefined ? undefined : this.host.libp2p.getConnections().find(c => c.remotePeer.toString() === server.peerId && c.status === 'open')
+    if (connection === undefined) {
+      throw new NotConfiguredError(this.known.teamServer() === undefined
+        ? 'share links are made by the organisation\'s team server, and this device has not met one'
+        : 'the team server is not connected right now; try again when it is online')
+    }
+    const answer = await requestOnce(connection, SHARE_PROTOCOL, request, { maxRequest: MAX_SHARE_REQUEST, maxResponse: MAX_SHARE_RESPONSE }, parseShareResponse)
+    if (answer.type === 'error') throw new AerieError(answer.code, `the team server says: ${answer.message}`)
+    return answer
   }
 
   /** A device named by its id, an unambiguous prefix of it, or its name, among the devices we know. */

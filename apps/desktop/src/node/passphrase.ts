@@ -20,7 +20,8 @@ export async function caPassphrase (options: { file?: string, confirm?: boolean,
   throw new CaLockedError('the CA passphrase is needed: set AERIE_CA_PASSPHRASE or pass --passphrase-file FILE')
 }
 
-async function promptHidden (question: string): Promise<string> {
+/** Asks at the terminal without echoing what is typed. */
+export async function promptHidden (question: string): Promise<string> {
   process.stderr.write(question)
   const stdin = process.stdin
   stdin.setRawMode(true)

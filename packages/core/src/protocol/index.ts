@@ -10,3 +10,7 @@ export {
 export type { ChunkRequest } from './chunk-messages.ts'
 export { MAX_VERSIONS_LISTED, MAX_VERSIONS_REQUEST, MAX_VERSIONS_RESPONSE, parseVersionsRequest, parseVersionsResponse, VERSIONS_PROTOCOL } from './version-messages.ts'
 export type { ServerVersion, VersionsRequest, VersionsResponse } from './version-messages.ts'
+export { answerOnce, requestOnce } from './request-once.ts'
+export type { OnceLimits } from './request-once.ts'
+export { MAX_SHARE_REQUEST, MAX_SHARE_RESPONSE, parseShareRequest, parseShareResponse, SHARE_PROTOCOL } from './share-messages.ts'
+export type { DeviceShareRequest, DeviceShareResponse, ShareCreateRequest, ShareSummary } from './share-messages.ts'

@@ -1,6 +1,6 @@
 import { TypedEventEmitter } from '@libp2p/interface'
 import { InvalidInputError, NotConfiguredError, ProtocolError, StoreDamagedError } from '../errors.ts'
-import { MAX_VERSIONS_LISTED, MAX_VERSIONS_REQUEST, MAX_VERSIONS_RESPONSE, messageChannel, parseVersionsRequest, VERSIONS_PROTOCOL } from '../protocol/index.ts'
+import { answerOnce, MAX_VERSIONS_LISTED, MAX_VERSIONS_REQUEST, MAX_VERSIONS_RESPONSE, parseVersionsRequest, VERSIONS_PROTOCOL } from '../protocol/index.ts'
 import { pathProblem } from '../index/index.ts'
 import { readDeviceCertificate } from '../pki/index.ts'
 import { readChunks, storeStream } from '../store/index.ts'
@@ -16,11 +16,11 @@ import type { ChunkStore } from '../store/index.ts'
 import type { CentralHistory } from './central-history.ts'
 import type { FolderOffer } from './index-exchange.ts'
 import type { MembershipStore } from './membership-store.ts'
-import type { FolderMember, FolderUser, MemberChange, MembershipRecord } from './membership.ts'
+import type { FolderMember, FolderRole, FolderUser, MemberChange, MembershipRecord } from './membership.ts'
 import type { PeerCounters } from './peer-link.ts'
 import type { PullProgress } from './puller.ts'
 import type { FileRecord } from '../index/index.ts'
-import type { ServerVersion, VersionsRequest, VersionsResponse } from '../protocol/index.ts'
+import type { ServerVersion, VersionsResponse } from '../protocol/index.ts'
 import type { Connection, Stream } from '@libp2p/interface'
 
 /**
@@ -231,6 +231,12 @@ export class CentralCopy extends TypedEventEmitter<CentralCopyEvents> {
     await this.exchange.stop()
   }
 
+  /** A device's role in a folder kept here (its own entry, or its user's), undefined when it is not a member. */
+  roleOf (folder: string, device: { deviceId: string, user: string }): FolderRole | undefined {
+    const record = this.init.memberships.get(folder)?.record
+    return record === undefined || !this.folders.has(folder) ? undefined : roleOf(record, device)
+  }
+
   /** The current record of a path (a tombstone for a deleted one), or undefined. */
   record (folder: string, path: string): FileRecord | undefined {
     this.folderOrThrow(folder)
@@ -308,32 +314,18 @@ export class CentralCopy extends TypedEventEmitter<CentralCopyEvents> {
   /** `/aerie/versions/1.0.0`: members list versions; editors and the owner restore them. */
   private async serveVersions (stream: Stream, connection: Connection): Promise<void> {
     const device = this.init.host.identityOf(connection.remotePeer.toString())?.deviceId
-    const channel = messageChannel(stream, MAX_VERSIONS_REQUEST, MAX_VERSIONS_RESPONSE)
-    let answer: VersionsResponse
-    try {
-      const request: VersionsRequest = parseVersionsRequest(await channel.readJson({ signal: AbortSignal.timeout(30_000) }))
+    await answerOnce(stream, { maxRequest: MAX_VERSIONS_REQUEST, maxResponse: MAX_VERSIONS_RESPONSE }, parseVersionsRequest, async (request): Promise<VersionsResponse> => {
       const record = this.init.memberships.get(request.folder)?.record
       if (device === undefined || record === undefined || !this.folders.has(request.folder) || !this.exchange.isMember(request.folder, device)) {
         throw new ProtocolError(`device ${device ?? 'unknown'} is not a member of folder "${request.folder}" on the team server`)
       }
-      if (request.type === 'list') {
-        answer = { type: 'versions', versions: this.versions(request.folder, request.path) }
-      } else {
-        if (!canWrite(record, this.exchange.who(device))) throw new ProtocolError(`device ${device} is a viewer of folder "${request.folder}": it cannot restore files`)
-        const version = await this.restore(request.folder, request.path, new Date(request.at), `device ${device}`)
-        // (A restore from the console is audited there, with the user and their address.)
-        this.init.audit?.({ actor: `device ${device}`, action: 'version.restored', target: `${request.folder}/${request.path}`, detail: { at: request.at, modified: new Date(version.mtimeMs).toISOString() } })
-        answer = { type: 'restored', version }
-      }
-    } catch (err) {
-      answer = { type: 'error', code: (err as { code?: string }).code ?? 'ERR_INTERNAL', message: (err as Error).message }
-    }
-    try {
-      await channel.writeJson(answer)
-      await stream.close()
-    } catch (err) {
-      stream.abort(err as Error)
-    }
+      if (request.type === 'list') return { type: 'versions', versions: this.versions(request.folder, request.path) }
+      if (!canWrite(record, this.exchange.who(device))) throw new ProtocolError(`device ${device} is a viewer of folder "${request.folder}": it cannot restore files`)
+      const version = await this.restore(request.folder, request.path, new Date(request.at), `device ${device}`)
+      // (A restore from the console is audited there, with the user and their address.)
+      this.init.audit?.({ actor: `device ${device}`, action: 'version.restored', target: `${request.folder}/${request.path}`, detail: { at: request.at, modified: new Date(version.mtimeMs).toISOString() } })
+      return { type: 'restored', version }
+    })
   }
 
   private async accept (offer: FolderOffer, signed: Parameters<MembershipStore['offer']>[0]): Promise<void> {

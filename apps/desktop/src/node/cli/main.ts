@@ -4,6 +4,7 @@ import { caInit, devices, invite, revoke } from './ca-commands.ts'
 import { enroll } from './enroll-command.ts'
 import { id, peerAdd, run, status, stopAgent, ui } from './agent-commands.ts'
 import { folderAdd, folderConfirm, folderRemove, folderRescan, folderShare, folderUnshare } from './folder-commands.ts'
+import { shareCreate, shareList, shareRevoke } from './share-commands.ts'
 import { versions, versionsRestore } from './version-commands.ts'
 import { UsageError } from './args.ts'
 import { USAGE } from './usage.ts'
@@ -36,6 +37,9 @@ const commands: Record<string, Command> = {
   'folder confirm': folderConfirm,
   versions,
   'versions restore': versionsRestore,
+  'share create': shareCreate,
+  'share list': shareList,
+  'share revoke': shareRevoke,
   run,
   status,
   ui,

@@ -14,9 +14,10 @@ export const USAGE = `usage: aerie [--home DIR] <command> [options]
   peer add DEVICE ADDR        connect to a device at a fixed address
   folder add PATH [--id ID] [--label L]
                               sync a directory (scanned now and every minute)
-  folder share ID DEVICE [--role editor|viewer]
-                              let another device sync the folder (owner only)
-  folder unshare ID DEVICE    stop sharing the folder with a device (owner only)
+  folder share ID (DEVICE | --user EMAIL) [--role editor|viewer]
+                              let another device, or every device of a user, sync the folder (owner only)
+  folder unshare ID (DEVICE | --user EMAIL)
+                              stop sharing the folder (owner only)
   folder remove ID            stop syncing a folder (deletes nothing)
   folder confirm ID           the files a scan misses really are gone: record it
   folder rescan ID            scan a folder now (the watcher and a rescan every minute do it anyway)
@@ -26,6 +27,11 @@ export const USAGE = `usage: aerie [--home DIR] <command> [options]
                               bring back the file as it was at TIME: 2026-11-22T10:15:00[+01:00]
                               (local unless zoned), 20261122-101500 (UTC, as in version names),
                               10m / 2h / 3d ago, or now; it syncs as a new change
+  share create PATH [--expires 7d] [--password] [--max-downloads N] [--upload-only [--max-upload 1G]] [--snapshot]
+                              a public link to a file or directory, made by the team server
+                              (the URL is the last line); --password asks, or AERIE_SHARE_PASSWORD
+  share list [--json]         your share links, their state and downloads
+  share revoke ID             stop a link at once
   run [--listen ADDR]... [--no-mdns]
                               run the agent in the foreground
   status [--json]             ask the running agent how it is

@@ -22,7 +22,7 @@ const TIME_FORMS = 'give a date-time such as 2026-11-22T10:15:00 (local time unl
   'a time from a version\'s name such as 20261122-101500 (UTC), a time ago such as 10m, 2h or 3d, or now'
 
 /** A path a person gave, placed in one of this device's folders. */
-interface Target {
+export interface Target {
   folder: FolderConfig
   /** The folder path: '/'-separated, NFC; '' for the folder root. */
   rel: string
@@ -107,7 +107,7 @@ function onDisk (target: Target): VersionTarget {
 }
 
 /** Finds the synced folder holding `arg`, whether or not the file is still there. */
-async function locate (home: DeviceHome, arg: string): Promise<Target> {
+export async function locate (home: DeviceHome, arg: string): Promise<Target> {
   const disk = resolve(arg === '~' || arg.startsWith('~/') || arg.startsWith(`~${sep}`) ? join(homedir(), arg.slice(1)) : arg)
   const { folders } = await home.readConfig()
   // Lexically first; then with symlinks resolved (a cwd reached through a link, macOS's
