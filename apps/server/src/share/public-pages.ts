@@ -45,6 +45,8 @@ const GONE_TITLES: Record<ShareGoneError['reason'], string> = {
   exhausted: 'This link has been used up',
   changed: 'This file has changed'
 }
+// One chunk queued beside the socket's: the store already reads a few ahead, and 200 downloads at once must not hold 16 chunks each.
+const STREAM = { highWaterMark: 1 }
 // A downloaded file is never a page of this origin: no script, no plugin, no same-origin access.
 const DOWNLOAD_CSP = "default-src 'none'; sandbox"
 
@@ -105,10 +107,11 @@ export function sharePages (c: SharePagesComponents): FastifyPluginAsync {
       .header('Last-Modified', lastModified)
       .header('Content-Length', String(end - start))
     if (range !== undefined) void reply.code(206).header('Content-Range', `bytes ${start}-${end - 1}/${size}`)
-    if (request.method === 'HEAD') return reply.send()
+    // An empty stream keeps the Content-Length above (an empty body would set it to 0); HEAD sends no body anyway.
+    if (request.method === 'HEAD') return reply.send(Readable.from([]))
     // A download is counted when it starts from the first byte; resuming or seeking is not another.
     if (start === 0) counted(request, link, entry.path, range === undefined ? {} : { range: `${start}-${end - 1}` })
-    return reply.send(end === start ? '' : Readable.from(api.readFile(link.folder, entry.path, { start, end })))
+    return reply.send(end === start ? '' : Readable.from(api.readFile(link.folder, entry.path, { start, end }), STREAM))
   }
 
   const sendZip = async (request: FastifyRequest, reply: FastifyReply, link: ShareLinkRecord, listing: ShareListing, dir: string, label: string): Promise<FastifyReply> => {
@@ -123,7 +126,7 @@ export function sharePages (c: SharePagesComponents): FastifyPluginAsync {
       size: f.size,
       data: () => api.readFile(link.folder, f.path)
     }))
-    return reply.send(Readable.from(zipStream(entries)))
+    return reply.send(Readable.from(zipStream(entries), STREAM))
   }
 
   const folderLabel = (link: ShareLinkRecord): string => api.folders().find(f => f.id === link.folder)?.label ?? link.folder
