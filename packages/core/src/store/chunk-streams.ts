@@ -1,5 +1,6 @@
 import { chunkStream } from '../chunking/index.ts'
 import { InvalidInputError, StoreDamagedError } from '../errors.ts'
+import type { ByteBudget } from '../util/byte-budget.ts'
 import type { ChunkStore } from './chunk-store.ts'
 
 /** A file's content as the store knows it: its chunks in order. */
@@ -11,8 +12,10 @@ const READ_AHEAD = 8
 /**
  * The bytes [start, end) of content made of `chunks`, read from the store chunk by chunk (a
  * few ahead), never the whole content in memory; every chunk is verified by the store.
+ * `budget`, shared by all readers (a server's many downloads), bounds the bytes read ahead
+ * across them: each reader still gets one chunk at a time.
  */
-export async function * readChunks (store: ChunkStore, chunks: readonly StoredChunk[], start = 0, end?: number): AsyncGenerator<Uint8Array> {
+export async function * readChunks (store: ChunkStore, chunks: readonly StoredChunk[], start = 0, end?: number, options: { budget?: ByteBudget } = {}): AsyncGenerator<Uint8Array> {
   const total = chunks.reduce((n, c) => n + c.size, 0)
   const stop = end ?? total
   if (!Number.isSafeInteger(start) || !Number.isSafeInteger(stop) || start < 0 || stop > total || start > stop) {
@@ -27,19 +30,36 @@ export async function * readChunks (store: ChunkStore, chunks: readonly StoredCh
     if (from < to) wanted.push({ hash: chunk.hash, from: from - offset, to: to - offset })
     offset += chunk.size
   }
+  const { budget } = options
   const reads: Array<Promise<Uint8Array | undefined>> = []
-  for (let i = 0; i < wanted.length; i++) {
-    while (reads.length < i + READ_AHEAD && reads.length < wanted.length) {
-      const reading = store.get(wanted[reads.length]!.hash)
-      // A reader that stops early leaves reads nobody awaits: their failures are not crashes.
-      reading.catch(() => {})
-      reads.push(reading)
+  // Budget taken for reads issued and not yet handed on (given back in finally if the reader stops early).
+  let held = 0
+  const sizeOf = (i: number): number => Math.max(1, wanted[i]!.to)
+  try {
+    for (let i = 0; i < wanted.length; i++) {
+      while (reads.length < i + READ_AHEAD && reads.length < wanted.length) {
+        const n = reads.length
+        // Read-ahead only while the shared budget allows; the chunk this reader needs now always goes.
+        if (budget !== undefined && n > i && !budget.tryTake(sizeOf(n))) break
+        if (budget !== undefined && n === i) await budget.take(sizeOf(n))
+        held += budget === undefined ? 0 : sizeOf(n)
+        const reading = store.get(wanted[n]!.hash)
+        // A reader that stops early leaves reads nobody awaits: their failures are not crashes.
+        reading.catch(() => {})
+        reads.push(reading)
+      }
+      const bytes = await reads[i]!
+      reads[i] = Promise.resolve(undefined) // let it go
+      if (bytes === undefined) throw new StoreDamagedError(`chunk ${Buffer.from(wanted[i]!.hash).toString('hex').slice(0, 16)}… is missing from the store`)
+      const { from, to } = wanted[i]!
+      yield from === 0 && to === bytes.byteLength ? bytes : bytes.subarray(from, to)
+      if (budget !== undefined) {
+        budget.give(sizeOf(i))
+        held -= sizeOf(i)
+      }
     }
-    const bytes = await reads[i]!
-    reads[i] = Promise.resolve(undefined) // let it go
-    if (bytes === undefined) throw new StoreDamagedError(`chunk ${Buffer.from(wanted[i]!.hash).toString('hex').slice(0, 16)}… is missing from the store`)
-    const { from, to } = wanted[i]!
-    yield from === 0 && to === bytes.byteLength ? bytes : bytes.subarray(from, to)
+  } finally {
+    if (budget !== undefined && held > 0) budget.give(held)
   }
 }
 

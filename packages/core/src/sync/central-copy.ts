@@ -4,6 +4,7 @@ import { answerOnce, MAX_VERSIONS_LISTED, MAX_VERSIONS_REQUEST, MAX_VERSIONS_RES
 import { pathProblem } from '../index/index.ts'
 import { readDeviceCertificate } from '../pki/index.ts'
 import { readChunks, storeStream } from '../store/index.ts'
+import { ByteBudget } from '../util/byte-budget.ts'
 import { IndexExchange } from './index-exchange.ts'
 import { PullScheduler } from './pull-scheduler.ts'
 import { canWrite, changeMember, roleOf } from './membership.ts'
@@ -88,6 +89,7 @@ interface CentralFolder {
 const PULL_DEBOUNCE_MS = 50
 const PULL_RETRY_MS = 10_000
 const PRUNE_EVERY_MS = 10 * 60_000
+const READ_AHEAD_BYTES = 32 * 1024 * 1024
 
 export class CentralCopy extends TypedEventEmitter<CentralCopyEvents> {
   private readonly init: CentralCopyInit
@@ -95,6 +97,8 @@ export class CentralCopy extends TypedEventEmitter<CentralCopyEvents> {
   private readonly pulls: PullScheduler
   private exchange!: IndexExchange
   private pruneTimer?: NodeJS.Timeout
+  /** Chunks read ahead for all downloads at once (share links): many readers, bounded memory. */
+  private readonly readAhead = new ByteBudget(READ_AHEAD_BYTES)
   private stopped = false
 
   /** The server's device and user, as membership records see it. */
@@ -248,7 +252,7 @@ export class CentralCopy extends TypedEventEmitter<CentralCopyEvents> {
    * store (a few ahead), never the whole file in memory. Every chunk is verified as it is read.
    */
   read (record: FileRecord, start = 0, end = record.size): AsyncGenerator<Uint8Array> {
-    return readChunks(this.init.store, record.chunks, start, end)
+    return readChunks(this.init.store, record.chunks, start, end, { budget: this.readAhead })
   }
 
   /**

@@ -16,6 +16,13 @@ export class ByteBudget {
     await new Promise<void>(resolve => { this.waiting.push({ size, go: resolve }) })
   }
 
+  /** Takes `size` only if it fits now (never waits): for optional work such as reading ahead. */
+  tryTake (size: number): boolean {
+    if (this.waiting.length > 0 || (this.used !== 0 && this.used + size > this.max)) return false
+    this.used += size
+    return true
+  }
+
   give (size: number): void {
     this.used -= size
     while (this.waiting.length > 0) {

@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { hashChunksOfBuffer } from '../../src/chunking/index.ts'
 import { InvalidInputError, StoreDamagedError } from '../../src/errors.ts'
 import { openPackStore, readChunks, storeStream } from '../../src/store/index.ts'
+import { ByteBudget } from '../../src/util/byte-budget.ts'
 import type { ChunkStore } from '../../src/store/index.ts'
 
 async function * pieces (bytes: Uint8Array, size: number): AsyncGenerator<Uint8Array> {
@@ -52,6 +53,18 @@ describe('streaming content into and out of the chunk store', () => {
     await expect(collect(readChunks(store, chunks, 50, 10))).rejects.toThrow(InvalidInputError)
     const missing = [{ hash: new Uint8Array(32).fill(9), size: 10 }]
     await expect(collect(readChunks(store, missing))).rejects.toThrow(StoreDamagedError)
+  })
+
+  it('readers sharing a read-ahead budget all finish, and one that stops early gives its share back', async () => {
+    const content = randomBytes(1024 * 1024)
+    const { chunks } = await storeStream(store, pieces(content, 65_536))
+    const budget = new ByteBudget(1) // smaller than any chunk: only the chunk each reader needs now goes
+    for await (const _first of readChunks(store, chunks, 0, undefined, { budget })) break
+    const both = await Promise.all([collect(readChunks(store, chunks, 0, undefined, { budget })), collect(readChunks(store, chunks, 5, 900_000, { budget }))])
+    expect(both[0].equals(content)).toBe(true)
+    expect(both[1].equals(content.subarray(5, 900_000))).toBe(true)
+    // Nothing is held: the whole budget can be taken again at once.
+    expect(budget.tryTake(1)).toBe(true)
   })
 
   it('an empty stream is empty content', async () => {
