@@ -1,0 +1,128 @@
+import { AerieError, ProtocolError } from '../errors.ts'
+import {
+  BACKUP_ERROR, BACKUP_GET, BACKUP_LACKS, BACKUP_NOT_FOUND, BACKUP_OK, BACKUP_PROTOCOL, BACKUP_PUT, BACKUP_REFUSED, BACKUP_REQUEST, BACKUP_WINDOW,
+  backupFrame, MAX_BACKUP_FRAME, MAX_LACKS, parseBackupResponse
+} from '../protocol/backup-messages.ts'
+import { messageChannel } from '../protocol/message-channel.ts'
+import type { Connection } from '@libp2p/interface'
+import type { BackupRequest, BackupResponse, NewSnapshot, OpenPurpose, SnapshotSummary } from '../protocol/backup-messages.ts'
+import type { MessageChannel } from '../protocol/message-channel.ts'
+import type { BackupTarget } from './chunk-uploader.ts'
+import type { BlobSource } from './tree.ts'
+
+/**
+ * The team server's backup repository as a device sees it (`/aerie/backup/1.0.0`): requests are
+ * pipelined on one stream, up to BACKUP_WINDOW in flight, and answered in order.
+ */
+export interface RemoteRepository extends BackupTarget, BlobSource {
+  list(): Promise<SnapshotSummary[]>
+  /** Makes the snapshot's blobs readable on this stream (get); `restore` is audited by the server. */
+  open(id: string, purpose: OpenPurpose): Promise<SnapshotSummary>
+  commit(snapshot: NewSnapshot): Promise<SnapshotSummary>
+  readonly bytesOut: number
+  close(): Promise<void>
+}
+
+interface Pending { resolve(frame: Uint8Array): void, reject(err: Error): void }
+
+export async function openRemoteRepository (connection: Connection): Promise<RemoteRepository> {
+  const stream = await connection.newStream(BACKUP_PROTOCOL, { signal: AbortSignal.timeout(30_000) })
+  const channel: MessageChannel = messageChannel(stream, MAX_BACKUP_FRAME)
+  const pending: Pending[] = []
+  const slots: Array<() => void> = []
+  let failure: Error | undefined
+  let writing: Promise<void> = Promise.resolve()
+
+  function fail (err: Error): void {
+    failure ??= err
+    for (const p of pending.splice(0)) p.reject(failure)
+    for (const wake of slots.splice(0)) wake()
+  }
+
+  void (async () => {
+    try {
+      for (;;) {
+        const frame = await channel.read()
+        if (frame === undefined) throw new ProtocolError('the team server closed the backup stream')
+        const waiting = pending.shift()
+        if (waiting === undefined) throw new ProtocolError('the team server sent an answer nobody asked for')
+        waiting.resolve(frame)
+        slots.shift()?.()
+      }
+    } catch (err) {
+      fail(err as Error)
+    }
+  })()
+
+  async function call (frame: Uint8Array): Promise<Uint8Array> {
+    while (failure === undefined && pending.length >= BACKUP_WINDOW) await new Promise<void>(resolve => slots.push(resolve))
+    if (failure !== undefined) throw failure
+    const answer = new Promise<Uint8Array>((resolve, reject) => { pending.push({ resolve, reject }) })
+    answer.catch(() => {})
+    // One write at a time, in the order the answers are expected.
+    const write = writing.then(async () => { await channel.write(frame) })
+    writing = write.catch((err: Error) => { fail(err) })
+    await write
+    const reply = await answer
+    if (reply[0] === BACKUP_ERROR) {
+      let error: { code?: string, message?: string } = {}
+      try { error = JSON.parse(new TextDecoder().decode(reply.subarray(1))) as typeof error } catch {}
+      throw new AerieError(String(error.code ?? 'ERR_PROTOCOL'), `the team server says: ${String(error.message ?? 'no reason given').slice(0, 2000)}`)
+    }
+    return reply
+  }
+
+  async function request (message: BackupRequest): Promise<BackupResponse> {
+    const reply = await call(backupFrame(BACKUP_REQUEST, new TextEncoder().encode(JSON.stringify(message))))
+    if (reply[0] !== BACKUP_OK) throw new ProtocolError('the team server answered a request with a bad status')
+    let json: unknown
+    try { json = JSON.parse(new TextDecoder().decode(reply.subarray(1))) } catch { throw new ProtocolError('the team server sent an answer that is not JSON') }
+    return parseBackupResponse(json)
+  }
+
+  return {
+    get bytesOut () { return channel.bytesOut },
+    async lacks (hashes) {
+      const answers: boolean[] = []
+      const asks = []
+      for (let i = 0; i < hashes.length; i += MAX_LACKS) asks.push(call(backupFrame(BACKUP_LACKS, ...hashes.slice(i, i + MAX_LACKS))))
+      for (const [n, ask] of asks.entries()) {
+        const reply = await ask
+        const count = Math.min(MAX_LACKS, hashes.length - n * MAX_LACKS)
+        if (reply[0] !== BACKUP_OK || reply.byteLength !== 1 + count) throw new ProtocolError('the team server answered which chunks it lacks with a bad frame')
+        for (let i = 1; i <= count; i++) answers.push(reply[i] === 1)
+      }
+      return answers
+    },
+    async put (hash, bytes) {
+      const reply = await call(backupFrame(BACKUP_PUT, hash, bytes))
+      if (reply[0] !== BACKUP_OK) throw new ProtocolError('the team server did not store a chunk')
+    },
+    async get (hash) {
+      const reply = await call(backupFrame(BACKUP_GET, hash))
+      if (reply[0] === BACKUP_OK) return reply.subarray(1)
+      if (reply[0] === BACKUP_NOT_FOUND) return undefined
+      if (reply[0] === BACKUP_REFUSED) throw new ProtocolError('the team server refused a chunk that is not in a snapshot this device opened')
+      throw new ProtocolError('the team server answered a read with a bad status')
+    },
+    async list () {
+      const answer = await request({ type: 'list' })
+      if (answer.type !== 'snapshots') throw new ProtocolError('the team server did not list snapshots')
+      return answer.snapshots
+    },
+    async open (id, purpose) {
+      const answer = await request({ type: 'open', id, purpose })
+      if (answer.type !== 'snapshot') throw new ProtocolError('the team server did not open the snapshot')
+      return answer.snapshot
+    },
+    async commit (snapshot) {
+      const answer = await request({ type: 'commit', snapshot })
+      if (answer.type !== 'snapshot') throw new ProtocolError('the team server did not take the snapshot')
+      return answer.snapshot
+    },
+    async close () {
+      fail(new ProtocolError('the backup stream was closed'))
+      await stream.close().catch(() => { stream.abort(new Error('closed')) })
+    }
+  }
+}
