@@ -1,4 +1,4 @@
-import type { ChunkStoreStats, RetentionPolicy, ServerVersion } from '@aerie/core'
+import type { ChunkStoreStats, FileIdentity, RetentionPolicy, ServerVersion } from '@aerie/core'
 
 /**
  * What the web layer (src/web: admin API and UI) asks of the running team server: the
@@ -23,12 +23,15 @@ export interface TeamServerApi {
   versions(folder: string, path: string): ServerVersion[]
   /** Makes the version current at `at` the file's newest (a change that syncs to every member); `actor` is logged. */
   restoreVersion(folder: string, path: string, at: Date, actor: string): Promise<ServerVersion>
-  /** A path's current entry (deleted: true when it was deleted), or undefined when the folder never had it. */
-  fileInfo(folder: string, path: string): FolderEntry | undefined
+  /**
+   * A path's current entry (deleted: true when it was deleted), or undefined when the folder
+   * never had it. With `version`: that version of the file, current or kept in the history.
+   */
+  fileInfo(folder: string, path: string, version?: FileIdentity): FolderEntry | undefined
   /** Every file (not deleted) under `dir` ('' the whole folder), by path. */
   walkFolder(folder: string, dir: string): FolderEntry[]
-  /** A file's bytes [start, end) streamed from the store, chunk by chunk (never whole in memory); every chunk verified. */
-  readFile(folder: string, path: string, range?: { start: number, end: number }): AsyncIterable<Uint8Array>
+  /** A file's bytes [start, end) streamed from the store, chunk by chunk (never whole in memory); every chunk verified. `version` as in fileInfo. */
+  readFile(folder: string, path: string, range?: { start: number, end: number }, version?: FileIdentity): AsyncIterable<Uint8Array>
   /** Stores `source` as the newest version of `path` (a change that syncs to every member); `by` is audited. */
   writeFile(folder: string, path: string, source: AsyncIterable<Uint8Array>, options: { by: string, mtimeMs?: number }): Promise<FolderEntry>
   retention(folder: string): RetentionPolicy

@@ -7,7 +7,7 @@ import {
 } from '@aerie/core'
 import { createEnrollmentCode } from './enrollment-codes.ts'
 import { serverPaths } from './server-identity.ts'
-import type { AerieHost, CaStore, CentralHistory, ChunkStore, ChunkStoreStats, FileRecord, FolderIndex, FolderRole, PullProgress, RetentionPolicy, ServerVersion } from '@aerie/core'
+import type { AerieHost, CaStore, CentralHistory, ChunkStore, ChunkStoreStats, FileIdentity, FileRecord, FolderIndex, FolderRole, PullProgress, RetentionPolicy, ServerVersion } from '@aerie/core'
 import type { DeviceShareHandler } from './device-shares.ts'
 import type { ServerConfig } from './config.ts'
 import type { ServerIdentity } from './server-identity.ts'
@@ -201,8 +201,8 @@ export class TeamServer implements TeamServerApi {
     return this.central.list(folder, dir).map(entryOf)
   }
 
-  fileInfo (folder: string, path: string): FolderEntry | undefined {
-    const record = this.central.record(folder, path)
+  fileInfo (folder: string, path: string, version?: FileIdentity): FolderEntry | undefined {
+    const record = version === undefined ? this.central.record(folder, path) : this.central.version(folder, path, version)
     return record === undefined ? undefined : entryOf(record)
   }
 
@@ -210,9 +210,9 @@ export class TeamServer implements TeamServerApi {
     return [...this.central.files(folder, dir)].map(entryOf)
   }
 
-  async * readFile (folder: string, path: string, range?: { start: number, end: number }): AsyncGenerator<Uint8Array> {
-    const record = this.central.record(folder, path)
-    if (record === undefined || record.deleted || record.type !== 'file') throw new InvalidInputError(`folder ${folder} has no file "${path}"`)
+  async * readFile (folder: string, path: string, range?: { start: number, end: number }, version?: FileIdentity): AsyncGenerator<Uint8Array> {
+    const record = version === undefined ? this.central.record(folder, path) : this.central.version(folder, path, version)
+    if (record === undefined || record.deleted || record.type !== 'file') throw new InvalidInputError(`folder ${folder} has no file "${path}"${version === undefined ? '' : ' in that version'}`)
     yield * this.central.read(record, range?.start, range?.end)
   }
 

@@ -43,7 +43,7 @@ const GONE_TITLES: Record<ShareGoneError['reason'], string> = {
   expired: 'This link has expired',
   revoked: 'This link was withdrawn',
   exhausted: 'This link has been used up',
-  changed: 'This file has changed'
+  changed: 'This version is no longer kept'
 }
 // One chunk queued beside the socket's: the store already reads a few ahead, and 200 downloads at once must not hold 16 chunks each.
 const STREAM = { highWaterMark: 1 }
@@ -90,7 +90,7 @@ export function sharePages (c: SharePagesComponents): FastifyPluginAsync {
     audit.record({ actor: 'anonymous', action: 'share.accessed', target: link.id, detail: { folder: link.folder, path, ...detail }, address: request.ip }, now())
   }
 
-  const sendFile = async (request: TokenRequest, reply: FastifyReply, link: ShareLinkRecord, entry: FolderEntry): Promise<FastifyReply> => {
+  const sendFile = async (request: TokenRequest, reply: FastifyReply, link: ShareLinkRecord, listing: ShareListing, entry: FolderEntry): Promise<FastifyReply> => {
     const size = entry.size
     const lastModified = new Date(entry.mtimeMs).toUTCString()
     const etag = `"${createHash('sha256').update(JSON.stringify([link.folder, entry.path, size, entry.mtimeMs, entry.modifiedBy])).digest('base64url').slice(0, 27)}"`
@@ -111,7 +111,7 @@ export function sharePages (c: SharePagesComponents): FastifyPluginAsync {
     if (request.method === 'HEAD') return reply.send(Readable.from([]))
     // A download is counted when it starts from the first byte; resuming or seeking is not another.
     if (start === 0) counted(request, link, entry.path, range === undefined ? {} : { range: `${start}-${end - 1}` })
-    return reply.send(end === start ? '' : Readable.from(api.readFile(link.folder, entry.path, { start, end }), STREAM))
+    return reply.send(end === start ? '' : Readable.from(api.readFile(link.folder, entry.path, { start, end }, listing.versionOf(entry)), STREAM))
   }
 
   const sendZip = async (request: FastifyRequest, reply: FastifyReply, link: ShareLinkRecord, listing: ShareListing, dir: string, label: string): Promise<FastifyReply> => {
@@ -124,7 +124,7 @@ export function sharePages (c: SharePagesComponents): FastifyPluginAsync {
       name: dir === '' ? f.path : f.path.slice(dir.length + 1),
       mtimeMs: f.mtimeMs,
       size: f.size,
-      data: () => api.readFile(link.folder, f.path)
+      data: () => api.readFile(link.folder, f.path, undefined, listing.versionOf(f))
     }))
     return reply.send(Readable.from(zipStream(entries), STREAM))
   }
@@ -173,7 +173,7 @@ export function sharePages (c: SharePagesComponents): FastifyPluginAsync {
       <h1 id="title" class="wrap">${label}</h1>
       ${terms(link)}
       <nav class="breadcrumb" aria-label="Breadcrumb"><ol>${crumbs.map((cr, i) => html`<li><a href="${href(base, 'browse', cr.path, link)}"${i === crumbs.length - 1 ? html` aria-current="location"` : undefined}>${cr.text}</a></li>`)}</ol></nav>
-      ${changed === 0 ? undefined : html`<p>${status('warn', `${changed} ${changed === 1 ? 'file has' : 'files have'} changed since this link was made and ${changed === 1 ? 'is' : 'are'} not shared.`)}</p>`}
+      ${changed === 0 ? undefined : html`<p>${status('warn', `${changed} ${changed === 1 ? 'file' : 'files'} of this snapshot ${changed === 1 ? 'is' : 'are'} no longer kept in the version history, so not shared.`)}</p>`}
       ${entries.length === 0
         ? html`<p>This directory is empty.</p>`
         : html`<div class="table-wrap"><table id="share-listing"><caption class="visually-hidden">Files in ${rel === '' ? label : rel}</caption>
@@ -261,11 +261,11 @@ export function sharePages (c: SharePagesComponents): FastifyPluginAsync {
         if ((request.params['*'] ?? '') !== '') throw new NotFoundError('this link shares one file; there is nothing inside it')
         const entry = listing.file(link.path)
         if (entry === undefined) throw new ShareGoneError('changed', goneMessage('changed'))
-        return await sendFile(request, reply, link, entry)
+        return await sendFile(request, reply, link, listing, entry)
       }
       const path = inside(link, request)
       const entry = path === link.path ? undefined : listing.file(path)
-      if (entry !== undefined) return await sendFile(request, reply, link, entry)
+      if (entry !== undefined) return await sendFile(request, reply, link, listing, entry)
       if (!listing.isDir(path)) throw new NotFoundError('there is no such file in this link')
       return await sendZip(request, reply, link, listing, path, nameOf(link))
     }
@@ -303,6 +303,6 @@ function goneMessage (state: 'expired' | 'revoked' | 'exhausted' | 'changed'): s
     case 'expired': return 'this link has expired'
     case 'revoked': return 'this link was withdrawn by the person who shared it'
     case 'exhausted': return 'this link has been downloaded as often as it allows'
-    case 'changed': return 'the file changed after this link was made, and the link shares only the version it was made for'
+    case 'changed': return 'the file changed after this link was made, and the version it shares is no longer kept'
   }
 }

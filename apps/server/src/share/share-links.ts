@@ -88,9 +88,3 @@ function snapshotOf (api: Pick<TeamServerApi, 'walkFolder'>, folder: string, pat
   if (files.length > SNAPSHOT_MAX_FILES) throw new InvalidInputError(`a snapshot link freezes at most ${SNAPSHOT_MAX_FILES} files and "${path === '' ? folder : path}" has ${files.length}; share a smaller directory, or without snapshot`)
   return files.map(f => ({ path: f.path, size: f.size, mtimeMs: f.mtimeMs, modifiedBy: f.modifiedBy }))
 }
-
-/** Whether the central copy's file is still the one a snapshot froze. */
-export function unchangedSince (frozen: SnapshotFile, current: FolderEntry | undefined): boolean {
-  return current !== undefined && !current.deleted && current.type === 'file' &&
-    current.size === frozen.size && current.mtimeMs === frozen.mtimeMs && current.modifiedBy === frozen.modifiedBy
-}

@@ -1,11 +1,13 @@
 import type { ShareLinkRecord, SnapshotFile } from '../metadata/stores.ts'
+import type { FileIdentity } from '@aerie/core'
 import type { FolderEntry, TeamServerApi } from '../team-server-api.ts'
-import { unchangedSince } from './share-links.ts'
 
 /**
  * What a folder link shows and serves: the central copy as it is now, or, for a snapshot link,
- * the files it froze that are still unchanged. Paths here are the folder's; callers have already
- * checked they lie inside the link (file-names.ts: pathInside).
+ * the files it froze, each in the version it froze (current, or kept in the version history).
+ * Paths here are the folder's; callers have already checked they lie inside the link
+ * (file-names.ts: pathInside). The entries of a snapshot carry their version's identity, which
+ * `readFile` takes (versionOf).
  */
 export interface ShareListing {
   /** Files and directories directly under `dir`, directories first. */
@@ -15,8 +17,10 @@ export interface ShareListing {
   /** The file at `path`, if the link serves it. */
   file (path: string): FolderEntry | undefined
   isDir (path: string): boolean
-  /** Files a snapshot froze that changed since (they are not served). */
+  /** Files a snapshot froze whose version the history no longer keeps (they are not served). */
   changed (): number
+  /** The version of an entry to read: its identity for a snapshot, the current one otherwise. */
+  versionOf (entry: FolderEntry): FileIdentity | undefined
 }
 
 type Api = Pick<TeamServerApi, 'fileInfo' | 'listFolder' | 'walkFolder'>
@@ -37,15 +41,15 @@ export function shareListing (api: Api, link: ShareLinkRecord): ShareListing {
       files: dir => api.walkFolder(folder, dir).filter(e => e.type === 'file' && !e.deleted),
       file: path => { const e = current(path); return e?.type === 'file' ? e : undefined },
       isDir: path => path === link.path || current(path)?.type === 'dir',
-      changed: () => 0
+      changed: () => 0,
+      versionOf: () => undefined
     }
   }
-  // A snapshot: only its frozen files, and only while each is unchanged.
+  // A snapshot: only its frozen files, each as it was, while the history keeps that version.
   const frozen = new Map<string, SnapshotFile>(link.snapshot.map(f => [f.path, f]))
   const live = (path: string): FolderEntry | undefined => {
     const f = frozen.get(path)
-    const entry = f === undefined ? undefined : current(path)
-    return f !== undefined && unchangedSince(f, entry) ? entry : undefined
+    return f === undefined ? undefined : api.fileInfo(folder, path, { size: f.size, mtimeMs: f.mtimeMs, modifiedBy: f.modifiedBy })
   }
   const files = (dir: string): FolderEntry[] => [...frozen.keys()].filter(p => under(dir, p)).sort().flatMap(p => live(p) ?? [])
   return {
@@ -65,6 +69,7 @@ export function shareListing (api: Api, link: ShareLinkRecord): ShareListing {
     files,
     file: live,
     isDir: path => path === link.path || [...frozen.keys()].some(p => p.startsWith(`${path}/`)),
-    changed: () => [...frozen.keys()].filter(p => live(p) === undefined).length
+    changed: () => [...frozen.keys()].filter(p => live(p) === undefined).length,
+    versionOf: entry => ({ size: entry.size, mtimeMs: entry.mtimeMs, modifiedBy: entry.modifiedBy })
   }
 }

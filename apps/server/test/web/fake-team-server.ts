@@ -1,5 +1,5 @@
 import { InvalidInputError } from '@aerie/core'
-import type { ChunkStoreStats, RetentionPolicy, ServerVersion } from '@aerie/core'
+import type { ChunkStoreStats, FileIdentity, RetentionPolicy, ServerVersion } from '@aerie/core'
 import type { DeviceSummary, EnrollmentCodeIssued, FolderEntry, FolderSummary, OrgSummary, TeamServerApi } from '../../src/team-server-api.ts'
 
 /**
@@ -16,6 +16,8 @@ export interface FakeTeamServer extends TeamServerApi {
   policies: Map<string, RetentionPolicy>
   /** File contents by `folder/path`. */
   contents: Map<string, Uint8Array>
+  /** Versions a write replaced, by `folder/path` (the history; clear it to play pruning). */
+  kept: Map<string, Array<{ bytes: Uint8Array, mtimeMs: number }>>
   deviceList: DeviceSummary[]
   folderList: FolderSummary[]
 }
@@ -55,6 +57,14 @@ export function fakeTeamServer (): FakeTeamServer {
   const contents = new Map<string, Uint8Array>()
   // When each file in `contents` was last written (the fake's clock: one step per write).
   const written = new Map<string, number>()
+  const kept = new Map<string, Array<{ bytes: Uint8Array, mtimeMs: number }>>()
+  /** The bytes of a file in the version `identity` names (current or kept), as the real server finds them. */
+  const versionOf = (folder: string, path: string, identity?: FileIdentity): { bytes: Uint8Array, mtimeMs: number } | undefined => {
+    const key = `${folder}/${path}`
+    const bytes = contents.get(key)
+    const versions = [...(bytes === undefined ? [] : [{ bytes, mtimeMs: written.get(key) ?? 0 }]), ...(kept.get(key) ?? [])]
+    return identity === undefined ? versions[0] : versions.find(v => v.bytes.byteLength === identity.size && v.mtimeMs === identity.mtimeMs && identity.modifiedBy === 'server0000000000')
+  }
   let clock = Date.parse('2030-01-05T00:00:00Z')
   const nameOf = (path: string): string => path.slice(path.lastIndexOf('/') + 1)
   const entryFor = (folder: string, path: string): FolderEntry | undefined => {
@@ -89,6 +99,7 @@ export function fakeTeamServer (): FakeTeamServer {
     versionList,
     policies,
     contents,
+    kept,
     deviceList,
     folderList,
     org: (): OrgSummary => ({ name: 'Example Org', caFingerprint: 'ab'.repeat(32), deviceId: 'server0000000000', addresses: ['/ip4/127.0.0.1/tcp/22000'] }),
@@ -147,8 +158,12 @@ export function fakeTeamServer (): FakeTeamServer {
       if (entry !== undefined) Object.assign(entry, { size: restored.size, mtimeMs: restored.mtimeMs, deleted: false, modifiedBy: restored.modifiedBy })
       return { ...restored }
     },
-    fileInfo (folder, path) {
+    fileInfo (folder, path, version) {
       folderOf(folder)
+      if (version !== undefined) {
+        const found = versionOf(folder, path, version)
+        return found === undefined ? undefined : { name: nameOf(path), path, type: 'file', size: found.bytes.byteLength, mtimeMs: found.mtimeMs, deleted: false, modifiedBy: 'server0000000000' }
+      }
       const entry = entryFor(folder, path)
       return entry === undefined ? undefined : { ...entry }
     },
@@ -157,8 +172,8 @@ export function fakeTeamServer (): FakeTeamServer {
       const prefix = `${folder}/${dir === '' ? '' : `${dir}/`}`
       return [...contents.keys()].filter(k => k.startsWith(prefix)).sort().map(k => entryFor(folder, k.slice(folder.length + 1))!)
     },
-    async * readFile (folder, path, range) {
-      const bytes = contents.get(`${folder}/${path}`)
+    async * readFile (folder, path, range, version) {
+      const bytes = versionOf(folder, path, version)?.bytes
       if (bytes === undefined) throw new Error(`fake: no file ${path}`)
       // In pieces, as the store yields chunks.
       const start = range?.start ?? 0
@@ -169,6 +184,8 @@ export function fakeTeamServer (): FakeTeamServer {
       folderOf(folder)
       const parts: Uint8Array[] = []
       for await (const part of source) parts.push(part)
+      const previous = versionOf(folder, path)
+      if (previous !== undefined) kept.set(`${folder}/${path}`, [previous, ...(kept.get(`${folder}/${path}`) ?? [])])
       contents.set(`${folder}/${path}`, Buffer.concat(parts))
       written.set(`${folder}/${path}`, clock += 1000)
       return entryFor(folder, path)!

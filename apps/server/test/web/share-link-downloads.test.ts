@@ -174,32 +174,40 @@ describe('share links: downloads', () => {
     }
   })
 
-  it('freezes a snapshot link: once the file changes, it is no longer served (410)', async () => {
-    web.api.contents.set('team-docs/frozen.txt', Buffer.from('version one'))
+  it('serves a snapshot link\'s file as it was when the link was made, until the history lets that version go (410)', async () => {
+    await web.api.writeFile('team-docs', 'frozen.txt', (async function * () { yield Buffer.from('version one') })(), { by: 'test' })
     const { url } = await makeShare(admin, { folder: 'team-docs', path: 'frozen.txt', snapshot: true })
     const live = await makeShare(admin, { folder: 'team-docs', path: 'frozen.txt' })
     expect(await (await fetch(`${url}/download`)).text()).toBe('version one')
     await web.api.writeFile('team-docs', 'frozen.txt', (async function * () { yield Buffer.from('version two!') })(), { by: 'test' })
-    const changed = await fetch(`${url}/download`)
-    expect(changed.status).toBe(410)
-    expect(await changed.text()).toMatch(/changed after this link was made/)
+    expect(await (await fetch(`${url}/download`)).text()).toBe('version one')
     expect(await (await fetch(`${live.url}/download`)).text()).toBe('version two!')
+    web.api.kept.delete('team-docs/frozen.txt') // pruned by retention
+    const gone = await fetch(`${url}/download`)
+    expect(gone.status).toBe(410)
+    expect(await gone.text()).toMatch(/no longer kept/)
   })
 
-  it('freezes a folder snapshot\'s file list: files added later are not there, changed ones are left out and said so', async () => {
+  it('freezes a folder snapshot: files added later are not there, changed ones are served as they were, pruned ones are left out and said so', async () => {
     const write = (path: string, text: string) => web.api.writeFile('team-docs', path, (async function * () { yield Buffer.from(text) })(), { by: 'test' })
     await write('snap/a.txt', 'a one')
     await write('snap/b.txt', 'b one')
+    await write('snap/d.txt', 'd one')
     const { url } = await makeShare(admin, { folder: 'team-docs', path: 'snap', snapshot: true })
     await write('snap/b.txt', 'b two')
     await write('snap/c.txt', 'c new')
+    await write('snap/d.txt', 'd two')
+    web.api.kept.delete('team-docs/snap/d.txt')
     const page = await (await fetch(url)).text()
     expect(page).toContain('a.txt')
-    expect(page).not.toContain('b.txt')
+    expect(page).toContain('b.txt')
     expect(page).not.toContain('c.txt')
-    expect(page).toMatch(/1 file has changed since this link was made/)
-    expect(readZip(Buffer.from(await (await fetch(`${url}/download`)).arrayBuffer())).map(e => e.name)).toEqual(['a.txt'])
-    for (const path of ['b.txt', 'c.txt']) expect((await fetch(`${url}/download/${path}`)).status).toBe(404)
+    expect(page).not.toContain('d.txt')
+    expect(page).toMatch(/1 file of this snapshot is no longer kept/)
+    const zip = readZip(Buffer.from(await (await fetch(`${url}/download`)).arrayBuffer()))
+    expect(zip.map(e => [e.name, e.data.toString()])).toEqual([['a.txt', 'a one'], ['b.txt', 'b one']])
+    expect(await (await fetch(`${url}/download/b.txt`)).text()).toBe('b one')
+    for (const path of ['c.txt', 'd.txt']) expect((await fetch(`${url}/download/${path}`)).status).toBe(404)
   })
 
   it('answers HEAD with the headers of a download, without counting it', async () => {

@@ -50,6 +50,9 @@ export interface CentralCopyInit {
   audit?(event: CentralAuditEvent): void
 }
 
+/** What tells one version of a file from another, short of its chunks. */
+export interface FileIdentity { size: number, mtimeMs: number, modifiedBy: string }
+
 export interface CentralAuditEvent {
   actor: string
   action: 'folder.kept' | 'folder.membership_changed' | 'version.restored' | 'file.written'
@@ -239,6 +242,17 @@ export class CentralCopy extends TypedEventEmitter<CentralCopyEvents> {
   roleOf (folder: string, device: { deviceId: string, user: string }): FolderRole | undefined {
     const record = this.init.memberships.get(folder)?.record
     return record === undefined || !this.folders.has(folder) ? undefined : roleOf(record, device)
+  }
+
+  /**
+   * The version of a file with this identity (size, modified time, by whom), whether it is the
+   * current one or one the history still keeps: what a snapshot share link serves.
+   */
+  version (folder: string, path: string, identity: FileIdentity): FileRecord | undefined {
+    const same = (r: FileRecord): boolean => r.type === 'file' && !r.deleted && r.size === identity.size && r.mtimeMs === identity.mtimeMs && r.modifiedBy === identity.modifiedBy
+    const current = this.record(folder, path)
+    if (current !== undefined && same(current)) return current
+    return this.init.history.list(folder, path).find(v => v.path === path && same(v.record))?.record
   }
 
   /** The current record of a path (a tombstone for a deleted one), or undefined. */
