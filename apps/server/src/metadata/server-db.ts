@@ -2,6 +2,7 @@ import { DatabaseSync } from 'node:sqlite'
 import { migrateSchema } from '@aerie/core'
 import { ConflictError } from '../accounts/errors.ts'
 import { shareStore, SHARE_SCHEMA } from './share-store.ts'
+import { backupStore, BACKUP_SCHEMA } from './backup-store.ts'
 import { date, optionalDate, optionalText, text, transaction } from './sqlite-rows.ts'
 import type { Row } from './sqlite-rows.ts'
 import { GENESIS_HASH } from './stores.ts'
@@ -10,8 +11,9 @@ import type {
   SessionRecord, SessionStore, UserRecord
 } from './stores.ts'
 
-// Version 2 added share links (SHARE_SCHEMA); a version 1 database is brought up to it on open.
-const SCHEMA_VERSION = 2
+// Version 2 added share links (SHARE_SCHEMA), version 3 backup snapshots (BACKUP_SCHEMA); an
+// older database is brought up to date on open.
+const SCHEMA_VERSION = 3
 const SCHEMA = `
   CREATE TABLE settings (name TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
   CREATE TABLE users (
@@ -71,10 +73,10 @@ const SCHEMA = `
   -- Append-only for everything that goes through SQLite's front door; the hash chain catches the rest.
   CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
   CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
-` + SHARE_SCHEMA
+` + SHARE_SCHEMA + BACKUP_SCHEMA
 
 // Each step takes a database from the version before it to its own; it runs under the write lock.
-const UPGRADES: Record<number, string> = { 2: SHARE_SCHEMA }
+const UPGRADES: Record<number, string> = { 2: SHARE_SCHEMA, 3: BACKUP_SCHEMA }
 
 /**
  * Opens (creating if needed) the team server's metadata database: one node:sqlite file in WAL
@@ -99,6 +101,7 @@ export function openServerMetadata (path: string): ServerMetadata {
     loginFailures: loginFailureStore(db),
     audit: auditStore(db),
     shares: shareStore(db),
+    backups: backupStore(db),
     close: () => { if (db.isOpen) db.close() }
   }
 }

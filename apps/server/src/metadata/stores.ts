@@ -1,6 +1,6 @@
 /**
  * The team server's metadata, as its callers see it: accounts, sessions, API tokens, login
- * failures, the audit log and share links. node:sqlite implements these today (server-db.ts); a PostgreSQL
+ * failures, the audit log, share links and backup snapshots. node:sqlite implements these today (server-db.ts); a PostgreSQL
  * implementation can later, and both must pass test/metadata/metadata-store-compliance.ts.
  *
  * Stores hold records and make each check-and-set a single atomic step (a TOTP step used once,
@@ -203,6 +203,31 @@ export interface ShareStore {
   setPolicy (policy: SharePolicyRecord): void
 }
 
+/** An endpoint-backup snapshot as the server recorded it (what /aerie/backup/1.0.0 commits). */
+export interface BackupSnapshotRecord {
+  id: string
+  deviceId: string
+  deviceName: string
+  user: string
+  /** The root directory object's id (hex). */
+  root: string
+  paths: string[]
+  startedAt: Date
+  committedAt: Date
+  /** What the device counted: files, bytes, changed, skipped, … */
+  counters: Record<string, number>
+  /** What the server received on the stream that committed it (the blobs it lacked). */
+  received: { chunks: number, bytes: number }
+}
+
+export interface BackupStore {
+  /** Adds a snapshot (ConflictError if the id is taken). There is no update: a snapshot never changes. */
+  addSnapshot (snapshot: BackupSnapshotRecord): BackupSnapshotRecord
+  snapshot (id: string): BackupSnapshotRecord | undefined
+  /** Oldest first; one device's, or everyone's. */
+  listSnapshots (filter?: { deviceId?: string }): BackupSnapshotRecord[]
+}
+
 export interface ServerMetadata {
   accounts: AccountStore
   sessions: SessionStore
@@ -210,6 +235,7 @@ export interface ServerMetadata {
   loginFailures: LoginFailureStore
   audit: AuditStore
   shares: ShareStore
+  backups: BackupStore
   close (): void
 }
 

@@ -1,0 +1,208 @@
+import { randomBytes } from 'node:crypto'
+import {
+  AerieError, BACKUP_ERROR, BACKUP_GET, BACKUP_LACKS, BACKUP_NOT_FOUND, BACKUP_OK, BACKUP_PUT, BACKUP_REFUSED, BACKUP_REQUEST, BACKUP_WINDOW,
+  backupFrame, chunkIdFromHex, chunkIdHex, decodeChunkList, decodeTree, MAX_BACKUP_FRAME, MAX_BACKUP_JSON, MAX_LACKS, messageChannel,
+  parseBackupRequest, ProtocolError, referencesOf, SnapshotNotFoundError
+} from '@aerie/core'
+import { snapshotChecker } from './snapshot-check.ts'
+import type { BackupRequest, BackupResponse, ChunkStore, SnapshotSummary } from '@aerie/core'
+import type { Stream } from '@libp2p/interface'
+import type { AuditLog } from '../audit/audit-log.ts'
+import type { BackupSnapshotRecord, BackupStore } from '../metadata/stores.ts'
+
+/**
+ * The team server's side of `/aerie/backup/1.0.0`: devices' snapshots go into the server's one
+ * chunk store (so they dedupe with the central copy and with every other device), and their
+ * records into the metadata database. A device sees and reads only its own snapshots, and can
+ * only add them: there is no request that deletes or changes one. Chunks are verified before
+ * they are stored, and a snapshot is accepted only when everything it names is there.
+ */
+export interface BackupServiceInit {
+  store: ChunkStore
+  snapshots: BackupStore
+  audit: AuditLog
+  log(line: string): void
+  now?(): Date
+}
+
+/** The device on the other end, as its certificate says. */
+export interface BackupDevice { deviceId: string, deviceName: string, user: string, address: string }
+
+/** One stream's requests, answered one frame at a time (the stream loop keeps them in order). */
+export interface BackupSession {
+  answer (frame: Uint8Array): Promise<Uint8Array>
+}
+
+export interface BackupService {
+  session (device: BackupDevice): BackupSession
+  /** Serves one stream until the device closes it. */
+  serve (stream: Stream, device: BackupDevice): Promise<void>
+}
+
+type Readable = 'tree' | 'list' | 'data'
+
+export function backupService (init: BackupServiceInit): BackupService {
+  const { store, snapshots, audit } = init
+  const now = (): Date => init.now?.() ?? new Date()
+  const checker = snapshotChecker(store)
+
+  function session (device: BackupDevice): BackupSession {
+    // What this stream may read: the snapshots it opened, and what their objects refer to, as it reads them.
+    const readable = new Map<string, Readable>()
+    const received = { chunks: 0, bytes: 0 }
+    const actor = `${device.user} (device ${device.deviceId})`
+
+    function own (id: string): BackupSnapshotRecord {
+      const mine = snapshots.listSnapshots({ deviceId: device.deviceId })
+      if (id === 'latest') {
+        const latest = mine.at(-1)
+        if (latest === undefined) throw new SnapshotNotFoundError('this device has no snapshots yet; `aerie backup run` makes one')
+        return latest
+      }
+      const found = mine.filter(s => s.id.startsWith(id))
+      // Another device's snapshot is answered as unknown: a device cannot even learn that it exists.
+      if (found.length === 0) throw new SnapshotNotFoundError(`this device has no snapshot ${id}; \`aerie restore list\` shows its snapshots`)
+      if (found.length > 1) throw new SnapshotNotFoundError(`${id} names ${found.length} snapshots of this device; give more of the id`)
+      return found[0]!
+    }
+
+    async function request (message: BackupRequest): Promise<BackupResponse> {
+      switch (message.type) {
+        case 'list':
+          return { type: 'snapshots', snapshots: snapshots.listSnapshots({ deviceId: device.deviceId }).map(summary) }
+        case 'open': {
+          const snapshot = own(message.id)
+          readable.set(snapshot.root, 'tree')
+          if (message.purpose === 'restore') {
+            audit.record({ actor, action: 'backup.restore', target: snapshot.id, detail: { device: snapshot.deviceId, paths: snapshot.paths.join(', ') }, address: device.address }, now())
+          }
+          return { type: 'snapshot', snapshot: summary(snapshot) }
+        }
+        case 'commit': {
+          const { snapshot } = message
+          const { trees, chunks } = await checker.check(chunkIdFromHex(snapshot.root))
+          const record = snapshots.addSnapshot({
+            ...snapshot,
+            id: randomBytes(8).toString('hex'),
+            deviceId: device.deviceId,
+            deviceName: device.deviceName,
+            user: device.user,
+            startedAt: new Date(snapshot.startedAt),
+            committedAt: now(),
+            received: { ...received }
+          })
+          audit.record({
+            actor,
+            action: 'backup.snapshot_added',
+            target: record.id,
+            detail: { paths: record.paths.join(', '), files: record.counters.files ?? 0, bytes: record.counters.bytes ?? 0, receivedBytes: received.bytes },
+            address: device.address
+          }, now())
+          init.log(`backup ${record.id} of ${device.deviceName} (${device.deviceId}): ${trees} directories checked, ${chunks} chunks referenced, ${received.chunks} new blobs (${received.bytes} bytes) received`)
+          return { type: 'snapshot', snapshot: summary(record) }
+        }
+      }
+    }
+
+    async function answer (frame: Uint8Array): Promise<Uint8Array> {
+      const kind = frame[0]
+      const body = frame.subarray(1)
+      switch (kind) {
+        case BACKUP_LACKS: {
+          if (body.byteLength === 0 || body.byteLength % 32 !== 0 || body.byteLength / 32 > MAX_LACKS) throw new ProtocolError(`bad backup request: a lacks request holds 1 to ${MAX_LACKS} 32-byte ids`)
+          const hashes = []
+          for (let at = 0; at < body.byteLength; at += 32) hashes.push(body.subarray(at, at + 32))
+          const has = await store.has(hashes)
+          return backupFrame(BACKUP_OK, Uint8Array.from(has, h => h ? 0 : 1))
+        }
+        case BACKUP_PUT: {
+          if (body.byteLength <= 32) throw new ProtocolError('bad backup request: a put holds an id and at least one byte')
+          // The store checks the bytes against the id before it writes anything.
+          await store.put(body.subarray(0, 32), body.subarray(32))
+          received.chunks++
+          received.bytes += body.byteLength - 32
+          return backupFrame(BACKUP_OK)
+        }
+        case BACKUP_GET: {
+          if (body.byteLength !== 32) throw new ProtocolError('bad backup request: a get holds one 32-byte id')
+          const key = chunkIdHex(body)
+          const kind = readable.get(key)
+          if (kind === undefined) return backupFrame(BACKUP_REFUSED)
+          const bytes = await store.get(body)
+          if (bytes === undefined) return backupFrame(BACKUP_NOT_FOUND)
+          if (kind === 'tree') {
+            const refs = referencesOf(decodeTree(bytes))
+            for (const id of refs.trees) readable.set(chunkIdHex(id), 'tree')
+            for (const id of refs.lists) if (readable.get(chunkIdHex(id)) !== 'tree') readable.set(chunkIdHex(id), 'list')
+            for (const id of refs.chunks) if (!readable.has(chunkIdHex(id))) readable.set(chunkIdHex(id), 'data')
+          } else if (kind === 'list') {
+            for (const c of decodeChunkList(bytes)) if (!readable.has(chunkIdHex(c.hash))) readable.set(chunkIdHex(c.hash), 'data')
+          }
+          return backupFrame(BACKUP_OK, bytes)
+        }
+        case BACKUP_REQUEST: {
+          if (body.byteLength > MAX_BACKUP_JSON) throw new ProtocolError('bad backup request: over the size limit')
+          let json: unknown
+          try { json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body)) } catch { throw new ProtocolError('bad backup request: not JSON') }
+          const reply = await request(parseBackupRequest(json))
+          return backupFrame(BACKUP_OK, new TextEncoder().encode(JSON.stringify(reply)))
+        }
+        default:
+          throw new ProtocolError(`bad backup request: unknown kind ${String(kind)}`)
+      }
+    }
+
+    return {
+      async answer (frame) {
+        try {
+          return await answer(frame)
+        } catch (err) {
+          const code = err instanceof AerieError ? err.code : 'ERR_INTERNAL'
+          if (!(err instanceof AerieError)) init.log(`backup request from ${device.deviceName} failed: ${(err as Error).stack ?? String(err)}`)
+          return backupFrame(BACKUP_ERROR, new TextEncoder().encode(JSON.stringify({ code, message: (err as Error).message })))
+        }
+      }
+    }
+  }
+
+  return {
+    session,
+    async serve (stream, device) {
+      const channel = messageChannel(stream, MAX_BACKUP_FRAME)
+      const current = session(device)
+      // Requests are worked on together (puts then share the store's group commit) and answered in order.
+      let inFlight = 0
+      let wake: (() => void) | undefined
+      let broken: Error | undefined
+      let writer = Promise.resolve()
+      try {
+        for (;;) {
+          while (inFlight >= BACKUP_WINDOW && broken === undefined) await new Promise<void>(resolve => { wake = resolve })
+          if (broken !== undefined) throw broken
+          const frame = await channel.read()
+          if (frame === undefined) break
+          inFlight++
+          const reply = current.answer(frame)
+          writer = writer.then(async () => {
+            await channel.write(await reply)
+            inFlight--
+            wake?.()
+          })
+          // A failed write ends the stream, which ends the read above.
+          writer.catch((err: Error) => { broken = err; stream.abort(err); wake?.() })
+        }
+        await writer
+        await stream.close()
+      } catch (err) {
+        stream.abort(err as Error)
+      }
+    }
+  }
+}
+
+function summary (s: BackupSnapshotRecord): SnapshotSummary {
+  return {
+    id: s.id, deviceId: s.deviceId, deviceName: s.deviceName, user: s.user, root: s.root, paths: s.paths, startedAt: s.startedAt.toISOString(),
+    committedAt: s.committedAt.toISOString(), counters: s.counters, received: s.received
+  }
+}

@@ -1,0 +1,60 @@
+import { chunkIdHex, decodeChunkList, decodeTree, referencesOf, SnapshotIncompleteError } from '@aerie/core'
+import type { ChunkStore } from '@aerie/core'
+
+/**
+ * Before a snapshot is accepted, every directory object, chunk list and chunk it refers to must
+ * be in the store: a snapshot that names something the store lacks would fail its restore.
+ * Directory objects found complete are remembered (nothing is deleted from the store yet), so
+ * an incremental snapshot costs only its new directories.
+ */
+export interface SnapshotChecker {
+  check (root: Uint8Array): Promise<{ trees: number, chunks: number }>
+}
+
+/** Directories remembered as complete; past this the memory starts over (a check then just costs more). */
+const MAX_REMEMBERED = 1_000_000
+const HAS_BATCH = 4096
+
+export function snapshotChecker (store: ChunkStore): SnapshotChecker {
+  let complete = new Set<string>()
+  return {
+    async check (root) {
+      const missing = (id: Uint8Array, what: string): SnapshotIncompleteError =>
+        new SnapshotIncompleteError(`the snapshot refers to ${what} ${chunkIdHex(id).slice(0, 16)}… that the server does not hold; run the backup again (it sends what is missing)`)
+      const checked: string[] = []
+      let trees = 0
+      let chunks = 0
+      let queue = [root]
+      while (queue.length > 0) {
+        const next: Uint8Array[] = []
+        for (const id of queue) {
+          const key = chunkIdHex(id)
+          if (complete.has(key)) continue
+          const bytes = await store.get(id).catch(() => undefined)
+          if (bytes === undefined) throw missing(id, 'a directory object')
+          const refs = referencesOf(decodeTree(bytes))
+          const data = [...refs.chunks]
+          for (const list of refs.lists) {
+            const listed = await store.get(list).catch(() => undefined)
+            if (listed === undefined) throw missing(list, 'a chunk list')
+            data.push(...decodeChunkList(listed).map(c => c.hash))
+          }
+          for (let i = 0; i < data.length; i += HAS_BATCH) {
+            const batch = data.slice(i, i + HAS_BATCH)
+            const has = await store.has(batch)
+            const lost = has.indexOf(false)
+            if (lost >= 0) throw missing(batch[lost]!, 'a chunk')
+          }
+          chunks += data.length
+          trees++
+          checked.push(key)
+          next.push(...refs.trees)
+        }
+        queue = next
+      }
+      if (complete.size + checked.length > MAX_REMEMBERED) complete = new Set()
+      for (const key of checked) complete.add(key)
+      return { trees, chunks }
+    }
+  }
+}
