@@ -12,6 +12,7 @@ import { openServerMetadata } from './metadata/server-db.ts'
 import { buildWebApp } from './web/app.ts'
 import { deviceShares } from './device-shares.ts'
 import { createShareLinks } from './share/share-links.ts'
+import { backupService } from './backup/backup-service.ts'
 import type { ServerState } from './team-server.ts'
 
 export const USAGE = `usage: aerie-server [COMMAND] [--data DIR] [options]
@@ -124,6 +125,7 @@ async function start (args: string[]): Promise<number> {
     roleOf: (folder, device) => server.roleOf(folder, device),
     publicUrl: () => url
   }))
+  await server.serveBackups(store => backupService({ store, snapshots: metadata.backups, audit, log }))
   await server.publishState(url)
   log(`console at ${url}`)
   if (metadata.accounts.countAdmins() === 0) log(`set up the first admin account at ${url}/setup?token=${identity.setupToken}`)

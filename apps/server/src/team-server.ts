@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import {
-  answerOnce, caFingerprint, CentralCopy, createAerieHost, createCrl, createEnrollmentIssuer, dialableAddresses, InvalidInputError,
+  answerOnce, BACKUP_PROTOCOL, caFingerprint, CentralCopy, createAerieHost, createCrl, createEnrollmentIssuer, dialableAddresses, InvalidInputError,
   libp2pKeyFromPem, MAX_SHARE_REQUEST, MAX_SHARE_RESPONSE, openCaStore, parseShareRequest, SHARE_PROTOCOL, openCentralHistory, openFolderIndex, openMembershipStore, openPackStore, TrustStore,
   tuneHeapForTransfers, writeFileAtomic
 } from '@aerie/core'
@@ -9,6 +9,7 @@ import { createEnrollmentCode } from './enrollment-codes.ts'
 import { serverPaths } from './server-identity.ts'
 import type { AerieHost, CaStore, CentralHistory, ChunkStore, ChunkStoreStats, FileIdentity, FileRecord, FolderIndex, FolderRole, PullProgress, RetentionPolicy, ServerVersion } from '@aerie/core'
 import type { DeviceShareHandler } from './device-shares.ts'
+import type { BackupService } from './backup/backup-service.ts'
 import type { ServerConfig } from './config.ts'
 import type { ServerIdentity } from './server-identity.ts'
 import type { DeviceSummary, EnrollmentCodeIssued, FolderEntry, FolderSummary, OrgSummary, TeamServerApi } from './team-server-api.ts'
@@ -251,6 +252,19 @@ export class TeamServer implements TeamServerApi {
     })
   }
 
+  /**
+   * Answers devices' endpoint backups (`/aerie/backup/1.0.0`) with the service `create` makes
+   * around the server's one chunk store, so backups dedupe with the central copy.
+   */
+  async serveBackups (create: (store: ChunkStore) => BackupService): Promise<void> {
+    const service = create(this.store)
+    await this.host.libp2p.handle(BACKUP_PROTOCOL, async (stream, connection) => {
+      const identity = this.host.identityOf(connection.remotePeer.toString())
+      if (identity === undefined) { stream.abort(new Error('unknown device')); return }
+      await service.serve(stream, { deviceId: identity.deviceId, deviceName: identity.deviceName, user: identity.user, address: connection.remoteAddr.toString() })
+    }, { maxInboundStreams: 8 })
+  }
+
   roleOf (folder: string, device: { deviceId: string, user: string }): FolderRole | undefined {
     return this.central.roleOf(folder, device)
   }
@@ -265,6 +279,7 @@ export class TeamServer implements TeamServerApi {
 
   async stop (): Promise<void> {
     await this.host?.libp2p.unhandle(SHARE_PROTOCOL).catch(() => {})
+    await this.host?.libp2p.unhandle(BACKUP_PROTOCOL).catch(() => {})
     await this.central?.stop()
     await this.host?.stop()
     await this.store?.close()

@@ -5,6 +5,7 @@ import {
 } from '@aerie/core'
 import { fileURLToPath } from 'node:url'
 import { startControlServer } from './control-server.ts'
+import { createBackupAgent } from './backup/backup-agent.ts'
 import { FolderOperations } from './folder-operations.ts'
 import { KnownPeers } from './known-peers.ts'
 import { createUiApi } from './ui/ui-api.ts'
@@ -15,6 +16,7 @@ import type { AerieHost, CaStore, DeviceShareRequest, DeviceShareResponse, Enrol
 import type { ControlRoutes, ControlServer } from './control-server.ts'
 import type { SyncEventKind, UiApi } from './ui/ui-api.ts'
 import type { UiServer } from './ui/ui-server.ts'
+import type { BackupAgent } from './backup/backup-agent.ts'
 
 /**
  * The agent: what `aerie run` runs (and, later, Electron's utility process). It holds
@@ -93,6 +95,7 @@ export class Agent {
   private sync!: SyncEngine
   private ui?: UiServer
   private uiApi?: UiApi
+  private backup?: BackupAgent
   /** What a person does to folders (UI), beside what the control API does. */
   folders!: FolderOperations
 
@@ -190,6 +193,7 @@ export class Agent {
     })
     await this.reloadFolders()
 
+    this.backup = createBackupAgent({ home, host: this.host, log, knowsTeamServer: () => this.known.teamServer() !== undefined })
     this.folders = new FolderOperations({ home, index: this.index, sync: this.sync, reload: async () => { await this.reloadFolders() } })
     const control = this.controlRoutes()
     this.control = await startControlServer(home, control)
@@ -197,6 +201,7 @@ export class Agent {
     log(`agent ${this.identity.deviceName} (${this.identity.deviceId}) listening on ${this.host.addresses().join(', ')}`)
     if (this.ui !== undefined) log(`UI at ${this.ui.url}/ (\`aerie ui\` prints the link that opens it)`)
     this.redialStaticPeers()
+    this.backup.start()
   }
 
   private controlRoutes (): ControlRoutes {
@@ -239,7 +244,8 @@ export class Agent {
         const identity = await this.host.dial(address, { signal: AbortSignal.timeout(15_000) })
         this.staticPeers = [...this.staticPeers.filter(p => p.address !== address), { deviceId: identity.deviceId, address }]
         return { deviceId: identity.deviceId, deviceName: identity.deviceName }
-      }
+      },
+      ...this.backup?.routes
     }
   }
 
@@ -369,6 +375,7 @@ export class Agent {
   async stop (): Promise<void> {
     this.stopped = true
     clearTimeout(this.redialTimer)
+    await this.backup?.stop()
     await this.ui?.close()
     this.uiApi?.close()
     await this.control?.close()

@@ -9,7 +9,7 @@ import { NotConfiguredError, writeFileAtomic } from '@aerie/core'
  *
  *   device-key.pem   the device's private key (0600): its libp2p identity and cert key
  *   device.crt       its certificate, ca.crt the organisation's CA, crl.der the newest CRL
- *   config.json      name, listen addresses, static peers, mDNS, folders
+ *   config.json      name, listen addresses, static peers, mDNS, folders, backup set
  *   index.db         the folder index (node:sqlite)
  *   agent.json       while `aerie run` is up: its control URL and secret (0600)
  *   ca/              only on the CA holder: ca-key.pem (encrypted), ca.db
@@ -27,12 +27,23 @@ export interface FolderConfig {
   label: string
 }
 
+/** Endpoint backup to the team server (`aerie backup …`). */
+export interface BackupConfig {
+  /** Absolute paths to back up. */
+  paths: string[]
+  /** gitignore-style patterns, below each path. */
+  excludes: string[]
+  /** How often the agent backs up (e.g. 1h); none: only `aerie backup run`. */
+  schedule?: string
+}
+
 export interface DeviceConfig {
   deviceName: string
   listen: string[]
   peers: StaticPeer[]
   mdns: boolean
   folders: FolderConfig[]
+  backup?: BackupConfig
 }
 
 export const DEFAULT_LISTEN = '/ip4/0.0.0.0/tcp/4001'
@@ -85,7 +96,8 @@ export class DeviceHome {
         listen: Array.isArray(config.listen) ? config.listen.map(String) : [DEFAULT_LISTEN],
         peers: Array.isArray(config.peers) ? config.peers : [],
         mdns: config.mdns !== false,
-        folders: Array.isArray(config.folders) ? config.folders : []
+        folders: Array.isArray(config.folders) ? config.folders : [],
+        ...(config.backup === undefined ? {} : { backup: config.backup })
       }
     } catch {
       throw new NotConfiguredError(`${this.path('config.json')} is not valid JSON; fix or remove it`)

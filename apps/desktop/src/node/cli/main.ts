@@ -6,6 +6,7 @@ import { id, peerAdd, run, status, stopAgent, ui } from './agent-commands.ts'
 import { folderAdd, folderConfirm, folderRemove, folderRescan, folderShare, folderUnshare } from './folder-commands.ts'
 import { shareCreate, shareList, shareRevoke } from './share-commands.ts'
 import { versions, versionsRestore } from './version-commands.ts'
+import { backupAdd, backupExclude, backupRemove, backupRun, backupSchedule, backupShow, restore, restoreBrowse, restoreList } from './backup-commands.ts'
 import { UsageError } from './args.ts'
 import { USAGE } from './usage.ts'
 
@@ -40,6 +41,15 @@ const commands: Record<string, Command> = {
   'share create': shareCreate,
   'share list': shareList,
   'share revoke': shareRevoke,
+  'backup add': backupAdd,
+  'backup remove': backupRemove,
+  'backup exclude': backupExclude,
+  'backup schedule': backupSchedule,
+  'backup show': backupShow,
+  'backup run': backupRun,
+  'restore list': restoreList,
+  'restore browse': restoreBrowse,
+  restore,
   run,
   status,
   ui,

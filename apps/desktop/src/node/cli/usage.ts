@@ -32,6 +32,15 @@ export const USAGE = `usage: aerie [--home DIR] <command> [options]
                               (the URL is the last line); --password asks, or AERIE_SHARE_PASSWORD
   share list [--json]         your share links, their state and downloads
   share revoke ID             stop a link at once
+  backup add PATH | remove PATH | exclude GLOB | schedule 1h|off | show
+                              this device's backup set (config.json): paths, gitignore-style excludes, how often
+  backup run [--json]         back up now to the team server (through the running agent), with progress
+  restore list [--json]       this device's snapshots on the team server
+  restore browse SNAPSHOT [PATH] [--json]
+                              a directory of a snapshot; SNAPSHOT is an id (or a prefix of one) or latest
+  restore SNAPSHOT [PATH] --to DIR [--overwrite]
+                              restore a file, a directory or everything into DIR, byte for byte with modes
+                              and mtimes; existing files are left alone unless --overwrite
   run [--listen ADDR]... [--no-mdns]
                               run the agent in the foreground
   status [--json]             ask the running agent how it is
