@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { chmod, cp, lstat, mkdir, mkdtemp, readFile, readdir, rm, utimes, writeFile } from 'node:fs/promises'
+import { chmod, cp, lstat, mkdir, mkdtemp, open, readFile, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises'
 import { DatabaseSync } from 'node:sqlite'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -134,5 +134,31 @@ describe('endpoint backup to the team server', () => {
     await ada.ok('backup', 'schedule', '2s')
     await waitFor(async () => (JSON.parse(await ada.ok('restore', 'list', '--json')) as Snapshot[]).length > before, `a scheduled backup\n${ada.log}`, 40_000, 500)
     await ada.ok('backup', 'schedule', 'off')
+  })
+
+  it('fails, loudly, only the files whose chunks a damaged pack holds, and restores the rest', async () => {
+    // The first snapshot's large file fills most of the first pack: damage its middle.
+    const packs = join(server.dataDir, 'store/packs')
+    const files = (await readdir(packs, { recursive: true })).map(name => join(packs, name))
+    const sizes = await Promise.all(files.map(async f => ({ f, s: await stat(f) })))
+    const pack = sizes.filter(x => x.s.isFile()).sort((a, b) => a.s.mtimeMs - b.s.mtimeMs)[0]!.f
+    expect((await stat(pack)).size).toBeGreaterThan(big.byteLength)
+    const file = await open(pack, 'r+')
+    const at = 6 * 1024 * 1024
+    const byte = Buffer.alloc(1)
+    await file.read(byte, 0, 1, at)
+    byte[0]! ^= 0xff
+    await file.write(byte, 0, 1, at)
+    await file.close()
+
+    const to = join(root, 'after-damage')
+    const result = await ada.cli('restore', first.snapshot.id, '--to', to)
+    expect(result.code).toBe(1)
+    expect(result.stderr).toMatch(/1 file was NOT restored/)
+    expect(result.stderr).toMatch(/big\.raw/)
+    const restored = join(to, adaDocs.slice(1))
+    await expect(lstat(join(restored, 'photos/big.raw'))).rejects.toThrow()
+    expect(await readFile(join(restored, 'projects/note-0.txt'))).toEqual(await readFile(join(adaDocs, 'projects/note-0.txt')))
+    expect(await readFile(join(restored, 'tool.sh'), 'utf8')).toBe('#!/bin/sh\necho ok\n')
   })
 })
