@@ -26,7 +26,8 @@ export interface RemoteRepository extends BackupTarget, BlobSource {
 interface Pending { resolve(frame: Uint8Array): void, reject(err: Error): void }
 
 export async function openRemoteRepository (connection: Connection): Promise<RemoteRepository> {
-  const stream = await connection.newStream(BACKUP_PROTOCOL, { signal: AbortSignal.timeout(30_000) })
+  // No signal: libp2p would keep it on the stream, and a timeout would cut a long backup.
+  const stream = await connection.newStream(BACKUP_PROTOCOL)
   const channel: MessageChannel = messageChannel(stream, MAX_BACKUP_FRAME)
   const pending: Pending[] = []
   const slots: Array<() => void> = []
