@@ -74,6 +74,11 @@ export const folderSchema = closed({
     type: 'array',
     items: closed({ deviceId: { type: 'string' }, role: { type: 'string', enum: ['owner', 'editor', 'viewer'] } })
   },
+  users: {
+    type: 'array',
+    description: 'users every device of whom is a member',
+    items: closed({ user: { type: 'string' }, role: { type: 'string', enum: ['editor', 'viewer'] } })
+  },
   files: { type: 'integer' },
   bytes: { type: 'integer' },
   online: { type: 'array', items: { type: 'string' } }

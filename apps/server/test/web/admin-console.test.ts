@@ -114,6 +114,12 @@ describe('admin console in a browser', () => {
     await bobFolder.getByRole('button', { name: 'Add member' }).click()
     await page.getByRole('combobox', { name: "Role of Ada's laptop (ada@example.org) in Bob private" }).waitFor()
     expect(web.api.memberChanges).toEqual([{ folder: 'bob-private', deviceId: 'adalaptop0000001', role: 'viewer' }])
+    // Every device of a user, by e-mail.
+    await bobFolder.getByLabel('User email').fill('carol@example.org')
+    await bobFolder.getByLabel('Role for that user').selectOption('editor')
+    await bobFolder.getByRole('button', { name: 'Share with user' }).click()
+    await page.getByRole('combobox', { name: 'Role of the devices of carol@example.org in Bob private' }).waitFor()
+    expect(web.api.memberChanges.at(-1)).toEqual({ folder: 'bob-private', deviceId: 'user:carol@example.org', role: 'editor' })
     await shot('folders')
 
     // 7. The audit log shows each step, and its chain verifies.

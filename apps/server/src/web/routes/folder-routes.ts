@@ -1,10 +1,11 @@
+import { InvalidInputError, isValidEmail } from '@aerie/core'
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import { ConflictError, NotFoundError } from '../../accounts/errors.ts'
 import { actorOf, principalOf, viaOf } from '../auth.ts'
 import type { WebContext } from '../context.ts'
 import { responses } from '../errors.ts'
 import { createFolderAccess } from '../folder-access.ts'
-import { closed, folderSchema, idParamSchema, orgSchema } from '../schemas.ts'
+import { closed, emailSchema, folderSchema, idParamSchema, orgSchema } from '../schemas.ts'
 
 /**
  * Folders of the central copy (who sees which: folder-access.ts), their members
@@ -40,7 +41,44 @@ export function folderRoutes (ctx: WebContext): FastifyPluginAsync {
     return { folder: updated }
   }
 
+  const userParams = closed({ folder: idParamSchema, email: emailSchema })
+
+  const changeUser = async (request: FastifyRequest<{ Params: { folder: string, email: string } }>, role: 'editor' | 'viewer' | 'remove') => {
+    const { folder: folderId } = request.params
+    const email = request.params.email.toLowerCase()
+    if (!isValidEmail(email)) throw new InvalidInputError(`"${request.params.email}" does not look like an email address, e.g. ada@example.org`)
+    const folder = api.folders().find(f => f.id === folderId)
+    if (folder === undefined) throw new NotFoundError(`the team server keeps no folder "${folderId}"`)
+    const previous = folder.users.find(u => u.user === email)
+    if (role === 'remove' && previous === undefined) throw new NotFoundError(`folder "${folderId}" is not shared with the devices of ${email}`)
+    const updated = await api.setFolderUser(folderId, email, role)
+    ctx.audit.record({
+      actor: actorOf(request),
+      action: role === 'remove' ? 'folder.user_removed' : 'folder.user_set',
+      target: folderId,
+      detail: { user: email, ...(role === 'remove' ? {} : { role }), ...(previous === undefined ? {} : { previousRole: previous.role }), ...viaOf(request) },
+      address: request.ip
+    }, ctx.now())
+    return { folder: updated }
+  }
+
   return async app => {
+    app.put<{ Params: { folder: string, email: string }, Body: { role: 'editor' | 'viewer' } }>('/folders/:folder/users/:email', {
+      config: { access: 'admin' },
+      schema: {
+        summary: 'Share a folder with every device of a user, present and future (a device\'s own entry takes precedence)',
+        tags: ['folders'],
+        params: userParams,
+        body: closed({ role: { type: 'string', enum: ['editor', 'viewer'] } }),
+        response: folderResponse
+      }
+    }, async request => await changeUser(request, request.body.role))
+
+    app.delete<{ Params: { folder: string, email: string } }>('/folders/:folder/users/:email', {
+      config: { access: 'admin' },
+      schema: { summary: 'Stop sharing a folder with a user\'s devices', tags: ['folders'], params: userParams, response: folderResponse }
+    }, async request => await changeUser(request, 'remove'))
+
     app.put<{ Params: { folder: string, device: string }, Body: { role: 'editor' | 'viewer' } }>('/folders/:folder/members/:device', {
       config: { access: 'admin' },
       schema: {

@@ -8,6 +8,7 @@ export async function render (main, ctx) {
   const [{ folders, canManageMembers }, { devices }] = await Promise.all([api('GET', '/folders'), api('GET', '/devices')])
   const names = new Map(devices.map(d => [d.deviceId, `${d.deviceName} (${d.user})`]))
   const path = (folder, device) => `/folders/${encodeURIComponent(folder.id)}/members/${encodeURIComponent(device)}`
+  const userPath = (folder, email) => `/folders/${encodeURIComponent(folder.id)}/users/${encodeURIComponent(email)}`
 
   const change = async (action, message) => {
     try {
@@ -42,6 +43,51 @@ export async function render (main, ctx) {
     }, 'Remove')
   }
 
+  // A user's grant: every device of theirs, present and future.
+  const userRow = (folder, grant) => {
+    const label = `All devices of ${grant.user}`
+    let role = ROLE[grant.role]
+    let remove = null
+    if (canManageMembers) {
+      role = h('select', { 'aria-label': `Role of the devices of ${grant.user} in ${folder.label}` },
+        ['editor', 'viewer'].map(r => h('option', { value: r, selected: r === grant.role }, ROLE[r])))
+      role.addEventListener('change', () => change(() => api('PUT', userPath(folder, grant.user), { role: role.value }), `The devices of ${grant.user} are now ${ROLE[role.value].toLowerCase()}s of ${folder.label}`))
+      remove = h('button', {
+        type: 'button',
+        class: 'danger small',
+        'aria-label': `Remove the devices of ${grant.user} from ${folder.label}`,
+        onclick: async () => {
+          if (!await confirmAction(`Remove the devices of ${grant.user}?`, `Their devices stop receiving ${folder.label}, unless one is a member on its own. The files already on them stay there.`, 'Remove member')) return
+          await change(() => api('DELETE', userPath(folder, grant.user)), `The devices of ${grant.user} were removed from ${folder.label}`)
+        }
+      }, 'Remove')
+    }
+    return h('tr', {},
+      h('th', { scope: 'row' }, label),
+      h('td', {}, role),
+      h('td', {}, '—'),
+      canManageMembers ? h('td', {}, remove) : null)
+  }
+
+  const addUserForm = folder => {
+    if (!canManageMembers) return null
+    const errors = errorBox()
+    const form = h('form', { novalidate: true, class: 'subform' },
+      h('h3', {}, 'Share with all devices of a user'),
+      h('div', { class: 'row' },
+        field('User email', h('input', { name: 'email', type: 'email', autocomplete: 'off', required: true })),
+        field('Role for that user', h('select', { name: 'role' }, h('option', { value: 'editor' }, 'Editor'), h('option', { value: 'viewer' }, 'Viewer')))),
+      errors.el,
+      h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Share with user')))
+    onSubmit(form, errors, async data => {
+      const email = String(data.get('email')).trim()
+      await api('PUT', userPath(folder, email), { role: data.get('role') })
+      ctx.toast(`Every device of ${email} now receives ${folder.label}`)
+      await render(main, ctx)
+    })
+    return form
+  }
+
   const addForm = folder => {
     const candidates = devices.filter(d => !d.revokedAt && !folder.members.some(m => m.deviceId === d.deviceId))
     if (!canManageMembers || candidates.length === 0) return null
@@ -73,6 +119,7 @@ export async function render (main, ctx) {
           h('th', { scope: 'row' }, names.get(m.deviceId) ?? m.deviceId),
           h('td', {}, roleCell(f, m)),
           h('td', {}, f.online.includes(m.deviceId) ? status('ok', 'Online') : status('off', 'Offline')),
-          canManageMembers ? h('td', {}, removeButton(f, m)) : null))),
-        addForm(f))))
+          canManageMembers ? h('td', {}, removeButton(f, m)) : null)).concat((f.users ?? []).map(u => userRow(f, u)))),
+        addForm(f),
+        addUserForm(f))))
 }
