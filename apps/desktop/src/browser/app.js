@@ -3,12 +3,13 @@ import { h } from './dom.js'
 import * as dashboard from './pages/dashboard.js'
 import * as folder from './pages/folder.js'
 import * as settings from './pages/settings.js'
+import * as share from './pages/share.js'
 
-// One page: the hash names the screen (#/, #/folder/ID, #/settings). The agent pushes its
+// One page: the hash names the screen (#/, #/folder/ID, #/share, #/settings). The agent pushes its
 // status (server-sent events); the screen shown gets each one through `update`, and
 // changes only what changed, so focus and typing are never lost to a refresh.
 
-const PAGES = { dashboard, folder, settings }
+const PAGES = { dashboard, folder, settings, share }
 const main = document.getElementById('main')
 const state = { status: undefined, page: undefined, view: undefined }
 

@@ -41,9 +41,14 @@ export function render (main, ctx, detail) {
       h('td', {}, time(new Date(entry.mtimeMs).toISOString())),
       h('td', {}, entry.type === 'file' && entry.state !== 'incoming'
         ? h('button', { type: 'button', class: 'secondary small', 'aria-label': `Versions of ${entry.name}`, onclick: () => showVersions(entry.path) }, 'Versions')
-        : '')))
+        : '', ' ', entry.state === 'incoming' ? '' : shareLink(entry.path, entry.name))))
     fill(files, h('nav', { 'aria-label': 'Directory', class: 'crumbs' }, crumbs),
       entries.length === 0 ? h('p', {}, 'Nothing here yet.') : table(`Files in ${dir || folder.label}`, ['Name', 'State', 'Size', 'Modified', ''], rows))
+  }
+
+  /** To the share screen, with this item in its form. */
+  function shareLink (itemPath, name) {
+    return h('a', { class: 'button-link', href: `#/share/${[id, ...itemPath.split('/')].map(encodeURIComponent).join('/')}`, 'aria-label': `Share ${name}` }, 'Share')
   }
 
   async function loadConflicts () {
@@ -150,7 +155,7 @@ export function render (main, ctx, detail) {
         await busy(button, errors, async () => { await api('POST', '/folders/confirm', { id }); ctx.toast('Deletions recorded') })
       } }, 'Confirm deletions')
       : ''
-    fill(actions, rescan, confirm, errors.el)
+    fill(actions, rescan, confirm, shareLink(dir, dir === '' ? `the folder ${folder.label}` : dir), errors.el)
   }
 
   /** Reloads the lists when what they show may have changed. */

@@ -1,0 +1,110 @@
+import { randomBytes } from 'node:crypto'
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { Client } from '../apps/server/test/web/harness.ts'
+import { Lab, waitFor } from './support/agents.ts'
+import { ARTIFACTS, launchChromium } from './support/chromium.ts'
+import { ServerProcess } from './support/team-server.ts'
+import type { Browser, BrowserContext, Page } from 'playwright-core'
+import type { Device } from './support/agents.ts'
+
+// The desktop UI's screens that need the organisation's team server, in a real headless
+// Chromium against real agents and a real aerie-server: share links (create, copy, revoke),
+// and what a device without an account is told.
+describe('the desktop UI with a team server', () => {
+  const lab = new Lab()
+  let root: string
+  let server: ServerProcess
+  let browser: Browser
+  let context: BrowserContext
+  let ada: Device
+  let adaDir: string
+  let page: Page
+  const report = randomBytes(200_000)
+
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), 'aerie-desktop-ui-server-'))
+    server = new ServerProcess(join(root, 'server'))
+    const { webUrl } = await server.start()
+    const admin = new Client(webUrl!)
+    const token = (await readFile(join(server.dataDir, 'setup-token'), 'utf8')).trim()
+    expect((await admin.post('/api/v1/setup', { token, email: 'admin@example.com', password: 'a long admin password' })).status).toBe(200)
+    expect((await admin.post('/api/v1/users', { email: 'ada@example.com', role: 'user', password: 'ada has a long password' })).status).toBe(200)
+
+    ada = await lab.device('ada')
+    await ada.ok('enroll', await server.invite('ada@example.com'), '--name', 'ada', '--listen', '/ip4/127.0.0.1/tcp/0')
+    await ada.start()
+    adaDir = join(root, 'ada-team')
+    await mkdir(join(adaDir, 'docs'), { recursive: true })
+    await writeFile(join(adaDir, 'docs/report.pdf'), report)
+    await ada.ok('folder', 'add', adaDir, '--id', 'team', '--label', 'Team')
+    await waitFor(async () => /folder team: kept \d+ of \d+ items/.test(server.log), `the server to keep the folder\n${server.log}`, 60_000)
+
+    browser = await launchChromium()
+    context = await browser.newContext({ viewport: { width: 1280, height: 900 } })
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'])
+    page = await context.newPage()
+    page.setDefaultTimeout(30_000)
+  }, 120_000)
+
+  afterAll(async () => {
+    await browser?.close()
+    await lab.stopAll()
+    await server?.stop()
+    await rm(root, { recursive: true, force: true })
+  })
+
+  it('shares a file from the folder screen with a download limit, copies the link, and revokes a folder link', async () => {
+    await page.goto((await ada.ok('ui')).trim())
+    await page.getByRole('heading', { name: 'Dashboard' }).waitFor()
+    await page.getByRole('link', { name: 'Team' }).first().click()
+    await page.getByRole('link', { name: 'docs', exact: true }).click()
+    await page.getByRole('link', { name: 'Share report.pdf' }).click()
+    await page.getByRole('heading', { name: 'Share links' }).waitFor()
+    expect(await page.getByLabel('Folder', { exact: true }).inputValue()).toBe('team')
+    expect(await page.getByLabel('File or directory in the folder').inputValue()).toBe('docs/report.pdf')
+    await page.getByLabel('Download limit (optional)').fill('1')
+    await page.getByRole('button', { name: 'Create link' }).click()
+    const url = await page.getByLabel('The link', { exact: true }).inputValue()
+    expect(url).toMatch(/\/s\/[A-Za-z0-9_-]{43}$/)
+    await page.getByRole('button', { name: 'Copy link' }).click()
+    await page.getByText('Link copied to the clipboard').waitFor()
+    expect(await page.evaluate('navigator.clipboard.readText()')).toBe(url)
+    const first = await fetch(`${url}/download`)
+    expect(Buffer.from(await first.arrayBuffer()).equals(report)).toBe(true)
+    expect((await fetch(`${url}/download`)).status).toBe(410)
+
+    // A password-protected link to the directory, then revoked from the list.
+    await page.getByLabel('File or directory in the folder').fill('docs')
+    await page.getByLabel('Download limit (optional)').fill('')
+    await page.getByLabel('Password (optional)').fill('a fine password')
+    await page.getByRole('button', { name: 'Create link' }).click()
+    await page.getByRole('heading', { name: 'Link to docs made' }).waitFor()
+    const folderUrl = await page.getByLabel('The link', { exact: true }).inputValue()
+    expect((await fetch(folderUrl)).status).toBe(200)
+    await page.screenshot({ path: join(ARTIFACTS, 'desktop-ui-share.png'), fullPage: true })
+    await page.getByRole('button', { name: 'Revoke the link to team/docs' }).click()
+    await page.getByRole('dialog').getByRole('button', { name: 'Revoke' }).click()
+    await page.getByRole('row', { name: /team\/docs Revoked/ }).waitFor()
+    expect((await fetch(folderUrl)).status).toBe(410)
+    // The used-up link reads "Used up" in words, not only in a colour.
+    await page.getByRole('row', { name: /team\/docs\/report\.pdf Used up 1 of 1/ }).waitFor()
+  })
+
+  it('tells a device whose user has no account on the team server, plainly, instead of showing a form', async () => {
+    const bob = await lab.device('bob')
+    await bob.ok('enroll', await server.invite('bob@example.com'), '--name', 'bob', '--listen', '/ip4/127.0.0.1/tcp/0')
+    await bob.start()
+    await waitFor(() => /connected to bob/.test(server.log), `bob to reach the server\n${server.log}`, 60_000)
+    const other = await context.newPage()
+    await other.goto((await bob.ok('ui')).trim())
+    await other.getByRole('link', { name: 'Share' }).click()
+    await other.getByRole('heading', { name: 'Share links are not available on this device' }).waitFor()
+    await other.getByText(/bob@example\.com has no active account on the team server/).waitFor()
+    expect(await other.getByRole('button', { name: 'Create link' }).isVisible()).toBe(false)
+    await other.screenshot({ path: join(ARTIFACTS, 'desktop-ui-share-no-account.png'), fullPage: true })
+    await other.close()
+  })
+})
