@@ -28,8 +28,9 @@ export class ServerProcess {
     return { ...process.env, AERIE_DATA: this.dataDir, AERIE_MDNS: 'false' }
   }
 
-  async start (args: string[] = [], env: Record<string, string> = {}): Promise<ServerState> {
-    const argv = [BIN, 'start', '--host', '127.0.0.1', '--http', '--port', '0', '--p2p-listen', '/ip4/127.0.0.1/tcp/0', '--org', 'Example', ...args]
+  /** Starts the server; its console is plain HTTP unless `https` (then with the org CA's certificate, or `--tls-cert`). */
+  async start (args: string[] = [], env: Record<string, string> = {}, options: { https?: boolean } = {}): Promise<ServerState> {
+    const argv = [BIN, 'start', '--host', '127.0.0.1', ...(options.https === true ? [] : ['--http']), '--port', '0', '--p2p-listen', '/ip4/127.0.0.1/tcp/0', '--org', 'Example', ...args]
     this.process = spawn(process.execPath, argv, { env: { ...this.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
     const started = this.process
     started.stdout!.on('data', (d: Buffer) => { this.log += d.toString() })
