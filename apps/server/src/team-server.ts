@@ -103,7 +103,7 @@ export class TeamServer implements TeamServerApi {
     })
 
     this.index = openFolderIndex(data('index.db'), identity.device.deviceId)
-    this.history = openCentralHistory(data('history.db'))
+    this.history = openCentralHistory(data('history.db'), identity.dataKey)
     this.store = await openPackStore({ dir: data('store'), dataKey: identity.dataKey })
     const memberships = await openMembershipStore(data('memberships'), { caCertificate: identity.caCertPem, crl: () => this.trust.currentCrl() })
     for (const problem of memberships.problems) log(problem.message)

@@ -1,8 +1,11 @@
-import { mkdtemp, rm } from 'node:fs/promises'
+import { createSecretKey, randomBytes } from 'node:crypto'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { DatabaseSync } from 'node:sqlite'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { InvalidInputError } from '../../src/errors.ts'
+import { InvalidInputError, StoreDamagedError } from '../../src/errors.ts'
+import { encodeChunks } from '../../src/index/record-codec.ts'
 import { CENTRAL_RETENTION, openCentralHistory } from '../../src/sync/index.ts'
 import type { FileRecord } from '../../src/index/index.ts'
 import type { CentralHistory } from '../../src/sync/index.ts'
@@ -19,10 +22,11 @@ function record (path: string, n: number): FileRecord {
 describe('the central copy\'s version history', () => {
   let dir: string
   let history: CentralHistory
+  const key = createSecretKey(randomBytes(32))
 
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'aerie-central-history-'))
-    history = openCentralHistory(join(dir, 'history.db'))
+    history = openCentralHistory(join(dir, 'history.db'), key)
   })
   afterEach(async () => {
     history.close()
@@ -56,6 +60,37 @@ describe('the central copy\'s version history', () => {
     expect(history.list('f', 'old.txt')).toEqual([])
     // maxAgeDays 0 keeps them forever, but only the newest two.
     expect(history.list('g', 'b.txt').map(v => v.record.size)).toEqual([5, 4])
+  })
+
+  it('keeps each record sealed with the data key: not readable in the file, and not with another key', async () => {
+    history.add('f', { ...record('docs/a.txt', 1), modifiedBy: 'devicewhowrotethis' }, 'alice', new Date(1000))
+    history.close()
+    const bytes = await readFile(join(dir, 'history.db'))
+    const wal = await readFile(join(dir, 'history.db-wal')).catch(() => Buffer.alloc(0))
+    expect(Buffer.concat([bytes, wal]).includes('devicewhowrotethis')).toBe(false)
+    const other = openCentralHistory(join(dir, 'history.db'), createSecretKey(randomBytes(32)))
+    try {
+      expect(() => other.list('f', 'docs/a.txt')).toThrow(StoreDamagedError)
+    } finally {
+      other.close()
+    }
+    history = openCentralHistory(join(dir, 'history.db'), key)
+    expect(history.list('f', 'docs/a.txt')[0]!.record.modifiedBy).toBe('devicewhowrotethis')
+  })
+
+  it('seals the records of a version 1 history (kept in the clear) when it opens it', async () => {
+    history.close()
+    const path = join(dir, 'v1.db')
+    const db = new DatabaseSync(path)
+    db.exec(`CREATE TABLE versions (id INTEGER PRIMARY KEY, folder TEXT NOT NULL, path TEXT NOT NULL, record TEXT NOT NULL, chunks BLOB NOT NULL, replaced_at INTEGER NOT NULL, replaced_by TEXT NOT NULL) STRICT;
+      CREATE INDEX versions_by_path ON versions (folder, path, replaced_at);
+      CREATE TABLE retention (folder TEXT PRIMARY KEY, keep_versions INTEGER NOT NULL, max_age_days INTEGER NOT NULL) STRICT;
+      PRAGMA user_version = 1`)
+    const { chunks, ...rest } = record('old.txt', 7)
+    db.prepare('INSERT INTO versions (folder, path, record, chunks, replaced_at, replaced_by) VALUES (?, ?, ?, ?, ?, ?)').run('f', 'old.txt', JSON.stringify(rest), encodeChunks(chunks), 5000, 'bob')
+    db.close()
+    history = openCentralHistory(path, key)
+    expect(history.list('f', 'old.txt')).toEqual([{ folder: 'f', path: 'old.txt', record: record('old.txt', 7), replacedAt: new Date(5000), replacedBy: 'bob' }])
   })
 
   it('refuses a nonsensical policy', () => {
