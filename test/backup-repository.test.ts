@@ -122,7 +122,7 @@ describe('the backup repository on the team server', () => {
     metadata = openServerMetadata(join(root, 'server.db'))
     expect(metadata.backups.listSnapshots()).toEqual([])
     const check = new DatabaseSync(join(root, 'server.db'), { readOnly: true })
-    expect(check.prepare('PRAGMA user_version').get()?.user_version).toBe(3)
+    expect(check.prepare('PRAGMA user_version').get()?.user_version).toBe(4)
     check.close()
   })
 })

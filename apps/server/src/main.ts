@@ -13,6 +13,8 @@ import { buildWebApp } from './web/app.ts'
 import { deviceShares } from './device-shares.ts'
 import { createShareLinks } from './share/share-links.ts'
 import { backupService } from './backup/backup-service.ts'
+import { backupAdmin, backupMaintenance } from './backup/backup-admin.ts'
+import { formatScrubReport, runScrub } from './backup/scrub.ts'
 import type { ServerState } from './team-server.ts'
 
 export const USAGE = `usage: aerie-server [COMMAND] [--data DIR] [options]
@@ -31,8 +33,11 @@ export const USAGE = `usage: aerie-server [COMMAND] [--data DIR] [options]
   invite --user EMAIL [--device-name DEVICE] [--expires 24h]   a one-time enrollment code for a new device
   devices                  every device the CA certified
   passphrase change        rewrap the data key under a new admin passphrase (AERIE_PASSPHRASE → AERIE_NEW_PASSPHRASE)
+  scrub [--json]           the last scrub's report (the server scrubs daily; POST /api/v1/backup/scrub runs one now): exit 1 when it found damage
   audit verify             check the audit log's hash chain: exit 1 and name the first edited, deleted or reordered entry
   locked on|off            locked mode: no key on disk, every start waits for the passphrase (needs AERIE_PASSPHRASE)`
+
+const HOUR_MS = 3_600_000
 
 /** Runs one command and returns the exit code (0 ok, 1 failed, 2 wrong usage). */
 export async function main (argv: string[]): Promise<number> {
@@ -52,6 +57,7 @@ export async function main (argv: string[]): Promise<number> {
         if (args[0] !== 'verify') throw new InvalidInputError('say `aerie-server audit verify`')
         return await verifyAudit(args.slice(1))
       }
+      case 'scrub': return await printScrub(args)
       case 'help': process.stdout.write(USAGE + '\n'); return 0
       default: process.stderr.write(`aerie-server: unknown command "${command}"\n\n${USAGE}\n`); return 2
     }
@@ -125,7 +131,15 @@ async function start (args: string[]): Promise<number> {
     roleOf: (folder, device) => server.roleOf(folder, device),
     publicUrl: () => url
   }))
-  await server.serveBackups(store => backupService({ store, snapshots: metadata.backups, audit, log }))
+  const backups = backupAdmin({
+    snapshots: metadata.backups,
+    audit,
+    log,
+    scrub: async () => await runScrub({ store: server.chunkStore(), snapshots: metadata.backups, centralFiles: () => server.centralFileChunks() })
+  })
+  server.backup = backups
+  await server.serveBackups(store => backupService({ store, snapshots: metadata.backups, audit, log, onSnapshot: s => { backups.applyRetention({ deviceId: s.deviceId }) } }))
+  const maintenance = backupMaintenance(backups, { retentionMs: HOUR_MS, scrubMs: 24 * HOUR_MS, log })
   await server.publishState(url)
   log(`console at ${url}`)
   if (metadata.accounts.countAdmins() === 0) log(`set up the first admin account at ${url}/setup?token=${identity.setupToken}`)
@@ -134,6 +148,7 @@ async function start (args: string[]): Promise<number> {
     if (stopping) return
     stopping = true
     log('stopping')
+    maintenance.stop()
     web.close()
       .then(async () => { await server.stop() })
       .finally(() => { metadata.close() })
@@ -216,6 +231,24 @@ async function verifyAudit (args: string[]): Promise<number> {
     else if (result.ok) process.stdout.write(`audit log intact: ${result.entries} entries, head ${result.head.seq} ${result.head.hash}\n`)
     else process.stdout.write(`AUDIT LOG DAMAGED at entry ${result.firstBroken.seq}: ${result.firstBroken.reason} (${result.entries} entries before it verify)\n`)
     return result.ok ? 0 : 1
+  } finally {
+    metadata.close()
+  }
+}
+
+/** `scrub`: the last report the running server recorded (the store is held by that server, so it reads server.db, shared safely). */
+async function printScrub (args: string[]): Promise<number> {
+  const flags = parse(args, { json: { type: 'boolean' } })
+  const config = loadConfig(flags, process.env, flags.config as string | undefined)
+  const metadata = openServerMetadata(join(config.dataDir, 'server.db'))
+  try {
+    const report = metadata.backups.lastScrub()
+    if (report === undefined) {
+      process.stdout.write('no scrub has run yet: the server runs one a day, or ask for one now with POST /api/v1/backup/scrub (an admin API token)\n')
+      return 0
+    }
+    process.stdout.write(flags.json === true ? JSON.stringify(report) + '\n' : formatScrubReport(report) + '\n')
+    return report.damaged.length > 0 || report.error !== undefined ? 1 : 0
   } finally {
     metadata.close()
   }

@@ -1,4 +1,5 @@
 import type { ChunkStoreStats, FileIdentity, RetentionPolicy, ServerVersion } from '@aerie/core'
+import type { BackupAdmin } from './backup/backup-admin.ts'
 
 /**
  * What the web layer (src/web: admin API and UI) asks of the running team server: the
@@ -37,6 +38,8 @@ export interface TeamServerApi {
   retention(folder: string): RetentionPolicy
   setRetention(folder: string, policy: RetentionPolicy): RetentionPolicy
   storage(): Promise<ChunkStoreStats>
+  /** Endpoint backups' admin side (snapshots, retention, holds, restore grants, scrubs); absent until the server serves backups. */
+  backup?: BackupAdmin
 }
 
 export interface FolderEntry {

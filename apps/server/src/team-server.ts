@@ -9,7 +9,9 @@ import { createEnrollmentCode } from './enrollment-codes.ts'
 import { serverPaths } from './server-identity.ts'
 import type { AerieHost, CaStore, CentralHistory, ChunkStore, ChunkStoreStats, FileIdentity, FileRecord, FolderIndex, FolderRole, PullProgress, RetentionPolicy, ServerVersion } from '@aerie/core'
 import type { DeviceShareHandler } from './device-shares.ts'
+import type { BackupAdmin } from './backup/backup-admin.ts'
 import type { BackupService } from './backup/backup-service.ts'
+import type { CentralFileChunks } from './backup/scrub.ts'
 import type { ServerConfig } from './config.ts'
 import type { ServerIdentity } from './server-identity.ts'
 import type { DeviceSummary, EnrollmentCodeIssued, FolderEntry, FolderSummary, OrgSummary, TeamServerApi } from './team-server-api.ts'
@@ -54,6 +56,7 @@ export class TeamServer implements TeamServerApi {
   private store!: ChunkStore
   private central!: CentralCopy
   private readonly lastSeen = new Map<string, { at: Date, address: string }>()
+  backup?: BackupAdmin
 
   private constructor (init: TeamServerInit) {
     this.init = init
@@ -263,6 +266,21 @@ export class TeamServer implements TeamServerApi {
       if (identity === undefined) { stream.abort(new Error('unknown device')); return }
       await service.serve(stream, { deviceId: identity.deviceId, deviceName: identity.deviceName, user: identity.user, address: connection.remoteAddr.toString() })
     }, { maxInboundStreams: 8 })
+  }
+
+  /** The server's one chunk store (backups and the central copy share it): what a scrub reads back. */
+  chunkStore (): ChunkStore {
+    return this.store
+  }
+
+  /** Every central-copy file, current and kept in the history, with its chunks: what a scrub maps damage to. */
+  * centralFileChunks (): Generator<CentralFileChunks> {
+    for (const folder of this.central.status()) {
+      for (const r of this.index.localFiles(folder.id)) {
+        if (!r.deleted && r.type === 'file') yield { folder: folder.id, path: r.path, version: 'current', chunks: r.chunks }
+      }
+      for (const v of this.history.list(folder.id, '')) yield { folder: folder.id, path: v.path, version: 'kept', chunks: v.record.chunks }
+    }
   }
 
   roleOf (folder: string, device: { deviceId: string, user: string }): FolderRole | undefined {

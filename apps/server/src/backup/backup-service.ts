@@ -8,7 +8,7 @@ import { snapshotChecker } from './snapshot-check.ts'
 import type { BackupRequest, BackupResponse, ChunkStore, SnapshotSummary } from '@aerie/core'
 import type { Stream } from '@libp2p/interface'
 import type { AuditLog } from '../audit/audit-log.ts'
-import type { BackupSnapshotRecord, BackupStore } from '../metadata/stores.ts'
+import type { BackupRestoreGrantRecord, BackupSnapshotRecord, BackupStore } from '../metadata/stores.ts'
 
 /**
  * The team server's side of `/aerie/backup/1.0.0`: devices' snapshots go into the server's one
@@ -22,6 +22,8 @@ export interface BackupServiceInit {
   snapshots: BackupStore
   audit: AuditLog
   log(line: string): void
+  /** Called after a snapshot is added (the server applies retention then). */
+  onSnapshot?(snapshot: BackupSnapshotRecord): void
   now?(): Date
 }
 
@@ -66,15 +68,35 @@ export function backupService (init: BackupServiceInit): BackupService {
       return found[0]!
     }
 
+    // Another device's snapshot opens only under an admin's unexpired grant to this device, and never as a backup's parent.
+    function openable (id: string, purpose: string): { snapshot: BackupSnapshotRecord, grant?: BackupRestoreGrantRecord } {
+      try {
+        return { snapshot: own(id) }
+      } catch (err) {
+        if (!(err instanceof SnapshotNotFoundError) || purpose === 'parent' || id === 'latest') throw err
+        const grants = snapshots.restoreGrants(device.deviceId, now()).filter(g => g.snapshotId.startsWith(id))
+        const grant = grants.at(-1)
+        const snapshot = grant === undefined ? undefined : snapshots.snapshot(grant.snapshotId)
+        if (grant === undefined || snapshot === undefined || new Set(grants.map(g => g.snapshotId)).size > 1) throw err
+        return { snapshot, grant }
+      }
+    }
+
     async function request (message: BackupRequest): Promise<BackupResponse> {
       switch (message.type) {
         case 'list':
           return { type: 'snapshots', snapshots: snapshots.listSnapshots({ deviceId: device.deviceId }).map(summary) }
         case 'open': {
-          const snapshot = own(message.id)
+          const { snapshot, grant } = openable(message.id, message.purpose)
           readable.set(snapshot.root, 'tree')
           if (message.purpose === 'restore') {
-            audit.record({ actor, action: 'backup.restore', target: snapshot.id, detail: { device: snapshot.deviceId, paths: snapshot.paths.join(', ') }, address: device.address }, now())
+            audit.record({
+              actor,
+              action: 'backup.restore',
+              target: snapshot.id,
+              detail: { device: snapshot.deviceId, paths: snapshot.paths.join(', '), ...(grant === undefined ? {} : { grantedBy: grant.grantedBy, grant: grant.id }) },
+              address: device.address
+            }, now())
           }
           return { type: 'snapshot', snapshot: summary(snapshot) }
         }
@@ -98,6 +120,7 @@ export function backupService (init: BackupServiceInit): BackupService {
             detail: { paths: record.paths.join(', '), files: record.counters.files ?? 0, bytes: record.counters.bytes ?? 0, receivedBytes: received.bytes },
             address: device.address
           }, now())
+          try { init.onSnapshot?.(record) } catch (err) { init.log(`after backup ${record.id}: ${(err as Error).message}`) }
           init.log(`backup ${record.id} of ${device.deviceName} (${device.deviceId}): ${trees} directories checked, ${chunks} chunks referenced, ${received.chunks} new blobs (${received.bytes} bytes) received`)
           return { type: 'snapshot', snapshot: summary(record) }
         }

@@ -2,7 +2,7 @@ import { DatabaseSync } from 'node:sqlite'
 import { migrateSchema } from '@aerie/core'
 import { ConflictError } from '../accounts/errors.ts'
 import { shareStore, SHARE_SCHEMA } from './share-store.ts'
-import { backupStore, BACKUP_SCHEMA } from './backup-store.ts'
+import { backupStore, BACKUP_ADMIN_SCHEMA, BACKUP_SCHEMA } from './backup-store.ts'
 import { date, optionalDate, optionalText, text, transaction } from './sqlite-rows.ts'
 import type { Row } from './sqlite-rows.ts'
 import { GENESIS_HASH } from './stores.ts'
@@ -11,9 +11,10 @@ import type {
   SessionRecord, SessionStore, UserRecord
 } from './stores.ts'
 
-// Version 2 added share links (SHARE_SCHEMA), version 3 backup snapshots (BACKUP_SCHEMA); an
-// older database is brought up to date on open.
-const SCHEMA_VERSION = 3
+// Version 2 added share links (SHARE_SCHEMA), version 3 backup snapshots (BACKUP_SCHEMA), version 4
+// backup retention, holds, restore grants and scrubs (BACKUP_ADMIN_SCHEMA); an older database is
+// brought up to date on open.
+const SCHEMA_VERSION = 4
 const SCHEMA = `
   CREATE TABLE settings (name TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
   CREATE TABLE users (
@@ -73,10 +74,10 @@ const SCHEMA = `
   -- Append-only for everything that goes through SQLite's front door; the hash chain catches the rest.
   CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
   CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
-` + SHARE_SCHEMA + BACKUP_SCHEMA
+` + SHARE_SCHEMA + BACKUP_SCHEMA + BACKUP_ADMIN_SCHEMA
 
 // Each step takes a database from the version before it to its own; it runs under the write lock.
-const UPGRADES: Record<number, string> = { 2: SHARE_SCHEMA, 3: BACKUP_SCHEMA }
+const UPGRADES: Record<number, string> = { 2: SHARE_SCHEMA, 3: BACKUP_SCHEMA, 4: BACKUP_ADMIN_SCHEMA }
 
 /**
  * Opens (creating if needed) the team server's metadata database: one node:sqlite file in WAL

@@ -8,6 +8,8 @@
  * throttling, expiry) lives in accounts/ and audit/.
  */
 
+import type { BackupRetention } from '@aerie/core'
+
 export type Role = 'admin' | 'user'
 
 export interface UserRecord {
@@ -226,6 +228,64 @@ export interface BackupStore {
   snapshot (id: string): BackupSnapshotRecord | undefined
   /** Oldest first; one device's, or everyone's. */
   listSnapshots (filter?: { deviceId?: string }): BackupSnapshotRecord[]
+  /** Removes a snapshot's record: only the server's retention calls this (and audits it); a device has no way to. */
+  forgetSnapshot (id: string): boolean
+  /** The policy of `scope` (a device id, or DEFAULT_SCOPE), undefined when none is set. */
+  retention (scope: string): BackupRetentionRecord | undefined
+  /** Sets a scope's policy, or clears it with undefined (the device then follows the default). */
+  setRetention (scope: string, policy: BackupRetentionRecord | undefined): void
+  holds (): BackupHoldRecord[]
+  /** Puts a user (by e-mail, any case) or device on hold; setting it again replaces the reason. */
+  setHold (hold: BackupHoldRecord): void
+  liftHold (kind: BackupHoldRecord['kind'], subject: string): boolean
+  addRestoreGrant (grant: BackupRestoreGrantRecord): void
+  /** Grants to a device that have not expired at `now`. */
+  restoreGrants (deviceId: string, now: Date): BackupRestoreGrantRecord[]
+  addScrub (report: ScrubReport): void
+  lastScrub (): ScrubReport | undefined
+}
+
+/** The scope of the policy every device without its own follows. */
+export const DEFAULT_SCOPE = '*'
+
+export interface BackupRetentionRecord {
+  policy: BackupRetention
+  setBy: string
+  setAt: Date
+}
+
+export interface BackupHoldRecord {
+  kind: 'user' | 'device'
+  /** A device id, or a user's e-mail (kept lower-case). */
+  subject: string
+  reason: string
+  setBy: string
+  setAt: Date
+}
+
+/** An admin's leave for `deviceId` to open (and restore) another device's snapshot until `expiresAt`. */
+export interface BackupRestoreGrantRecord {
+  id: string
+  snapshotId: string
+  deviceId: string
+  grantedBy: string
+  grantedAt: Date
+  expiresAt: Date
+}
+
+/** What one scrub found: the damaged chunks, and who needs them. */
+export interface ScrubReport {
+  startedAt: string
+  finishedAt: string
+  /** Chunks read back. */
+  checked: number
+  damaged: Array<{ chunk: string, where: string, reason: string }>
+  /** Snapshots that need a damaged chunk, with the files (paths in the snapshot) that do. */
+  snapshots: Array<{ id: string, deviceId: string, deviceName: string, user: string, committedAt: string, files: string[] }>
+  /** Central-copy files (current, or a kept version) that need one. */
+  centralFiles: Array<{ folder: string, path: string, version: 'current' | 'kept' }>
+  /** Set when the scrub could not finish (the report then covers what it read). */
+  error?: string
 }
 
 export interface ServerMetadata {

@@ -22,6 +22,7 @@ import type { TeamServerApi } from '../team-server-api.ts'
 import { docsRoutes } from './routes/docs-routes.ts'
 import { errorBodySchema, installErrorHandling } from './errors.ts'
 import { auditRoutes } from './routes/audit-routes.ts'
+import { backupRoutes } from './routes/backup-routes.ts'
 import { deviceRoutes } from './routes/device-routes.ts'
 import { fileRoutes } from './routes/file-routes.ts'
 import { folderRoutes } from './routes/folder-routes.ts'
@@ -133,7 +134,7 @@ export async function buildWebApp (options: WebAppOptions): Promise<FastifyInsta
 
   await app.register(async api => {
     installAccessControl(api, ctx)
-    for (const plugin of [sessionRoutes, twoFactorRoutes, userRoutes, deviceRoutes, folderRoutes, fileRoutes, auditRoutes, tokenRoutes]) {
+    for (const plugin of [sessionRoutes, twoFactorRoutes, userRoutes, deviceRoutes, folderRoutes, fileRoutes, auditRoutes, tokenRoutes, backupRoutes]) {
       await api.register(plugin(ctx))
     }
     await api.register(shareRoutes(ctx, shares))

@@ -61,7 +61,7 @@ describe('share store (node:sqlite)', () => {
       reopened.shares.createShare(link('s1'))
       expect(reopened.shares.listShares().map(s => s.id)).toEqual(['s1'])
       const check = new DatabaseSync(temp.path, { readOnly: true })
-      expect(check.prepare('PRAGMA user_version').get()?.user_version).toBe(3)
+      expect(check.prepare('PRAGMA user_version').get()?.user_version).toBe(4)
       check.close()
     } finally {
       reopened.close()

@@ -1,0 +1,150 @@
+import { randomBytes } from 'node:crypto'
+import { chooseSnapshots, InvalidInputError } from '@aerie/core'
+import type { BackupRetention } from '@aerie/core'
+import { NotFoundError } from '../accounts/errors.ts'
+import type { AuditLog } from '../audit/audit-log.ts'
+import { DEFAULT_SCOPE } from '../metadata/stores.ts'
+import type { BackupHoldRecord, BackupRestoreGrantRecord, BackupSnapshotRecord, BackupStore, ScrubReport } from '../metadata/stores.ts'
+
+/**
+ * What only the server (and its admins) do to endpoint backups: retention (forgetting snapshot
+ * records a policy no longer keeps), legal holds that stop it, restore grants (a device may open
+ * another device's snapshot) and scrubs. A device never reaches any of this: /aerie/backup/1.0.0
+ * has no message that deletes. Forgetting removes records only; the chunks stay (the store has
+ * no delete yet), so a forgotten snapshot's data is still there for the central copy and others.
+ */
+export interface BackupAdminInit {
+  snapshots: BackupStore
+  audit: AuditLog
+  /** Runs a scrub over the server's store (scrub.ts); absent where there is no store (tests of the web layer). */
+  scrub?: () => Promise<ScrubReport>
+  log(line: string): void
+  now?(): Date
+}
+
+export interface BackupAdmin {
+  /** Oldest first; one device's or everyone's. For the admin API and console. */
+  snapshots(deviceId?: string): BackupSnapshotRecord[]
+  /** A device's own policy (or the default's, scope DEFAULT_SCOPE), undefined when none is set. */
+  retention(scope: string): BackupRetention | undefined
+  setRetention(scope: string, policy: BackupRetention | undefined, actor: string): void
+  holds(): BackupHoldRecord[]
+  setHold(kind: BackupHoldRecord['kind'], subject: string, reason: string, actor: string): BackupHoldRecord
+  liftHold(kind: BackupHoldRecord['kind'], subject: string): boolean
+  /** Whether a snapshot's device or user is on hold: nothing of theirs is forgotten while it is. */
+  held(snapshot: { deviceId: string, user: string }): boolean
+  /** Applies every device's policy (or one device's); returns the forgotten snapshots. */
+  applyRetention(filter?: { deviceId?: string }): BackupSnapshotRecord[]
+  /** Lets `toDevice` open (and restore) `snapshotId` until `ttlMs` from now. */
+  grantRestore(snapshotId: string, toDevice: string, ttlMs: number, actor: string): BackupRestoreGrantRecord
+  scrub(): Promise<ScrubReport>
+  lastScrub(): ScrubReport | undefined
+}
+
+export function backupAdmin (init: BackupAdminInit): BackupAdmin {
+  const { snapshots, audit } = init
+  const now = (): Date => init.now?.() ?? new Date()
+  let scrubbing: Promise<ScrubReport> | undefined
+
+  const admin: BackupAdmin = {
+    snapshots: deviceId => snapshots.listSnapshots(deviceId === undefined ? {} : { deviceId }),
+    retention: scope => snapshots.retention(scope)?.policy,
+    setRetention (scope, policy, actor) {
+      snapshots.setRetention(scope, policy === undefined ? undefined : { policy, setBy: actor, setAt: now() })
+    },
+    holds: () => snapshots.holds(),
+    setHold (kind, subject, reason, actor) {
+      if (subject === '') throw new InvalidInputError('a hold needs a device id or a user\'s e-mail')
+      snapshots.setHold({ kind, subject, reason, setBy: actor, setAt: now() })
+      return snapshots.holds().find(h => h.kind === kind && h.subject === (kind === 'user' ? subject.toLowerCase() : subject))!
+    },
+    liftHold: (kind, subject) => snapshots.liftHold(kind, subject),
+    held (snapshot) {
+      return snapshots.holds().some(h => (h.kind === 'device' && h.subject === snapshot.deviceId) || (h.kind === 'user' && h.subject === snapshot.user.toLowerCase()))
+    },
+    applyRetention (filter = {}) {
+      const byDevice = new Map<string, BackupSnapshotRecord[]>()
+      for (const s of snapshots.listSnapshots(filter)) byDevice.set(s.deviceId, [...(byDevice.get(s.deviceId) ?? []), s])
+      const fallback = snapshots.retention(DEFAULT_SCOPE)
+      const forgotten: BackupSnapshotRecord[] = []
+      for (const [deviceId, mine] of byDevice) {
+        const policy = (snapshots.retention(deviceId) ?? fallback)?.policy
+        if (policy === undefined) continue
+        // Held if any of its snapshots' users is (a device keeps its user, but be sure).
+        if (mine.some(s => admin.held(s))) continue
+        const choice = chooseSnapshots(mine.map(s => ({ id: s.id, time: s.committedAt })), policy)
+        for (const id of choice.forget) {
+          const record = mine.find(s => s.id === id)!
+          if (!snapshots.forgetSnapshot(id)) continue
+          forgotten.push(record)
+          audit.record({
+            actor: 'retention',
+            action: 'backup.snapshot_forgotten',
+            target: id,
+            detail: { device: deviceId, user: record.user, committedAt: record.committedAt.toISOString(), policy: JSON.stringify(policy) }
+          }, now())
+        }
+      }
+      if (forgotten.length > 0) init.log(`backup retention: forgot ${forgotten.length} snapshot${forgotten.length === 1 ? '' : 's'} (records only; their chunks stay in the store)`)
+      return forgotten
+    },
+    grantRestore (snapshotId, toDevice, ttlMs, actor) {
+      const snapshot = snapshots.snapshot(snapshotId)
+      if (snapshot === undefined) throw new NotFoundError(`there is no snapshot ${snapshotId}; GET /api/v1/backup/snapshots lists them (give the whole id)`)
+      const at = now()
+      const grant = { id: randomBytes(8).toString('hex'), snapshotId: snapshot.id, deviceId: toDevice, grantedBy: actor, grantedAt: at, expiresAt: new Date(at.getTime() + ttlMs) }
+      snapshots.addRestoreGrant(grant)
+      return grant
+    },
+    async scrub () {
+      if (init.scrub === undefined) throw new InvalidInputError('this server has no chunk store to scrub')
+      // One scrub at a time: a second ask joins the running one.
+      scrubbing ??= scrubAndRecord(init.scrub).finally(() => { scrubbing = undefined })
+      return await scrubbing
+    },
+    lastScrub: () => snapshots.lastScrub()
+  }
+  async function scrubAndRecord (scrub: () => Promise<ScrubReport>): Promise<ScrubReport> {
+    const startedAt = now().toISOString()
+    let report: ScrubReport
+    try {
+      report = await scrub()
+    } catch (err) {
+      report = { startedAt, finishedAt: now().toISOString(), checked: 0, damaged: [], snapshots: [], centralFiles: [], error: (err as Error).message }
+    }
+    snapshots.addScrub(report)
+    audit.record({
+      actor: 'scrub',
+      action: report.damaged.length > 0 ? 'backup.scrub_damage' : 'backup.scrub',
+      target: 'store',
+      detail: {
+        checked: report.checked,
+        damaged: report.damaged.length,
+        snapshots: report.snapshots.map(s => s.id).join(', '),
+        files: report.snapshots.reduce((n, s) => n + s.files.length, 0),
+        centralFiles: report.centralFiles.map(f => `${f.folder}/${f.path}`).slice(0, 20).join(', '),
+        ...(report.error === undefined ? {} : { error: report.error })
+      }
+    }, now())
+    init.log(`scrub: ${report.checked} chunks read back, ${report.damaged.length} damaged, ${report.snapshots.length} snapshots and ${report.centralFiles.length} central-copy files affected${report.error === undefined ? '' : `; it did not finish: ${report.error}`}`)
+    return report
+  }
+
+  return admin
+}
+
+/**
+ * Runs retention every `retentionMs` and a scrub every `scrubMs` (the first after one period),
+ * until stopped. A failed run is logged and tried again next period.
+ */
+export function backupMaintenance (admin: BackupAdmin, options: { retentionMs: number, scrubMs: number, log(line: string): void }): { stop(): void } {
+  const retention = setInterval(() => {
+    try { admin.applyRetention() } catch (err) { options.log(`backup retention failed: ${(err as Error).message}`) }
+  }, options.retentionMs)
+  const scrub = setInterval(() => {
+    admin.scrub().catch((err: Error) => { options.log(`backup scrub failed: ${err.message}`) })
+  }, options.scrubMs)
+  retention.unref()
+  scrub.unref()
+  return { stop () { clearInterval(retention); clearInterval(scrub) } }
+}

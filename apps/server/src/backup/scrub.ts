@@ -1,0 +1,103 @@
+import { chunkIdHex, decodeChunkList, decodeTree } from '@aerie/core'
+import type { ChunkStore } from '@aerie/core'
+import type { BackupStore, ScrubReport } from '../metadata/stores.ts'
+
+/** A central-copy file (current or kept version) and the chunks it is made of. */
+export interface CentralFileChunks {
+  folder: string
+  path: string
+  version: 'current' | 'kept'
+  chunks: Iterable<{ hash: Uint8Array }>
+}
+
+export interface ScrubInit {
+  store: ChunkStore
+  snapshots: BackupStore
+  /** Every central-copy file, current and kept (TeamServer.centralFileChunks). */
+  centralFiles(): Iterable<CentralFileChunks>
+  now?(): Date
+}
+
+/**
+ * Re-reads every chunk in the store (verify), then names who needs the damaged ones: each
+ * snapshot's files (walking its directory objects; an unchanged subtree is walked once for all
+ * snapshots that share it) and the central copy's files. A directory object or chunk list that is
+ * itself damaged makes everything under it affected.
+ */
+export async function runScrub (init: ScrubInit, signal?: AbortSignal): Promise<ScrubReport> {
+  const now = (): Date => init.now?.() ?? new Date()
+  const startedAt = now().toISOString()
+  let checked = 0
+  const found = await init.store.verify({ ...(signal === undefined ? {} : { signal }), onProgress: (done) => { checked = done } })
+  const damaged = new Map(found.map(d => [chunkIdHex(d.hash), d]))
+  const report: ScrubReport = {
+    startedAt,
+    finishedAt: '',
+    checked,
+    damaged: found.map(d => ({ chunk: chunkIdHex(d.hash), where: d.where, reason: d.reason })),
+    snapshots: [],
+    centralFiles: []
+  }
+  if (damaged.size > 0) {
+    const treeUsers = new Map<string, string[]>()
+    // Paths (relative to the tree) that need a damaged blob.
+    const affectedIn = async (treeId: Uint8Array): Promise<string[]> => {
+      const key = chunkIdHex(treeId)
+      const known = treeUsers.get(key)
+      if (known !== undefined) return known
+      const affected: string[] = []
+      const bytes = damaged.has(key) ? undefined : await init.store.get(treeId).catch(() => undefined)
+      if (bytes === undefined) {
+        affected.push('(this directory: its directory object is damaged or missing)')
+      } else {
+        for (const entry of decodeTree(bytes)) {
+          if (entry.tree !== undefined) {
+            for (const p of await affectedIn(entry.tree)) affected.push(p.startsWith('(') ? `${entry.name}/ ${p}` : `${entry.name}/${p}`)
+            continue
+          }
+          if (await fileAffected(entry.chunks, entry.lists)) affected.push(entry.name)
+        }
+      }
+      treeUsers.set(key, affected)
+      return affected
+    }
+    const fileAffected = async (chunks: Array<{ hash: Uint8Array }> | undefined, lists: Uint8Array[] | undefined): Promise<boolean> => {
+      if (chunks?.some(c => damaged.has(chunkIdHex(c.hash))) === true) return true
+      for (const list of lists ?? []) {
+        if (damaged.has(chunkIdHex(list))) return true
+        const bytes = await init.store.get(list).catch(() => undefined)
+        if (bytes === undefined || decodeChunkList(bytes).some(c => damaged.has(chunkIdHex(c.hash)))) return true
+      }
+      return false
+    }
+    for (const s of init.snapshots.listSnapshots()) {
+      signal?.throwIfAborted()
+      const files = await affectedIn(Buffer.from(s.root, 'hex'))
+      if (files.length > 0) {
+        report.snapshots.push({ id: s.id, deviceId: s.deviceId, deviceName: s.deviceName, user: s.user, committedAt: s.committedAt.toISOString(), files })
+      }
+    }
+    for (const file of init.centralFiles()) {
+      for (const c of file.chunks) {
+        if (damaged.has(chunkIdHex(c.hash))) { report.centralFiles.push({ folder: file.folder, path: file.path, version: file.version }); break }
+      }
+    }
+  }
+  report.finishedAt = now().toISOString()
+  return report
+}
+
+/** The report as `aerie-server scrub` prints it. */
+export function formatScrubReport (report: ScrubReport): string {
+  const lines = [`scrub ${report.finishedAt}: ${report.checked} chunks read back, ${report.damaged.length} damaged`]
+  if (report.error !== undefined) lines.push(`  the scrub did not finish: ${report.error}`)
+  for (const d of report.damaged) lines.push(`  damaged chunk ${d.chunk.slice(0, 16)}… at ${d.where}: ${d.reason}`)
+  for (const s of report.snapshots) {
+    lines.push(`  snapshot ${s.id} of ${s.deviceName} (${s.deviceId}, ${s.user}, ${s.committedAt}): ${s.files.length} ${s.files.length === 1 ? 'file' : 'files'} affected`)
+    for (const f of s.files.slice(0, 50)) lines.push(`    ${f}`)
+    if (s.files.length > 50) lines.push(`    … and ${s.files.length - 50} more`)
+  }
+  for (const f of report.centralFiles) lines.push(`  central copy ${f.folder}/${f.path} (${f.version === 'current' ? 'current version' : 'a kept version'}) affected`)
+  if (report.damaged.length > 0) lines.push('  a device that still has these files repairs the store by syncing or backing them up again (the next put replaces a damaged chunk)')
+  return lines.join('\n')
+}

@@ -1,0 +1,204 @@
+import { InvalidInputError, RETENTION_RULES } from '@aerie/core'
+import type { BackupRetention } from '@aerie/core'
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
+import { NotFoundError } from '../../accounts/errors.ts'
+import type { BackupAdmin } from '../../backup/backup-admin.ts'
+import { DEFAULT_SCOPE } from '../../metadata/stores.ts'
+import type { BackupHoldRecord, BackupSnapshotRecord, ScrubReport } from '../../metadata/stores.ts'
+import { actorOf, viaOf } from '../auth.ts'
+import type { WebContext } from '../context.ts'
+import { responses } from '../errors.ts'
+import { closed, emptyBody, idParamSchema } from '../schemas.ts'
+
+const count = { type: 'integer', minimum: 0, maximum: 100_000 }
+const retentionSchema = closed(Object.fromEntries(RETENTION_RULES.map(rule => [rule, count])))
+const nullableRetention = { anyOf: [retentionSchema, { type: 'null' }] }
+const scopeParams = closed({ scope: idParamSchema })
+const holdParams = closed({ kind: { type: 'string', enum: ['user', 'device'] }, subject: idParamSchema })
+const str = { type: 'string' }
+const snapshotSchema = closed({
+  id: str, deviceId: str, deviceName: str, user: str, root: str, paths: { type: 'array', items: str }, startedAt: str, committedAt: str,
+  counters: { type: 'object', additionalProperties: { type: 'number' } }, held: { type: 'boolean' }
+})
+const holdSchema = closed({ kind: str, subject: str, reason: str, setBy: str, setAt: str })
+const scrubSchema = closed({
+  startedAt: str,
+  finishedAt: str,
+  checked: { type: 'integer' },
+  damaged: { type: 'array', items: closed({ chunk: str, where: str, reason: str }) },
+  snapshots: { type: 'array', items: closed({ id: str, deviceId: str, deviceName: str, user: str, committedAt: str, files: { type: 'array', items: str } }) },
+  centralFiles: { type: 'array', items: closed({ folder: str, path: str, version: str }) },
+  error: str
+}, ['startedAt', 'finishedAt', 'checked', 'damaged', 'snapshots', 'centralFiles'])
+const DEFAULT_GRANT_MINUTES = 24 * 60
+
+/**
+ * Endpoint backups for administrators: every device's snapshots, retention policies (per device,
+ * and the default, scope `default`), legal holds on a user or device, scrub reports, and restore
+ * grants (a device may restore another device's snapshot). Every change is audited. Devices
+ * never come here: they back up and restore over /aerie/backup/1.0.0.
+ */
+export function backupRoutes (ctx: WebContext): FastifyPluginAsync {
+  const { api, audit } = ctx
+  const backups = (): BackupAdmin => {
+    if (api.backup === undefined) throw new NotFoundError('this server does not serve endpoint backups yet (it is still starting)')
+    return api.backup
+  }
+  const scopeOf = (scope: string): string => scope === 'default' ? DEFAULT_SCOPE : scope
+  const record = (request: FastifyRequest, action: string, target: string, detail: Record<string, string | number | null>): void => {
+    audit.record({ actor: actorOf(request), action, target, detail: { ...detail, ...viaOf(request) }, address: request.ip }, ctx.now())
+  }
+  const view = (s: BackupSnapshotRecord): object => ({
+    id: s.id, deviceId: s.deviceId, deviceName: s.deviceName, user: s.user, root: s.root, paths: s.paths, startedAt: s.startedAt.toISOString(),
+    committedAt: s.committedAt.toISOString(), counters: s.counters, held: backups().held(s)
+  })
+  const holdView = (h: BackupHoldRecord): object => ({ ...h, setAt: h.setAt.toISOString() })
+  const knownDevice = (deviceId: string): void => {
+    if (!api.devices().some(d => d.deviceId === deviceId)) throw new NotFoundError(`no enrolled device has the id "${deviceId}"; GET /api/v1/devices lists them`)
+  }
+
+  return async app => {
+    app.get<{ Querystring: { device?: string } }>('/backup/snapshots', {
+      config: { access: 'admin' },
+      schema: {
+        summary: 'Every device\'s backup snapshots (oldest first), or one device\'s',
+        tags: ['backup'],
+        querystring: closed({ device: idParamSchema }, []),
+        response: responses(closed({ snapshots: { type: 'array', items: snapshotSchema } }))
+      }
+    }, async request => ({ snapshots: backups().snapshots(request.query.device).map(view) }))
+
+    app.get<{ Params: { scope: string } }>('/backup/retention/:scope', {
+      config: { access: 'admin' },
+      schema: {
+        summary: 'A device\'s retention policy (scope: its id), or the default (scope: default); null when none is set (everything is kept)',
+        tags: ['backup'],
+        params: scopeParams,
+        response: responses(closed({ scope: str, policy: nullableRetention }))
+      }
+    }, async request => ({ scope: request.params.scope, policy: backups().retention(scopeOf(request.params.scope)) ?? null }))
+
+    app.put<{ Params: { scope: string }, Body: BackupRetention }>('/backup/retention/:scope', {
+      config: { access: 'admin' },
+      schema: {
+        summary: 'Set a retention policy (restic forget semantics: keep last N, and the newest snapshot of each of the last N hours/days/weeks/months); applied at once',
+        tags: ['backup'],
+        params: scopeParams,
+        body: retentionSchema,
+        response: responses(closed({ scope: str, policy: retentionSchema, forgotten: { type: 'array', items: str } }))
+      }
+    }, async request => {
+      const { scope } = request.params
+      if (scope !== 'default') knownDevice(scope)
+      backups().setRetention(scopeOf(scope), request.body, actorOf(request))
+      record(request, 'backup.retention_set', scope, { policy: JSON.stringify(request.body) })
+      const forgotten = backups().applyRetention(scope === 'default' ? {} : { deviceId: scope })
+      return { scope, policy: request.body, forgotten: forgotten.map(s => s.id) }
+    })
+
+    app.delete<{ Params: { scope: string } }>('/backup/retention/:scope', {
+      config: { access: 'admin' },
+      schema: {
+        summary: 'Clear a device\'s own policy (it follows the default again), or the default (devices without their own keep everything)',
+        tags: ['backup'],
+        params: scopeParams,
+        response: responses(closed({ scope: str, forgotten: { type: 'array', items: str } }))
+      }
+    }, async request => {
+      const { scope } = request.params
+      backups().setRetention(scopeOf(scope), undefined, actorOf(request))
+      record(request, 'backup.retention_cleared', scope, {})
+      const forgotten = backups().applyRetention(scope === 'default' ? {} : { deviceId: scope })
+      return { scope, forgotten: forgotten.map(s => s.id) }
+    })
+
+    app.post('/backup/retention/apply', {
+      config: { access: 'admin' },
+      schema: {
+        summary: 'Apply every policy now (the server also does hourly and after each snapshot); forgets snapshot records only',
+        tags: ['backup'],
+        body: emptyBody,
+        response: responses(closed({ forgotten: { type: 'array', items: str } }))
+      }
+    }, async () => ({ forgotten: backups().applyRetention().map(s => s.id) }))
+
+    app.get('/backup/holds', {
+      config: { access: 'admin' },
+      schema: { summary: 'Legal holds in force', tags: ['backup'], response: responses(closed({ holds: { type: 'array', items: holdSchema } })) }
+    }, async () => ({ holds: backups().holds().map(holdView) }))
+
+    app.put<{ Params: { kind: 'user' | 'device', subject: string }, Body: { reason: string } }>('/backup/holds/:kind/:subject', {
+      config: { access: 'admin' },
+      schema: {
+        summary: 'Put a user (by e-mail) or a device (by id) on legal hold: none of their snapshots is forgotten until it is lifted',
+        tags: ['backup'],
+        params: holdParams,
+        body: closed({ reason: { type: 'string', minLength: 1, maxLength: 500 } }),
+        response: responses(closed({ hold: holdSchema }))
+      }
+    }, async request => {
+      const { kind, subject } = request.params
+      if (kind === 'device') knownDevice(subject)
+      const hold = backups().setHold(kind, subject, request.body.reason, actorOf(request))
+      record(request, 'backup.hold_set', `${kind}:${hold.subject}`, { reason: hold.reason })
+      return { hold: holdView(hold) }
+    })
+
+    app.delete<{ Params: { kind: 'user' | 'device', subject: string } }>('/backup/holds/:kind/:subject', {
+      config: { access: 'admin' },
+      schema: {
+        summary: 'Lift a legal hold; retention then applies to their snapshots again (at once)',
+        tags: ['backup'],
+        params: holdParams,
+        response: responses(closed({ forgotten: { type: 'array', items: str } }))
+      }
+    }, async request => {
+      const { kind, subject } = request.params
+      if (!backups().liftHold(kind, subject)) throw new NotFoundError(`there is no hold on ${kind} "${subject}"; GET /api/v1/backup/holds lists them`)
+      record(request, 'backup.hold_lifted', `${kind}:${kind === 'user' ? subject.toLowerCase() : subject}`, {})
+      return { forgotten: backups().applyRetention().map(s => s.id) }
+    })
+
+    app.get('/backup/scrub', {
+      config: { access: 'admin' },
+      schema: { summary: 'The last scrub\'s report (null before the first)', tags: ['backup'], response: responses(closed({ report: { anyOf: [scrubSchema, { type: 'null' }] } })) }
+    }, async () => ({ report: backups().lastScrub() ?? null }))
+
+    app.post('/backup/scrub', {
+      config: { access: 'admin' },
+      schema: {
+        summary: 'Scrub now: read back every chunk, and name the snapshots and central-copy files that need a damaged one (answers when done)',
+        tags: ['backup'],
+        body: emptyBody,
+        response: responses(closed({ report: scrubSchema }))
+      }
+    }, async request => {
+      record(request, 'backup.scrub_requested', 'store', {})
+      const report: ScrubReport = await backups().scrub()
+      return { report }
+    })
+
+    app.post<{ Params: { id: string }, Body: { device: string, ttlMinutes?: number } }>('/backup/snapshots/:id/restore-grants', {
+      config: { access: 'admin' },
+      schema: {
+        summary: 'Let another device restore this snapshot (`aerie restore SNAPSHOT --to DIR` on that device) until the grant expires',
+        tags: ['backup'],
+        params: closed({ id: idParamSchema }),
+        body: closed({ device: idParamSchema, ttlMinutes: { type: 'integer', minimum: 5, maximum: 60 * 24 * 30 } }, ['device']),
+        response: responses(closed({ grant: closed({ id: str, snapshotId: str, deviceId: str, grantedBy: str, grantedAt: str, expiresAt: str }), command: str }))
+      }
+    }, async request => {
+      const { device, ttlMinutes } = request.body
+      const target = api.devices().find(d => d.deviceId === device)
+      if (target === undefined) throw new NotFoundError(`no enrolled device has the id "${device}"; GET /api/v1/devices lists them`)
+      if (target.revokedAt !== undefined) throw new InvalidInputError(`device ${device} is revoked: it cannot restore anything`)
+      const grant = backups().grantRestore(request.params.id, device, (ttlMinutes ?? DEFAULT_GRANT_MINUTES) * 60_000, actorOf(request))
+      const snapshot = backups().snapshots().find(s => s.id === grant.snapshotId)!
+      record(request, 'backup.restore_granted', grant.snapshotId, { from: snapshot.deviceId, to: device, toUser: target.user, expiresAt: grant.expiresAt.toISOString() })
+      return {
+        grant: { ...grant, grantedAt: grant.grantedAt.toISOString(), expiresAt: grant.expiresAt.toISOString() },
+        command: `aerie restore ${grant.snapshotId} --to DIR`
+      }
+    })
+  }
+}

@@ -1,0 +1,141 @@
+import { randomBytes } from 'node:crypto'
+import { mkdir, mkdtemp, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { Lab, waitFor } from './support/agents.ts'
+import { ServerProcess } from './support/team-server.ts'
+import type { Device } from './support/agents.ts'
+
+// The server's side of endpoint backup, end to end: a real aerie-server, real agents and the
+// admin API. Retention after a snapshot, an admin's restore of one device's snapshot to another,
+// and a scrub that names the snapshot and file a damaged pack byte hurts.
+
+// Response bodies are checked with expect() shapes; typing each one would add nothing.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Json = any
+interface Snapshot { id: string, deviceId: string }
+interface RunResult { snapshot: Snapshot }
+
+/** An admin signed in to the console's API (session cookie + CSRF token). */
+async function adminClient (server: ServerProcess): Promise<(method: string, path: string, body?: unknown) => Promise<{ status: number, body: Json }>> {
+  const base = (await server.state()).webUrl!
+  const token = (await readFile(join(server.dataDir, 'setup-token'), 'utf8')).trim()
+  const setup = await fetch(`${base}/api/v1/setup`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token, email: 'admin@example.com', password: 'a long admin passphrase' }) })
+  const cookie = setup.headers.getSetCookie()[0]!.split(';')[0]!
+  const { csrfToken } = await setup.json() as { csrfToken: string }
+  return async (method, path, body) => {
+    const response = await fetch(`${base}/api/v1${path}`, {
+      method,
+      headers: { cookie, 'x-csrf-token': csrfToken, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) })
+    })
+    return { status: response.status, body: await response.json() }
+  }
+}
+
+describe('endpoint backup administration', () => {
+  const lab = new Lab()
+  let root: string
+  let server: ServerProcess
+  let ada: Device
+  let bob: Device
+  let docs: string
+  let api: Awaited<ReturnType<typeof adminClient>>
+  const big = randomBytes(6 * 1024 * 1024)
+  let first: Snapshot
+
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), 'aerie-backup-admin-'))
+    server = new ServerProcess(join(root, 'server'))
+    await server.start()
+    api = await adminClient(server)
+    ada = await lab.device('ada')
+    await ada.ok('enroll', await server.invite('ada@example.com'), '--name', 'ada', '--listen', '/ip4/127.0.0.1/tcp/0')
+    await ada.start()
+    bob = await lab.device('bob')
+    await bob.ok('enroll', await server.invite('bob@example.com'), '--name', 'bob', '--listen', '/ip4/127.0.0.1/tcp/0')
+    await bob.start()
+    await waitFor(() => /connected to ada/.test(server.log) && /connected to bob/.test(server.log), `both devices to reach the server\n${server.log}`, 60_000)
+    docs = join(root, 'ada-home/Documents')
+    await mkdir(join(docs, 'photos'), { recursive: true })
+    await writeFile(join(docs, 'photos/big.raw'), big)
+    await writeFile(join(docs, 'note.txt'), 'a small note\n')
+    await ada.ok('backup', 'add', docs)
+    first = (JSON.parse(await ada.ok('backup', 'run', '--json')) as RunResult).snapshot
+  })
+
+  afterAll(async () => {
+    await lab.stopAll()
+    await server?.stop()
+    await rm(root, { recursive: true, force: true })
+  })
+
+  it('restores a device\'s snapshot to another device only under an admin\'s grant, audited', async () => {
+    const refused = await bob.cli('restore', first.id, '--to', join(root, 'bob-before'))
+    expect(refused.code).toBe(1)
+    expect(refused.stderr).toMatch(/has no snapshot/)
+    const devices = (await api('GET', '/devices')).body.devices as Array<{ deviceId: string, deviceName: string }>
+    const bobId = devices.find(d => d.deviceName === 'bob')!.deviceId
+    const grant = await api('POST', `/backup/snapshots/${first.id}/restore-grants`, { device: bobId, ttlMinutes: 30 })
+    expect(grant.status).toBe(200)
+    const to = join(root, 'bob-restored')
+    await bob.ok('restore', first.id, '--to', to)
+    expect((await readFile(join(to, docs.slice(1), 'photos/big.raw'))).equals(big)).toBe(true)
+    // The grant is for that snapshot only, and never shows another device's list.
+    expect((JSON.parse(await bob.ok('restore', 'list', '--json')) as Snapshot[]).map(s => s.id)).not.toContain(first.id)
+    const audit = (await api('GET', '/audit?limit=200')).body.entries as Array<{ action: string, target: string, actor: string, detail: Record<string, string> }>
+    expect(audit.find(e => e.action === 'backup.restore_granted')).toMatchObject({ target: first.id, actor: 'admin@example.com' })
+    expect(audit.find(e => e.action === 'backup.restore' && e.actor.startsWith('bob@example.com'))).toMatchObject({ target: first.id, detail: { grantedBy: 'admin@example.com' } })
+  })
+
+  it('applies a device\'s retention policy after each new snapshot, and not while its user is on hold', async () => {
+    const adaId = first.deviceId
+    expect((await api('PUT', '/backup/holds/user/ada@example.com', { reason: 'audit 7' })).status).toBe(200)
+    expect((await api('PUT', `/backup/retention/${adaId}`, { last: 1, hourly: 0, daily: 0, weekly: 0, monthly: 0 })).body.forgotten).toEqual([])
+    await writeFile(join(docs, 'note.txt'), 'edited\n')
+    const second = (JSON.parse(await ada.ok('backup', 'run', '--json')) as RunResult).snapshot
+    expect((JSON.parse(await ada.ok('restore', 'list', '--json')) as Snapshot[]).map(s => s.id)).toEqual([first.id, second.id])
+    expect((await api('DELETE', '/backup/holds/user/ada@example.com')).body.forgotten).toEqual([first.id])
+    await writeFile(join(docs, 'note.txt'), 'edited again\n')
+    const third = (JSON.parse(await ada.ok('backup', 'run', '--json')) as RunResult).snapshot
+    expect((JSON.parse(await ada.ok('restore', 'list', '--json')) as Snapshot[]).map(s => s.id)).toEqual([third.id])
+    // A forgotten snapshot is gone for its device too; its chunks stay in the store.
+    expect((await ada.cli('restore', first.id, '--to', join(root, 'gone'))).code).toBe(1)
+  })
+
+  it('scrubs on demand: a damaged pack byte names the snapshots and the file that need it; `aerie-server scrub` prints it', async () => {
+    expect((await server.cli(['scrub'])).stdout).toMatch(/no scrub has run yet/)
+    const clean = await api('POST', '/backup/scrub', {})
+    expect(clean.body.report).toMatchObject({ damaged: [], snapshots: [] })
+    expect(clean.body.report.checked).toBeGreaterThan(10)
+
+    const packs = join(server.dataDir, 'store/packs')
+    const files = (await readdir(packs, { recursive: true })).map(name => join(packs, name))
+    const sizes = await Promise.all(files.map(async f => ({ f, s: await stat(f) })))
+    const pack = sizes.filter(x => x.s.isFile()).sort((a, b) => a.s.mtimeMs - b.s.mtimeMs)[0]!.f
+    expect((await stat(pack)).size).toBeGreaterThan(big.byteLength)
+    const file = await open(pack, 'r+')
+    const byte = Buffer.alloc(1)
+    await file.read(byte, 0, 1, 3 * 1024 * 1024)
+    byte[0]! ^= 0xff
+    await file.write(byte, 0, 1, 3 * 1024 * 1024)
+    await file.close()
+
+    const report = (await api('POST', '/backup/scrub', {})).body.report as { damaged: unknown[], snapshots: Array<{ id: string, deviceName: string, files: string[] }> }
+    expect(report.damaged).toHaveLength(1)
+    expect(report.snapshots.length).toBeGreaterThanOrEqual(1)
+    for (const s of report.snapshots) {
+      expect(s.deviceName).toBe('ada')
+      expect(s.files).toEqual([`${docs.slice(1)}/photos/big.raw`])
+    }
+    // The restore grant's snapshot (forgotten since) is no longer named; bob's restored copy is not the server's business.
+    const printed = await server.cli(['scrub'])
+    expect(printed.code).toBe(1)
+    expect(printed.stdout).toMatch(/1 damaged/)
+    expect(printed.stdout).toContain(`${docs.slice(1)}/photos/big.raw`)
+    expect(printed.stdout).toContain(report.snapshots[0]!.id)
+    const audit = (await api('GET', '/audit?limit=200')).body.entries as Array<{ action: string }>
+    expect(audit.map(e => e.action)).toContain('backup.scrub_damage')
+  })
+})
