@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { basename, join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Client } from '../apps/server/test/web/harness.ts'
 import { Lab, waitFor } from './support/agents.ts'
@@ -12,7 +12,7 @@ import type { Device } from './support/agents.ts'
 
 // The desktop UI's screens that need the organisation's team server, in a real headless
 // Chromium against real agents and a real aerie-server: share links (create, copy, revoke),
-// and what a device without an account is told.
+// what a device without an account is told, and backup: set, run with progress, browse, restore.
 describe('the desktop UI with a team server', () => {
   const lab = new Lab()
   let root: string
@@ -106,5 +106,59 @@ describe('the desktop UI with a team server', () => {
     expect(await other.getByRole('button', { name: 'Create link' }).isVisible()).toBe(false)
     await other.screenshot({ path: join(ARTIFACTS, 'desktop-ui-share-no-account.png'), fullPage: true })
     await other.close()
+  })
+
+  it('backs up from the Backup screen, browses the snapshot, and restores a file, replacing only after asking', async () => {
+    const docs = join(root, 'ada-docs')
+    await mkdir(join(docs, 'reports'), { recursive: true })
+    await writeFile(join(docs, 'reports/q1.txt'), 'the first quarter\n')
+    await writeFile(join(docs, 'big.bin'), randomBytes(3 * 1024 * 1024))
+    await writeFile(join(docs, 'scratch.tmp'), 'never backed up')
+    await page.goto((await ada.ok('ui')).trim())
+    await page.getByRole('link', { name: 'Backup' }).click()
+    await page.getByRole('heading', { name: 'Backup', exact: true }).waitFor()
+    expect(await page.getByRole('button', { name: 'Back up now' }).isDisabled()).toBe(true)
+    await page.getByLabel('Path to back up', { exact: true }).fill(docs)
+    await page.getByRole('button', { name: 'Add path to back up' }).click()
+    await page.getByRole('button', { name: `Remove ${docs} from the backup` }).waitFor()
+    await page.getByLabel('Pattern to exclude', { exact: true }).fill('*.tmp')
+    await page.getByRole('button', { name: 'Add pattern to exclude' }).click()
+    await page.getByRole('button', { name: 'Remove the exclusion *.tmp' }).waitFor()
+    await page.getByLabel('Schedule', { exact: true }).selectOption('1d')
+    await page.getByRole('button', { name: 'Save schedule' }).click()
+    await page.getByText('Schedule saved').waitFor()
+    expect(JSON.parse(await ada.ok('backup', 'show', '--json'))).toMatchObject({ paths: [docs], excludes: ['*.tmp'], schedule: '1d' })
+
+    await page.getByRole('button', { name: 'Back up now' }).click()
+    await page.getByText('Backup finished').waitFor()
+    await page.getByText(/^Backed up: snapshot/).waitFor()
+    // Saving a daily schedule with no run yet may have started one first: the newest is ours.
+    const newest = (JSON.parse(await ada.ok('restore', 'list', '--json')) as Array<{ id: string }>).at(-1)!
+    await page.getByRole('row', { name: new RegExp(newest.id) }).waitFor()
+    await page.getByText(/^Next backup/).waitFor()
+    await page.screenshot({ path: join(ARTIFACTS, 'desktop-ui-backup.png'), fullPage: true })
+
+    await page.getByRole('button', { name: `Browse snapshot ${newest.id}` }).click()
+    for (const part of [...root.split('/').filter(Boolean), 'ada-docs', 'reports']) await page.getByRole('button', { name: `Open ${part}`, exact: true }).click()
+    await page.getByRole('cell', { name: 'q1.txt', exact: true }).waitFor()
+    expect(await page.getByRole('cell', { name: 'scratch.tmp' }).count()).toBe(0)
+    await page.getByRole('button', { name: 'Restore q1.txt' }).click()
+    const target = join(root, 'restored')
+    await mkdir(target)
+    await page.getByLabel('Restore into directory', { exact: true }).fill(target)
+    await page.getByRole('button', { name: 'Restore', exact: true }).click()
+    await page.getByText('Restore finished').waitFor()
+    expect(await readFile(join(target, 'q1.txt'), 'utf8')).toBe('the first quarter\n')
+    await page.screenshot({ path: join(ARTIFACTS, 'desktop-ui-restore.png'), fullPage: true })
+
+    // Again into the same place: the file is there, so it asks; Cancel writes nothing.
+    await writeFile(join(target, 'q1.txt'), 'changed since')
+    await page.getByRole('button', { name: 'Restore', exact: true }).click()
+    await page.getByRole('dialog').getByRole('button', { name: 'Cancel' }).click()
+    expect(await readFile(join(target, 'q1.txt'), 'utf8')).toBe('changed since')
+    await page.getByRole('button', { name: 'Restore', exact: true }).click()
+    await page.getByRole('dialog').getByRole('button', { name: 'Replace them' }).click()
+    await waitFor(async () => await readFile(join(target, 'q1.txt'), 'utf8') === 'the first quarter\n', 'the confirmed restore to replace q1.txt')
+    expect(basename(target)).toBe('restored')
   })
 })

@@ -1,15 +1,16 @@
 import { api, ApiError, liveStatus, login, takeSecretFromUrl } from './api.js'
 import { h } from './dom.js'
+import * as backup from './pages/backup.js'
 import * as dashboard from './pages/dashboard.js'
 import * as folder from './pages/folder.js'
 import * as settings from './pages/settings.js'
 import * as share from './pages/share.js'
 
-// One page: the hash names the screen (#/, #/folder/ID, #/share, #/settings). The agent pushes its
+// One page: the hash names the screen (#/, #/folder/ID, #/share, #/backup, #/settings). The agent pushes its
 // status (server-sent events); the screen shown gets each one through `update`, and
 // changes only what changed, so focus and typing are never lost to a refresh.
 
-const PAGES = { dashboard, folder, settings, share }
+const PAGES = { dashboard, folder, settings, share, backup }
 const main = document.getElementById('main')
 const state = { status: undefined, page: undefined, view: undefined }
 

@@ -250,7 +250,7 @@ export class Agent {
   }
 
   private async startUi (control: ControlRoutes): Promise<void> {
-    const api = createUiApi({ status: () => this.status(), folders: this.folders, control, onEvent: (listener) => this.onEvent(listener) })
+    const api = createUiApi({ status: () => this.status(), folders: this.folders, home: this.options.home, backup: this.backup, control, onEvent: (listener) => this.onEvent(listener) })
     this.uiApi = api
     this.ui = await startUiServer({ secret: await ensureUiSecret(this.options.home), routes: api.routes, snapshot: api.status, subscribe: api.subscribe, staticDir: UI_DIR })
   }

@@ -34,8 +34,18 @@ export interface BackupJob {
   error?: { code: string, message: string }
 }
 
+/** What the UI shows beside the backup set: the last run, the next one, the job. */
+export interface BackupOverview {
+  lastRun?: string
+  lastSnapshot?: string
+  /** When the schedule runs next (ISO); absent without a schedule or paths. */
+  nextRun?: string
+  job?: BackupJob
+}
+
 export interface BackupAgent {
   routes: ControlRoutes
+  overview(): Promise<BackupOverview>
   start(): void
   stop(): Promise<void>
 }
@@ -135,20 +145,28 @@ export function createBackupAgent (init: BackupAgentInit): BackupAgent {
     })
   }
 
-  async function lastRun (): Promise<number> {
+  async function lastRunState (): Promise<{ lastRun?: string, snapshot?: string }> {
     try {
-      return Date.parse((JSON.parse(await home.read(LAST_RUN_FILE)) as { lastRun?: string }).lastRun ?? '') || 0
+      return JSON.parse(await home.read(LAST_RUN_FILE)) as { lastRun?: string, snapshot?: string }
     } catch {
-      return 0
+      return {}
     }
+  }
+
+  async function lastRun (): Promise<number> {
+    return Date.parse((await lastRunState()).lastRun ?? '') || 0
+  }
+
+  /** When the schedule is due next: after the last run, and not sooner than a retry after a failure. */
+  async function due (every: number): Promise<number> {
+    return Math.max(await lastRun() + every, lastAttempt + Math.min(every, RETRY_MS))
   }
 
   async function tick (): Promise<number> {
     const config = await readBackupConfig(home)
     if (config.schedule === undefined || config.paths.length === 0) return TICK_MS
     const every = scheduleMs(config.schedule)
-    const due = Math.max(await lastRun() + every, lastAttempt + Math.min(every, RETRY_MS))
-    if (Date.now() >= due && job?.state !== 'running' && host.connectedDevices().some(d => d.identity.role === 'server')) {
+    if (Date.now() >= await due(every) && job?.state !== 'running' && host.connectedDevices().some(d => d.identity.role === 'server')) {
       log('scheduled backup starting')
       startJob('backup', backup)
     }
@@ -194,6 +212,17 @@ export function createBackupAgent (init: BackupAgentInit): BackupAgent {
 
   return {
     routes,
+    async overview () {
+      const config = await readBackupConfig(home)
+      const last = await lastRunState()
+      const next = config.schedule === undefined || config.paths.length === 0 ? undefined : Math.max(await due(scheduleMs(config.schedule)), Date.now())
+      return {
+        ...last.lastRun === undefined ? {} : { lastRun: last.lastRun },
+        ...last.snapshot === undefined ? {} : { lastSnapshot: last.snapshot },
+        ...next === undefined ? {} : { nextRun: new Date(next).toISOString() },
+        ...job === undefined ? {} : { job }
+      }
+    },
     start () { schedule(1000) },
     async stop () {
       stopped = true

@@ -44,6 +44,13 @@ export async function addBackupExclude (home: DeviceHome, pattern: string): Prom
   return await change(home, b => { if (!b.excludes.includes(pattern)) b.excludes.push(pattern) })
 }
 
+export async function removeBackupExclude (home: DeviceHome, pattern: string): Promise<BackupConfig> {
+  return await change(home, b => {
+    if (!b.excludes.includes(pattern)) throw new InvalidInputError(`"${pattern}" is not excluded; \`aerie backup show\` lists the excludes`)
+    b.excludes = b.excludes.filter(p => p !== pattern)
+  })
+}
+
 /** `off` clears the schedule. */
 export async function setBackupSchedule (home: DeviceHome, every: string): Promise<BackupConfig> {
   if (every !== 'off') scheduleMs(every)

@@ -1,9 +1,11 @@
-import { homedir } from 'node:os'
-import { isAbsolute, join } from 'node:path'
 import { InvalidInputError } from '@aerie/core'
 import { TransferRates } from '../../common/transfer-rate.ts'
+import { createBackupUiRoutes } from './backup-api.ts'
+import { userPath } from './user-path.ts'
 import type { SyncFolderStatus } from '@aerie/core'
 import type { AgentStatus } from '../agent.ts'
+import type { BackupAgent } from '../backup/backup-agent.ts'
+import type { DeviceHome } from '../device-home.ts'
 import type { ControlRoutes } from '../control-server.ts'
 import type { FolderOperations } from '../folder-operations.ts'
 import type { TransferEstimate } from '../../common/transfer-rate.ts'
@@ -30,6 +32,8 @@ export type SyncEventKind = 'progress' | 'pulled' | 'state' | 'peer'
 export interface UiApiInit {
   status(): AgentStatus
   folders: FolderOperations
+  home: DeviceHome
+  backup?: BackupAgent
   /** The control API's handlers, for the operations both APIs offer. */
   control: ControlRoutes
   /** Registers for the agent's changes; returns how to stop. */
@@ -96,13 +100,11 @@ export function createUiApi (init: UiApiInit): UiApi {
     },
     'POST /api/v1/folders/add': async ({ body }) => {
       const { path, id, label } = (body ?? {}) as { path?: unknown, id?: unknown, label?: unknown }
-      const text = String(path ?? '').trim()
-      const expanded = text === '~' || text.startsWith('~/') ? join(homedir(), text.slice(1)) : text
-      if (!isAbsolute(expanded)) throw new InvalidInputError('give the folder\'s full path, such as /home/ada/Documents or ~/Documents')
-      return await init.folders.add({ path: expanded, id: optional(id), label: optional(label) })
+      return await init.folders.add({ path: userPath(path), id: optional(id), label: optional(label) })
     },
     'POST /api/v1/folders/remove': async ({ body }) => await init.folders.remove(fields(body, 'id').id)
   }
+  if (init.backup !== undefined) Object.assign(routes, createBackupUiRoutes({ home: init.home, backup: init.backup, control: init.control, now }))
   for (const name of SHARED) {
     const handler = init.control[name]
     if (handler !== undefined) routes[name.replace(' /v1/', ' /api/v1/')] = async ({ body }) => await handler(body)
