@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest'
+import { chunkId, chunkIdHex, encodeChunkList, encodeTree, LIST_CHUNKS } from '@aerie/core'
+import type { ChunkStore, DamagedChunk } from '@aerie/core'
+import { formatScrubReport, runScrub } from '../../src/backup/scrub.ts'
+import type { BackupSnapshotRecord, BackupStore } from '../../src/metadata/stores.ts'
+
+const blob = (text: string): { hash: Uint8Array, size: number, bytes: Uint8Array } => {
+  const bytes = new TextEncoder().encode(text)
+  return { hash: chunkId(bytes), size: bytes.byteLength, bytes }
+}
+
+/** A store that holds blobs in memory and whose verify() finds the ones it is told are damaged. */
+function storeOf (blobs: Array<{ hash: Uint8Array, bytes: Uint8Array }>, damaged: Uint8Array[]): ChunkStore {
+  const held = new Map(blobs.map(b => [chunkIdHex(b.hash), b.bytes]))
+  const bad = new Set(damaged.map(chunkIdHex))
+  return {
+    has: async hashes => hashes.map(h => held.has(chunkIdHex(h)) && !bad.has(chunkIdHex(h))),
+    put: async () => {},
+    get: async hash => bad.has(chunkIdHex(hash)) ? await Promise.reject(new Error('damaged')) : held.get(chunkIdHex(hash)),
+    stats: async () => ({ chunks: held.size, uniqueBytes: 0, storedBytes: 0 }),
+    verify: async (options) => {
+      options?.onProgress?.(held.size, held.size)
+      return damaged.map((hash): DamagedChunk => ({ hash, where: 'pack 1 at 0', reason: 'its authentication tag does not match' }))
+    },
+    close: async () => {}
+  }
+}
+
+describe('a scrub report', () => {
+  it('names the snapshots and files (inline chunks, chunk lists, damaged directories) and the central-copy files that need a damaged chunk', async () => {
+    const good = blob('good'); const bad = blob('bad'); const other = blob('other')
+    const list = encodeChunkList([good, bad])
+    const listId = chunkId(list)
+    expect(LIST_CHUNKS).toBeGreaterThan(2)
+    const lostDir = encodeTree([{ name: 'x.txt', type: 'file', mode: 0o644, mtimeMs: 1, size: 5, chunks: [other] }])
+    const sub = encodeTree([
+      { name: 'inline.txt', type: 'file', mode: 0o644, mtimeMs: 1, size: 7, chunks: [good, bad] },
+      { name: 'listed.bin', type: 'file', mode: 0o644, mtimeMs: 1, size: 7, lists: [listId] },
+      { name: 'fine.txt', type: 'file', mode: 0o644, mtimeMs: 1, size: 4, chunks: [good] }
+    ])
+    const root = encodeTree([
+      { name: 'docs', type: 'dir', mode: 0o755, mtimeMs: 1, size: 0, tree: sub.id },
+      { name: 'lost', type: 'dir', mode: 0o755, mtimeMs: 1, size: 0, tree: lostDir.id }
+    ])
+    const cleanRoot = encodeTree([{ name: 'fine.txt', type: 'file', mode: 0o644, mtimeMs: 1, size: 4, chunks: [good] }])
+    const store = storeOf([good, bad, other, { hash: listId, bytes: list }, { ...sub }, { ...lostDir }, root, cleanRoot].map(b => ({ hash: 'id' in b ? b.id : b.hash, bytes: b.bytes })), [bad.hash, lostDir.id])
+    const record = (id: string, rootId: Uint8Array): BackupSnapshotRecord => ({
+      id, deviceId: 'dev1', deviceName: 'laptop', user: 'ada@example.org', root: chunkIdHex(rootId), paths: ['/home'], startedAt: new Date(0),
+      committedAt: new Date(0), counters: {}, received: { chunks: 0, bytes: 0 }
+    })
+    const snapshots = { listSnapshots: () => [record('s1', root.id), record('s2', cleanRoot.id)] } as unknown as BackupStore
+    const report = await runScrub({
+      store,
+      snapshots,
+      centralFiles: () => [
+        { folder: 'team', path: 'a.txt', version: 'current' as const, chunks: [good] },
+        { folder: 'team', path: 'b.txt', version: 'kept' as const, chunks: [good, bad] }
+      ],
+      now: () => new Date('2030-01-01T00:00:00Z')
+    })
+    expect(report.checked).toBe(8)
+    expect(report.damaged.map(d => d.chunk)).toEqual([chunkIdHex(bad.hash), chunkIdHex(lostDir.id)])
+    expect(report.snapshots).toEqual([{
+      id: 's1', deviceId: 'dev1', deviceName: 'laptop', user: 'ada@example.org', committedAt: '1970-01-01T00:00:00.000Z',
+      files: ['docs/inline.txt', 'docs/listed.bin', 'lost/ (this directory: its directory object is damaged or missing)']
+    }])
+    expect(report.centralFiles).toEqual([{ folder: 'team', path: 'b.txt', version: 'kept' }])
+    const printed = formatScrubReport(report)
+    expect(printed).toMatch(/8 chunks read back, 2 damaged/)
+    expect(printed).toMatch(/snapshot s1 of laptop .*: 3 files affected/)
+    expect(printed).toMatch(/central copy team\/b\.txt \(a kept version\) affected/)
+  })
+
+  it('is short when nothing is damaged', async () => {
+    const report = await runScrub({ store: storeOf([], []), snapshots: { listSnapshots: () => [] } as unknown as BackupStore, centralFiles: () => [] })
+    expect(report).toMatchObject({ damaged: [], snapshots: [], centralFiles: [] })
+    expect(formatScrubReport(report)).not.toMatch(/affected/)
+  })
+})
