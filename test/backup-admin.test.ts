@@ -137,5 +137,15 @@ describe('endpoint backup administration', () => {
     expect(printed.stdout).toContain(report.snapshots[0]!.id)
     const audit = (await api('GET', '/audit?limit=200')).body.entries as Array<{ action: string }>
     expect(audit.map(e => e.action)).toContain('backup.scrub_damage')
+
+    // The next backup does not build on a damaged snapshot: it reads the files again and sends the damaged chunk anew, which repairs the store.
+    const repair = JSON.parse(await ada.ok('backup', 'run', '--json')) as RunResult & { snapshot: { received: { bytes: number } } }
+    expect(repair.snapshot.received.bytes).toBeGreaterThan(0)
+    const after = (await api('POST', '/backup/scrub', {})).body.report
+    expect(after).toMatchObject({ damaged: [], snapshots: [] })
+    expect((await server.cli(['scrub'])).code).toBe(0)
+    const to = join(root, 'after-repair')
+    await ada.ok('restore', repair.snapshot.id, '--to', to)
+    expect((await readFile(join(to, docs.slice(1), 'photos/big.raw'))).equals(big)).toBe(true)
   })
 })

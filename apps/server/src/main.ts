@@ -138,7 +138,7 @@ async function start (args: string[]): Promise<number> {
     scrub: async () => await runScrub({ store: server.chunkStore(), snapshots: metadata.backups, centralFiles: () => server.centralFileChunks() })
   })
   server.backup = backups
-  await server.serveBackups(store => backupService({ store, snapshots: metadata.backups, audit, log, onSnapshot: s => { backups.applyRetention({ deviceId: s.deviceId }) } }))
+  await server.serveBackups(store => backupService({ store, snapshots: metadata.backups, audit, log, lastScrub: () => backups.lastScrub(), onSnapshot: s => { backups.applyRetention({ deviceId: s.deviceId }) } }))
   const maintenance = backupMaintenance(backups, { retentionMs: HOUR_MS, scrubMs: 24 * HOUR_MS, log })
   await server.publishState(url)
   log(`console at ${url}`)

@@ -8,7 +8,7 @@ import { snapshotChecker } from './snapshot-check.ts'
 import type { BackupRequest, BackupResponse, ChunkStore, SnapshotSummary } from '@aerie/core'
 import type { Stream } from '@libp2p/interface'
 import type { AuditLog } from '../audit/audit-log.ts'
-import type { BackupRestoreGrantRecord, BackupSnapshotRecord, BackupStore } from '../metadata/stores.ts'
+import type { BackupRestoreGrantRecord, BackupSnapshotRecord, BackupStore, ScrubReport } from '../metadata/stores.ts'
 
 /**
  * The team server's side of `/aerie/backup/1.0.0`: devices' snapshots go into the server's one
@@ -22,6 +22,12 @@ export interface BackupServiceInit {
   snapshots: BackupStore
   audit: AuditLog
   log(line: string): void
+  /**
+   * The last scrub's report (BackupAdmin.lastScrub): a snapshot it found damaged is not offered
+   * as a backup's parent, so the next backup reads its files again and sends the damaged chunks
+   * anew, which repairs the store.
+   */
+  lastScrub?(): ScrubReport | undefined
   /** Called after a snapshot is added (the server applies retention then). */
   onSnapshot?(snapshot: BackupSnapshotRecord): void
   now?(): Date
@@ -47,6 +53,16 @@ export function backupService (init: BackupServiceInit): BackupService {
   const { store, snapshots, audit } = init
   const now = (): Date => init.now?.() ?? new Date()
   const checker = snapshotChecker(store)
+  let scrubSeen: string | undefined
+  // After a scrub that found damage, directories remembered as complete are checked again.
+  const damaged = (): Set<string> => {
+    const report = init.lastScrub?.()
+    if (report !== undefined && report.finishedAt !== scrubSeen) {
+      scrubSeen = report.finishedAt
+      if (report.damaged.length > 0) checker.forget()
+    }
+    return new Set(report?.snapshots.map(s => s.id))
+  }
 
   function session (device: BackupDevice): BackupSession {
     // What this stream may read: the snapshots it opened, and what their objects refer to, as it reads them.
@@ -71,7 +87,11 @@ export function backupService (init: BackupServiceInit): BackupService {
     // Another device's snapshot opens only under an admin's unexpired grant to this device, and never as a backup's parent.
     function openable (id: string, purpose: string): { snapshot: BackupSnapshotRecord, grant?: BackupRestoreGrantRecord } {
       try {
-        return { snapshot: own(id) }
+        const snapshot = own(id)
+        if (purpose === 'parent' && damaged().has(snapshot.id)) {
+          throw new SnapshotNotFoundError(`snapshot ${snapshot.id} needs chunks the last scrub found damaged: back up without it (every file is read and sent again where the server lacks it)`)
+        }
+        return { snapshot }
       } catch (err) {
         if (!(err instanceof SnapshotNotFoundError) || purpose === 'parent' || id === 'latest') throw err
         const grants = snapshots.restoreGrants(device.deviceId, now()).filter(g => g.snapshotId.startsWith(id))
@@ -102,6 +122,7 @@ export function backupService (init: BackupServiceInit): BackupService {
         }
         case 'commit': {
           const { snapshot } = message
+          damaged()
           const { trees, chunks } = await checker.check(chunkIdFromHex(snapshot.root))
           const record = snapshots.addSnapshot({
             ...snapshot,

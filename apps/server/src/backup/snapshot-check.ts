@@ -9,6 +9,8 @@ import type { ChunkStore } from '@aerie/core'
  */
 export interface SnapshotChecker {
   check (root: Uint8Array): Promise<{ trees: number, chunks: number }>
+  /** Forgets the directories remembered as complete: a scrub found damage, so they may no longer be. */
+  forget (): void
 }
 
 /** Directories remembered as complete; past this the memory starts over (a check then just costs more). */
@@ -18,6 +20,7 @@ const HAS_BATCH = 4096
 export function snapshotChecker (store: ChunkStore): SnapshotChecker {
   let complete = new Set<string>()
   return {
+    forget () { complete = new Set() },
     async check (root) {
       const missing = (id: Uint8Array, what: string): SnapshotIncompleteError =>
         new SnapshotIncompleteError(`the snapshot refers to ${what} ${chunkIdHex(id).slice(0, 16)}… that the server does not hold; run the backup again (it sends what is missing)`)
