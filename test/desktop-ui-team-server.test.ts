@@ -1,7 +1,9 @@
+import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
+import { request } from 'node:http'
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { basename, join } from 'node:path'
+import { basename, join, resolve } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Client } from '../apps/server/test/web/harness.ts'
 import { Lab, waitFor } from './support/agents.ts'
@@ -12,7 +14,19 @@ import type { Device } from './support/agents.ts'
 
 // The desktop UI's screens that need the organisation's team server, in a real headless
 // Chromium against real agents and a real aerie-server: share links (create, copy, revoke),
-// what a device without an account is told, and backup: set, run with progress, browse, restore.
+// what a device without an account is told, backup (set, run with progress, browse, restore),
+// and the first run: a device that is not enrolled enrolls from the UI with a code.
+
+const BIN = resolve(import.meta.dirname, '../apps/desktop/bin/aerie.js')
+
+/** node:http, so that the test, not the client, chooses Host. */
+async function call (url: string, headers: Record<string, string> = {}): Promise<number> {
+  return await new Promise((resolve, reject) => {
+    const req = request(url, { headers }, (res) => { res.resume(); resolve(res.statusCode!) })
+    req.on('error', reject)
+    req.end()
+  })
+}
 describe('the desktop UI with a team server', () => {
   const lab = new Lab()
   let root: string
@@ -117,6 +131,7 @@ describe('the desktop UI with a team server', () => {
     await page.goto((await ada.ok('ui')).trim())
     await page.getByRole('link', { name: 'Backup' }).click()
     await page.getByRole('heading', { name: 'Backup', exact: true }).waitFor()
+    await page.getByText('none: add a path first').waitFor()
     expect(await page.getByRole('button', { name: 'Back up now' }).isDisabled()).toBe(true)
     await page.getByLabel('Path to back up', { exact: true }).fill(docs)
     await page.getByRole('button', { name: 'Add path to back up' }).click()
@@ -160,5 +175,41 @@ describe('the desktop UI with a team server', () => {
     await page.getByRole('dialog').getByRole('button', { name: 'Replace them' }).click()
     await waitFor(async () => await readFile(join(target, 'q1.txt'), 'utf8') === 'the first quarter\n', 'the confirmed restore to replace q1.txt')
     expect(basename(target)).toBe('restored')
+  })
+
+  it('enrolls a new device from the UI with a code, then runs it for real on the same page', async () => {
+    const cy = await lab.device('cy')
+    // `aerie run` before any `aerie enroll`: only the UI, with its Enroll screen.
+    cy.agent = spawn(process.execPath, [BIN, '--home', cy.home, 'run', '--listen', '/ip4/127.0.0.1/tcp/0', '--no-mdns'], { stdio: ['ignore', 'pipe', 'pipe'] })
+    cy.agent.stdout!.on('data', (d: Buffer) => { cy.log += d.toString() })
+    cy.agent.stderr!.on('data', (d: Buffer) => { cy.log += d.toString() })
+    await waitFor(async () => (await cy.cli('ui')).code === 0, `the unenrolled agent's UI\n${cy.log}`)
+    const link = (await cy.ok('ui')).trim()
+    const base = link.split('/#')[0]!
+    const secret = link.split('#secret=')[1]!
+    expect(cy.log).toMatch(/not enrolled yet/)
+    // The same guards as an enrolled agent's UI.
+    expect(await call(`${base}/api/v1/status`)).toBe(401)
+    expect(await call(`${base}/api/v1/status`, { authorization: `Bearer ${secret}`, host: `evil.example:${new URL(base).port}` })).toBe(421)
+    expect(await call(`${base}/api/v1/status`, { authorization: `Bearer ${secret}`, origin: 'http://evil.example' })).toBe(403)
+
+    const fresh = await context.newPage()
+    fresh.setDefaultTimeout(30_000)
+    await fresh.goto(link)
+    await fresh.getByRole('heading', { name: 'Welcome to Aerie' }).waitFor()
+    await fresh.getByLabel('Enrollment code').fill('not a code')
+    await fresh.getByRole('button', { name: 'Enroll this device' }).click()
+    await fresh.getByRole('alert').waitFor()
+    await fresh.screenshot({ path: join(ARTIFACTS, 'desktop-ui-enroll.png'), fullPage: true })
+    await fresh.getByLabel('Enrollment code').fill(await server.invite('cy@example.com'))
+    await fresh.getByLabel('Name of this device (optional)').fill('cy-laptop')
+    await fresh.getByRole('button', { name: 'Enroll this device' }).click()
+    await fresh.getByRole('heading', { name: 'Dashboard' }).waitFor()
+    await fresh.getByText('cy-laptop', { exact: false }).first().waitFor()
+    const status = JSON.parse(await cy.ok('status', '--json')) as { deviceName: string, user: string }
+    expect(status).toMatchObject({ deviceName: 'cy-laptop', user: 'cy@example.com' })
+    await waitFor(() => /connected to cy-laptop/.test(server.log), `cy to reach the server\n${server.log}`, 60_000)
+    expect(new URL(fresh.url()).port).toBe(new URL(base).port)
+    await fresh.close()
   })
 })

@@ -2,6 +2,7 @@ import { api, ApiError, liveStatus, login, takeSecretFromUrl } from './api.js'
 import { h } from './dom.js'
 import * as backup from './pages/backup.js'
 import * as dashboard from './pages/dashboard.js'
+import * as enroll from './pages/enroll.js'
 import * as folder from './pages/folder.js'
 import * as settings from './pages/settings.js'
 import * as share from './pages/share.js'
@@ -62,6 +63,16 @@ function showConnection (connected) {
   if (!connected) banner.replaceChildren(h('span', { 'aria-hidden': 'true' }, '! '), 'Lost contact with the agent; trying again…')
 }
 
+/** The agent restarts on the same port once enrolled: wait for it (bounded; a reload retries). */
+async function untilEnrolled () {
+  for (let i = 0; i < 120; i++) {
+    const status = await api('GET', '/status').catch(() => undefined)
+    if (status !== undefined && status.enrolled !== false) return status
+    await new Promise(resolve => setTimeout(resolve, 500))
+  }
+  throw new Error('the agent did not start after enrolling; see its log, and reload this page')
+}
+
 async function start () {
   takeSecretFromUrl()
   try {
@@ -75,6 +86,15 @@ async function start () {
     return
   }
   state.status = await api('GET', '/status')
+  if (state.status.enrolled === false) {
+    // First run: nothing but the Enroll screen until the agent starts for real.
+    document.getElementById('nav').hidden = true
+    main.replaceChildren()
+    await new Promise(resolve => { enroll.render(main, { toast }, resolve) })
+    state.status = await untilEnrolled()
+    document.getElementById('nav').hidden = false
+    location.hash = '#/'
+  }
   window.addEventListener('hashchange', route)
   await route()
   liveStatus(status => {

@@ -40,6 +40,8 @@ export interface AgentOptions {
   onStopRequested?(): void
   /** Serve the UI on 127.0.0.1 (default true). */
   ui?: boolean
+  /** The UI's port (default: any free one); the first-run Enroll screen's, so its page carries on. */
+  uiPort?: number
 }
 
 export interface PeerStatus {
@@ -252,7 +254,7 @@ export class Agent {
   private async startUi (control: ControlRoutes): Promise<void> {
     const api = createUiApi({ status: () => this.status(), folders: this.folders, home: this.options.home, backup: this.backup, control, onEvent: (listener) => this.onEvent(listener) })
     this.uiApi = api
-    this.ui = await startUiServer({ secret: await ensureUiSecret(this.options.home), routes: api.routes, snapshot: api.status, subscribe: api.subscribe, staticDir: UI_DIR })
+    this.ui = await startUiServer({ secret: await ensureUiSecret(this.options.home), routes: api.routes, snapshot: api.status, subscribe: api.subscribe, staticDir: UI_DIR, port: this.options.uiPort })
   }
 
   /** The sync's and the peers' changes, for live views. Returns how to stop listening. */

@@ -16,7 +16,7 @@ export function render (main, ctx) {
   const tree = h('section', { 'aria-labelledby': 'tree-title', hidden: true })
   const restoreBox = h('section', { 'aria-labelledby': 'restore-title', hidden: true })
   const runErrors = errorBox()
-  const run = h('button', { type: 'button' }, 'Back up now')
+  const run = h('button', { type: 'button', disabled: true }, 'Back up now')
   let disposed = false
 
   main.append(h('h1', { id: 'page-title' }, 'Backup'),

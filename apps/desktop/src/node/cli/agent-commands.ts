@@ -2,7 +2,9 @@ import { brakeAdvice, dialableAddresses, NotConfiguredError, readDeviceCertifica
 import { Agent } from '../agent.ts'
 import { callAgent, tryCallAgent } from '../control-client.ts'
 import { caPassphrase } from '../passphrase.ts'
+import { startEnrollUi } from '../ui/enroll-ui.ts'
 import { readUiSecret, uiLink } from '../ui/ui-secret.ts'
+import { enrollDevice } from './enroll-command.ts'
 import { parse, UsageError } from './args.ts'
 import { formatBytes, progressLine } from './progress-line.ts'
 import type { AgentStatus } from '../agent.ts'
@@ -12,14 +14,21 @@ import type { CommandContext } from './main.ts'
 export async function run ({ home, args, out }: CommandContext): Promise<void> {
   const { values } = parse(args, { listen: { type: 'string', multiple: true }, 'no-mdns': { type: 'boolean' } }, { min: 0, max: 0, names: '' })
   const progress = progressLine(process.stderr)
+  const log = (line: string): void => { progress.clear(); out(`${new Date().toISOString()} ${line}`) }
   let requestStop = (): void => {}
+  let uiPort: number | undefined
+  if (!await home.isEnrolled()) {
+    uiPort = await enrollFirst(home, values.listen as string[] | undefined, log)
+    if (uiPort === undefined) return
+  }
   const passphrase = await home.isCaHolder() ? await caPassphrase({ required: false }) : undefined
   const agent = await Agent.start({
     home,
+    uiPort,
     listen: values.listen as string[] | undefined,
     mdns: values['no-mdns'] === true ? false : undefined,
     caPassphrase: passphrase,
-    log: (line) => { progress.clear(); out(`${new Date().toISOString()} ${line}`) },
+    log,
     onProgress: (p) => { progress.show(p) },
     onStopRequested: () => { requestStop() }
   })
@@ -34,6 +43,26 @@ export async function run ({ home, args, out }: CommandContext): Promise<void> {
     process.on('SIGTERM', stop)
     requestStop = stop
   })
+}
+
+/**
+ * Not enrolled: serve only the UI's Enroll screen until a code is accepted (then the UI's port,
+ * for the agent to keep), or until Ctrl-C / `aerie stop` (then undefined).
+ */
+async function enrollFirst (home: CommandContext['home'], listen: string[] | undefined, log: (line: string) => void): Promise<number | undefined> {
+  const waiting = await startEnrollUi({
+    home,
+    log,
+    enroll: async (code, name) => (await enrollDevice(home, { code, name, listen })).identity
+  })
+  const stop = (): void => { waiting.stop() }
+  process.on('SIGINT', stop)
+  process.on('SIGTERM', stop)
+  const enrolled = await waiting.done
+  process.off('SIGINT', stop)
+  process.off('SIGTERM', stop)
+  await waiting.close()
+  return enrolled ? waiting.port : undefined
 }
 
 /** `aerie stop`: ask the running agent to stop (as Ctrl-C does), and wait until it has. */

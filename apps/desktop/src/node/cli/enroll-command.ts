@@ -5,6 +5,7 @@ import { KnownPeers } from '../known-peers.ts'
 import { deviceKey } from './ca-commands.ts'
 import { parse } from './args.ts'
 import type { DeviceIdentity } from '@aerie/core'
+import type { DeviceHome } from '../device-home.ts'
 import type { CommandContext } from './main.ts'
 
 /**
@@ -18,11 +19,25 @@ export async function enroll ({ home, args, out }: CommandContext): Promise<void
     ca: { type: 'string', multiple: true },
     listen: { type: 'string', multiple: true }
   }, { min: 1, max: 1, names: 'CODE (from `aerie invite` on the CA holder)' })
-  const code = decodeEnrollmentCode(positionals[0]!)
+  const { identity, caHolder, reachedAt } = await enrollDevice(home, {
+    code: positionals[0]!,
+    name: values.name as string | undefined,
+    ca: values.ca as string[] | undefined,
+    listen: values.listen as string[] | undefined
+  })
+  out(`enrolled ${identity.deviceName} (${identity.deviceId}) for ${identity.user}`)
+  out(`the CA holder ${caHolder.deviceName} (${caHolder.deviceId}) is known at ${reachedAt}; start the agent with \`aerie run\``)
+}
+
+export interface EnrollRequest { code: string, name?: string, ca?: string[], listen?: string[] }
+
+/** Enrolls this device with a code: the CLI's `aerie enroll`, and the desktop app's first run. */
+export async function enrollDevice (home: DeviceHome, request: EnrollRequest): Promise<{ identity: DeviceIdentity, caHolder: DeviceIdentity, reachedAt: string }> {
+  const code = decodeEnrollmentCode(request.code.trim())
   if (await home.isEnrolled()) throw new NotConfiguredError(`${home.dir} is already enrolled; use another --home for a second device`)
   await home.ensure()
 
-  const deviceName = (values.name as string | undefined) ?? hostname()
+  const deviceName = request.name?.trim() || hostname()
   const privateKeyPem = await deviceKey(home)
   let result: { certificate: string, ca: string, crl?: Uint8Array, caHolder: DeviceIdentity } | undefined
   const trust = new TrustStore()
@@ -41,7 +56,7 @@ export async function enroll ({ home, args, out }: CommandContext): Promise<void
     }
   })
 
-  const addresses = (values.ca as string[] | undefined) ?? code.addresses
+  const addresses = request.ca ?? code.addresses
   const failures: string[] = []
   let reachedAt: string | undefined
   try {
@@ -66,12 +81,11 @@ export async function enroll ({ home, args, out }: CommandContext): Promise<void
   await home.write('device.crt', result.certificate)
   await home.write('ca.crt', result.ca)
   if (result.crl != null) await home.write('crl.der', result.crl)
-  await home.writeConfig({ deviceName, listen: (values.listen as string[] | undefined) ?? [DEFAULT_LISTEN], peers: [{ deviceId: result.caHolder.deviceId, address: reachedAt }], mdns: true, folders: [] })
+  await home.writeConfig({ deviceName, listen: request.listen ?? [DEFAULT_LISTEN], peers: [{ deviceId: result.caHolder.deviceId, address: reachedAt }], mdns: true, folders: [] })
   const known = await KnownPeers.load(home)
   await known.seen(result.caHolder, reachedAt, true)
   const identity = trust.verifyPeer(result.certificate, libp2pKeyFromPem(privateKeyPem).publicKey.raw)
-  out(`enrolled ${identity.deviceName} (${identity.deviceId}) for ${identity.user}`)
-  out(`the CA holder ${result.caHolder.deviceName} (${result.caHolder.deviceId}) is known at ${reachedAt}; start the agent with \`aerie run\``)
+  return { identity, caHolder: result.caHolder, reachedAt }
 }
 
 /** libp2p wraps the peer's reason in layers of its own; keep what a person can act on. */
