@@ -93,6 +93,8 @@ describe('team server console, end to end', () => {
 
     await page.getByRole('link', { name: 'Audit log' }).click()
     await page.getByRole('heading', { name: 'Entries, newest first' }).waitFor()
+    // The entries load after the heading shows: wait for them (bounded by the poll's timeout).
+    await expect.poll(async () => await page.locator('#audit-entries').textContent(), { timeout: 15_000 }).toContain('setup.completed')
     const log = await page.locator('#audit-entries').textContent()
     for (const action of ['setup.completed', 'totp.enabled', 'login.succeeded', 'enrollment_code.created', 'device.enrolled', 'device.revoked']) {
       expect(log, action).toContain(action)
