@@ -188,6 +188,19 @@ describe('the desktop UI, end to end', () => {
     expect(await a.evaluate('document.activeElement.textContent')).toBe('Skip to content')
   })
 
+  it('pauses a folder from its screen and resumes it, saying so in words', async () => {
+    const stateOf = async (): Promise<string | undefined> => ((await bob.status()) as unknown as { folders: Array<{ id: string, state: string }> }).folders.find(f => f.id === folderId)?.state
+    await b.goto((await bob.ok('ui')).trim())
+    await b.getByRole('link', { name: 'Plans' }).click()
+    await b.getByRole('button', { name: 'Pause syncing' }).click()
+    await b.getByRole('button', { name: 'Resume syncing' }).waitFor()
+    await b.locator('.badge', { hasText: 'Paused' }).first().waitFor()
+    expect(await stateOf()).toBe('paused')
+    await b.getByRole('button', { name: 'Resume syncing' }).click()
+    await b.getByRole('button', { name: 'Pause syncing' }).waitFor()
+    await waitFor(async () => await stateOf() !== 'paused', 'the folder to sync again')
+  })
+
   it('stops syncing a folder from Settings, after asking, and leaves its files alone', async () => {
     await b.goto((await bob.ok('ui')).trim())
     await b.getByRole('link', { name: 'Settings' }).click()

@@ -18,6 +18,9 @@ describe('the tray state', () => {
 
   it('says paused while a folder waits for the person to confirm deletions', () => {
     expect(trayState(uiStatus([{ state: 'needs-confirmation', label: 'Docs' }, { state: 'syncing' }]))).toEqual({ state: 'paused', tooltip: 'Aerie: "Docs" paused, waiting for you to confirm deletions' })
+    // Paused by the person: the tray says so when every folder is; otherwise the others speak.
+    expect(trayState(uiStatus([{ state: 'paused', label: 'Docs' }])).state).toBe('paused')
+    expect(trayState(uiStatus([{ state: 'paused', label: 'Docs' }, { state: 'syncing' }])).state).toBe('syncing')
   })
 
   it('says syncing while scanning, pulling or behind, with what is left', () => {

@@ -5,6 +5,7 @@ import { badge, bytes, duration, h, time } from './dom.js'
 export function folderBadge (folder) {
   if (folder.state === 'error') return badge('bad', 'Error')
   if (folder.state === 'needs-confirmation') return badge('warn', 'Waiting for you')
+  if (folder.state === 'paused') return badge('wait', 'Paused')
   if (folder.state === 'syncing') return badge('sync', 'Syncing')
   if (folder.state === 'scanning') return badge('sync', 'Scanning')
   if (folder.inSync) return badge('ok', 'Up to date')

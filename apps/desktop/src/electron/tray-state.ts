@@ -6,8 +6,8 @@ import type { UiStatus } from '../node/ui/ui-api.ts'
  *
  * - offline: the agent is not running, or no member of any shared folder is connected
  * - error: a folder cannot sync, or this device was revoked
- * - paused: a folder waits for the person (the safety brake: many files seem gone); the sync
- *   engine has no pause of its own yet
+ * - paused: a folder waits for the person (the safety brake: many files seem gone), or was
+ *   paused by them
  * - syncing: scanning, pulling, or behind a connected member
  * - in-sync: everything else
  */
@@ -25,6 +25,8 @@ export function trayState (status: UiStatus | undefined): TrayView {
   if (broken.length > 0) return { state: 'error', tooltip: `Aerie: ${names(broken)} cannot sync${broken[0]!.error !== undefined ? `: ${broken[0]!.error}` : ''}` }
   const waiting = status.folders.filter(f => f.state === 'needs-confirmation')
   if (waiting.length > 0) return { state: 'paused', tooltip: `Aerie: ${names(waiting)} paused, waiting for you to confirm deletions` }
+  const paused = status.folders.filter(f => f.state === 'paused')
+  if (paused.length > 0 && paused.length === status.folders.length) return { state: 'paused', tooltip: `Aerie: ${names(paused)} paused (resume in the window)` }
   const shared = status.folders.filter(f => f.members.some(m => m.deviceId !== status.deviceId))
   const online = new Set(status.peers.filter(p => p.connected).map(p => p.deviceId))
   if (shared.length > 0 && !shared.some(f => f.members.some(m => online.has(m.deviceId)))) {

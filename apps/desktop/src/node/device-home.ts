@@ -25,6 +25,8 @@ export interface FolderConfig {
   id: string
   path: string
   label: string
+  /** Not scanned, watched or pulled until resumed (`aerie folder pause|resume`). */
+  paused?: boolean
 }
 
 /** Endpoint backup to the team server (`aerie backup …`). */

@@ -3,8 +3,8 @@ import { InvalidInputError, isDirectory, NotConfiguredError, readFolderMarker, w
 import type { DeviceHome, FolderConfig } from './device-home.ts'
 
 /**
- * Adding and removing a synced folder in config.json: one place for the CLI (`aerie folder
- * add/remove`) and the UI. The running agent picks the change up with reloadFolders().
+ * Adding, removing and pausing a synced folder in config.json: one place for the CLI (`aerie
+ * folder add/remove/pause/resume`) and the UI. The running agent picks the change up with reloadFolders().
  */
 export const FOLDER_ID = /^[a-z0-9][a-z0-9._-]{0,63}$/
 
@@ -41,6 +41,17 @@ export async function removeFolder (home: DeviceHome, id: string): Promise<Folde
   const folder = config.folders.find(f => f.id === id)
   if (folder == null) throw new NotConfiguredError(`no folder "${id}" on this device; \`aerie status\` lists them`)
   config.folders = config.folders.filter(f => f !== folder)
+  await home.writeConfig(config)
+  return folder
+}
+
+/** Pauses or resumes a folder (kept in config.json, so it stays so across restarts). */
+export async function setFolderPaused (home: DeviceHome, id: string, paused: boolean): Promise<FolderConfig> {
+  const config = await home.readConfig()
+  const folder = config.folders.find(f => f.id === id)
+  if (folder == null) throw new NotConfiguredError(`no folder "${id}" on this device; \`aerie status\` lists them`)
+  if (paused) folder.paused = true
+  else delete folder.paused
   await home.writeConfig(config)
   return folder
 }

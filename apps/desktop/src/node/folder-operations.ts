@@ -2,7 +2,7 @@ import { lstat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { InvalidInputError, isValidPath, NotConfiguredError } from '@aerie/core'
 import { conflictCopies, resolveConflict } from './conflicts.ts'
-import { addFolder, removeFolder } from './folder-config.ts'
+import { addFolder, removeFolder, setFolderPaused } from './folder-config.ts'
 import { listDirectory } from './folder-files.ts'
 import { restoreVersion, versionsOf } from './versions.ts'
 import type { FileVersion, FolderIndex, ServerVersion, SyncEngine, SyncFolderStatus } from '@aerie/core'
@@ -90,6 +90,12 @@ export class FolderOperations {
     const folder = await addFolder(this.init.home, input)
     await this.init.reload()
     return folder
+  }
+
+  async setPaused (id: string, paused: boolean): Promise<SyncFolderStatus> {
+    await setFolderPaused(this.init.home, this.status(id).id, paused)
+    await this.init.reload()
+    return this.status(id)
   }
 
   async remove (id: string): Promise<FolderConfig> {

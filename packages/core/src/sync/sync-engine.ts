@@ -36,7 +36,13 @@ import type { Connection } from '@libp2p/interface'
  * - Local changes (scanner, watcher) are announced at once; records received are stored and
  *   a pull follows. A pull fetches chunks from any connected member, verifying each hash.
  */
-export interface FolderConfig { id: string, path: string, label: string }
+export interface FolderConfig {
+  id: string
+  path: string
+  label: string
+  /** Paused: not scanned, watched or pulled; peers' changes wait until it is resumed. */
+  paused?: boolean
+}
 
 export interface SyncEngineInit {
   host: AerieHost
@@ -56,7 +62,7 @@ export interface SyncEngineInit {
   log(line: string): void
 }
 
-export type SyncFolderState = FolderState | 'syncing'
+export type SyncFolderState = FolderState | 'syncing' | 'paused'
 
 export interface SyncFolderStatus extends Omit<FolderStatus, 'state'> {
   state: SyncFolderState
@@ -95,6 +101,7 @@ interface SyncedFolder {
   need?: { needFiles: number, needBytes: number, at: number, stale: boolean }
   scanned: boolean
   lastPrune: number
+  paused: boolean
 }
 
 const PULL_DEBOUNCE_MS = 50
@@ -120,8 +127,8 @@ export class SyncEngine extends TypedEventEmitter<SyncEngineEvents> {
     this.localChunks = createLocalChunks(init.index, folder => this.folders.get(folder)?.config.path)
     this.pulls = new PullScheduler({
       pull: async (id) => await this.runPull(id),
-      // Pulls wait for the first scan: until then a file on disk is unknown to the index.
-      ready: id => this.folders.get(id)?.scanned === true,
+      // Pulls wait for the first scan (until then a file on disk is unknown to the index), and never run while paused.
+      ready: id => this.folders.get(id)?.scanned === true && this.folders.get(id)?.paused === false,
       debounceMs: PULL_DEBOUNCE_MS,
       retryMs: PULL_RETRY_MS
     })
@@ -159,38 +166,77 @@ export class SyncEngine extends TypedEventEmitter<SyncEngineEvents> {
       removed.push(id)
     }
     for (const config of wanted.values()) {
-      if (this.folders.has(config.id)) continue
+      const existing = this.folders.get(config.id)
+      if (existing !== undefined) {
+        if ((config.paused === true) !== existing.paused) await (config.paused === true ? this.pause(config.id) : this.resume(config.id))
+        continue
+      }
       await this.ensureMembership(config)
-      const runner = new FolderRunner({
-        id: config.id, path: config.path, label: config.label, index: this.init.index, rescanMs: this.init.rescanMs, watch: this.init.watch
-      })
-      const folder: SyncedFolder = { config, runner, history: openVersionHistory(config.path), problems: [], scanned: false, lastPrune: 0 }
-      runner.addEventListener('scanned', () => { this.changedLocally(config.id) })
-      runner.addEventListener('state', (evt) => {
-        this.safeDispatchEvent('state', { detail: evt.detail })
-        if (evt.detail.state !== 'idle' || folder.scanned) return
-        // Pulls wait for the first scan: until then a file on disk is unknown to the index.
-        folder.scanned = true
-        this.changedLocally(config.id)
-        this.pulls.schedule(config.id)
-      })
+      const folder: SyncedFolder = { config, runner: this.newRunner(config), history: openVersionHistory(config.path), problems: [], scanned: false, lastPrune: 0, paused: config.paused === true }
       this.folders.set(config.id, folder)
-      runner.start()
+      if (!folder.paused) this.startRunner(folder)
       added.push(config.id)
       this.exchange.introduceToAll(config.id)
     }
     return { added, removed }
   }
 
-  async confirmDeletions (id: string): Promise<SyncFolderStatus> {
+  /** Stops scanning, watching and pulling the folder (a pull under way finishes first); its files are left alone. */
+  async pause (id: string): Promise<SyncFolderStatus> {
     const folder = this.folder(id)
+    if (!folder.paused) {
+      folder.paused = true
+      await folder.runner.stop()
+      await this.pulls.forget(id)
+      this.init.log(`folder ${id} paused`)
+      // Listeners (the UI) learn of it as of any state change; status() says 'paused'.
+      this.safeDispatchEvent('state', { detail: folder.runner.status() })
+    }
+    return this.statusOf(folder)
+  }
+
+  /** Scans the folder again (catching up on what changed meanwhile), then pulls what peers changed. */
+  async resume (id: string): Promise<SyncFolderStatus> {
+    const folder = this.folder(id)
+    if (folder.paused) {
+      folder.paused = false
+      folder.scanned = false
+      folder.runner = this.newRunner(folder.config)
+      this.startRunner(folder)
+      this.init.log(`folder ${id} resumed`)
+    }
+    return this.statusOf(folder)
+  }
+
+  private newRunner (config: FolderConfig): FolderRunner {
+    return new FolderRunner({ id: config.id, path: config.path, label: config.label, index: this.init.index, rescanMs: this.init.rescanMs, watch: this.init.watch })
+  }
+
+  /** Starts the folder's scanner and watcher; pulls follow its first scan. */
+  private startRunner (folder: SyncedFolder): void {
+    const { runner } = folder
+    const id = folder.config.id
+    runner.addEventListener('scanned', () => { this.changedLocally(id) })
+    runner.addEventListener('state', (evt) => {
+      this.safeDispatchEvent('state', { detail: evt.detail })
+      if (evt.detail.state !== 'idle' || folder.scanned || folder.runner !== runner) return
+      // Pulls wait for the first scan: until then a file on disk is unknown to the index.
+      folder.scanned = true
+      this.changedLocally(id)
+      this.pulls.schedule(id)
+    })
+    runner.start()
+  }
+
+  async confirmDeletions (id: string): Promise<SyncFolderStatus> {
+    const folder = this.unpaused(id)
     await folder.runner.confirmDeletions()
     return this.statusOf(folder)
   }
 
   /** Scans a folder now (the CLI's `folder rescan`, tests) and resolves when it is done. */
   async scanNow (id: string): Promise<SyncFolderStatus> {
-    const folder = this.folder(id)
+    const folder = this.unpaused(id)
     await folder.runner.scanNow()
     return this.statusOf(folder)
   }
@@ -255,6 +301,12 @@ export class SyncEngine extends TypedEventEmitter<SyncEngineEvents> {
     await this.localChunks.close()
   }
 
+  private unpaused (id: string): SyncedFolder {
+    const folder = this.folder(id)
+    if (folder.paused) throw new NotConfiguredError(`folder "${id}" is paused; \`aerie folder resume ${id}\` first`)
+    return folder
+  }
+
   private folder (id: string): SyncedFolder {
     const folder = this.folders.get(id)
     if (folder === undefined) throw new NotConfiguredError(`no folder "${id}" on this device; \`aerie status\` lists them`)
@@ -271,11 +323,11 @@ export class SyncEngine extends TypedEventEmitter<SyncEngineEvents> {
     const pulling = this.pulls.isPulling(folder.config.id) && folder.need.needFiles > 0
     const status: SyncFolderStatus = {
       ...base,
-      state: base.state === 'idle' && pulling ? 'syncing' : base.state,
+      state: folder.paused ? 'paused' : base.state === 'idle' && pulling ? 'syncing' : base.state,
       needFiles: folder.need.needFiles,
       needBytes: folder.need.needBytes,
       // A need count that predates the last change cannot vouch for being in sync.
-      inSync: base.state === 'idle' && !folder.need.stale && folder.need.needFiles === 0 && caughtUp,
+      inSync: !folder.paused && base.state === 'idle' && !folder.need.stale && folder.need.needFiles === 0 && caughtUp,
       members: membership?.members ?? [],
       users: membership?.users ?? [],
       pullProblems: folder.problems.slice(0, 100)

@@ -147,7 +147,16 @@ export function render (main, ctx, detail) {
 
   function renderActions () {
     const errors = errorBox()
-    const rescan = h('button', { type: 'button', class: 'secondary', onclick: event => busy(event.currentTarget, errors, async () => { await api('POST', '/folders/rescan', { id }); ctx.toast('Scanned') }) }, 'Scan now')
+    const paused = folder.state === 'paused'
+    const rescan = paused ? '' : h('button', { type: 'button', class: 'secondary', onclick: event => busy(event.currentTarget, errors, async () => { await api('POST', '/folders/rescan', { id }); ctx.toast('Scanned') }) }, 'Scan now')
+    const pause = h('button', {
+      type: 'button',
+      class: 'secondary',
+      onclick: event => busy(event.currentTarget, errors, async () => {
+        await api('POST', paused ? '/folders/resume' : '/folders/pause', { id })
+        ctx.toast(paused ? `${folder.label} syncs again` : `${folder.label} is paused: nothing is scanned or fetched until you resume it`)
+      })
+    }, paused ? 'Resume syncing' : 'Pause syncing')
     const confirm = folder.state === 'needs-confirmation'
       ? h('button', { type: 'button', onclick: async event => {
         const button = event.currentTarget
@@ -155,7 +164,7 @@ export function render (main, ctx, detail) {
         await busy(button, errors, async () => { await api('POST', '/folders/confirm', { id }); ctx.toast('Deletions recorded') })
       } }, 'Confirm deletions')
       : ''
-    fill(actions, rescan, confirm, shareLink(dir, dir === '' ? `the folder ${folder.label}` : dir), errors.el)
+    fill(actions, pause, rescan, confirm, shareLink(dir, dir === '' ? `the folder ${folder.label}` : dir), errors.el)
   }
 
   /** Reloads the lists when what they show may have changed. */

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path'
 import { brakeAdvice } from '@aerie/core'
-import { addFolder, FOLDER_ID, removeFolder } from '../folder-config.ts'
+import { addFolder, FOLDER_ID, removeFolder, setFolderPaused } from '../folder-config.ts'
 import { callAgent, tryCallAgent } from '../control-client.ts'
 import { parse, UsageError } from './args.ts'
 import type { FolderStatus, MembershipRecord } from '@aerie/core'
@@ -50,6 +50,19 @@ export async function folderUnshare ({ home, args, out }: CommandContext): Promi
   const member = memberOf(positionals, values)
   const record = await callAgent<MembershipRecord>(home, 'POST', '/v1/folders/share', { id: positionals[0], ...member, role: 'remove' })
   out(`folder ${record.folder} is no longer shared with ${'user' in member ? `the devices of ${member.user}` : member.deviceId} (membership version ${record.version}); files already there stay`)
+}
+
+/** `aerie folder pause ID` / `resume ID`: stop and start scanning, watching and fetching a folder. */
+export async function folderPause (ctx: CommandContext): Promise<void> { await setPaused(ctx, true) }
+export async function folderResume (ctx: CommandContext): Promise<void> { await setPaused(ctx, false) }
+
+async function setPaused ({ home, args, out }: CommandContext, paused: boolean): Promise<void> {
+  const { positionals } = parse(args, {}, { min: 1, max: 1, names: 'ID (see `aerie status`)' })
+  const folder = await setFolderPaused(home, positionals[0]!, paused)
+  const running = await tryCallAgent(home, 'POST', '/v1/folders/reload')
+  out(paused
+    ? `folder ${folder.id} is paused: nothing is scanned or fetched, and peers' changes wait, until \`aerie folder resume ${folder.id}\``
+    : `folder ${folder.id} syncs again${running === undefined ? ' when the agent runs (`aerie run`)' : ': the agent is scanning it for what changed meanwhile'}`)
 }
 
 /** `aerie folder confirm ID`: the files the scanner misses really are gone; record it. */

@@ -3,7 +3,7 @@ import { DeviceHome, resolveHome } from '../device-home.ts'
 import { caInit, devices, invite, revoke } from './ca-commands.ts'
 import { enroll } from './enroll-command.ts'
 import { id, peerAdd, run, status, stopAgent, ui } from './agent-commands.ts'
-import { folderAdd, folderConfirm, folderRemove, folderRescan, folderShare, folderUnshare } from './folder-commands.ts'
+import { folderAdd, folderConfirm, folderPause, folderRemove, folderRescan, folderResume, folderShare, folderUnshare } from './folder-commands.ts'
 import { shareCreate, shareList, shareRevoke } from './share-commands.ts'
 import { versions, versionsRestore } from './version-commands.ts'
 import { backupAdd, backupExclude, backupRemove, backupRun, backupSchedule, backupShow, restore, restoreBrowse, restoreList } from './backup-commands.ts'
@@ -36,6 +36,8 @@ const commands: Record<string, Command> = {
   'folder rescan': folderRescan,
   'folder unshare': folderUnshare,
   'folder confirm': folderConfirm,
+  'folder pause': folderPause,
+  'folder resume': folderResume,
   versions,
   'versions restore': versionsRestore,
   'share create': shareCreate,

@@ -21,6 +21,8 @@ export const USAGE = `usage: aerie [--home DIR] <command> [options]
   folder remove ID            stop syncing a folder (deletes nothing)
   folder confirm ID           the files a scan misses really are gone: record it
   folder rescan ID            scan a folder now (the watcher and a rescan every minute do it anyway)
+  folder pause ID / folder resume ID
+                              stop / start scanning and fetching a folder (kept across restarts)
   versions PATH [--json]      the old versions the sync kept of a file (or of every file under a
                               directory), even one deleted since; PATH is on disk in a synced folder
   versions restore PATH --at TIME

@@ -102,7 +102,9 @@ export function createUiApi (init: UiApiInit): UiApi {
       const { path, id, label } = (body ?? {}) as { path?: unknown, id?: unknown, label?: unknown }
       return await init.folders.add({ path: userPath(path), id: optional(id), label: optional(label) })
     },
-    'POST /api/v1/folders/remove': async ({ body }) => await init.folders.remove(fields(body, 'id').id)
+    'POST /api/v1/folders/remove': async ({ body }) => await init.folders.remove(fields(body, 'id').id),
+    'POST /api/v1/folders/pause': async ({ body }) => await init.folders.setPaused(fields(body, 'id').id, true),
+    'POST /api/v1/folders/resume': async ({ body }) => await init.folders.setPaused(fields(body, 'id').id, false)
   }
   if (init.backup !== undefined) Object.assign(routes, createBackupUiRoutes({ home: init.home, backup: init.backup, control: init.control, now }))
   for (const name of SHARED) {
