@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto'
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { Client } from '../apps/server/test/web/harness.ts'
 import { Lab, waitFor } from './support/agents.ts'
 import { ServerProcess } from './support/team-server.ts'
 import type { Device } from './support/agents.ts'
@@ -24,10 +23,8 @@ describe('share links from the command line', () => {
   beforeAll(async () => {
     root = await mkdtemp(join(tmpdir(), 'aerie-share-cli-'))
     server = new ServerProcess(join(root, 'server'))
-    const { webUrl } = await server.start()
-    const admin = new Client(webUrl!)
-    const token = (await readFile(join(server.dataDir, 'setup-token'), 'utf8')).trim()
-    expect((await admin.post('/api/v1/setup', { token, email: 'admin@example.com', password: 'a long admin password' })).status).toBe(200)
+    await server.start()
+    const admin = await server.setUpAdmin()
     expect((await admin.post('/api/v1/users', { email: 'ada@example.com', role: 'user', password: 'ada has a long password' })).status).toBe(200)
 
     ada = await lab.device('ada')

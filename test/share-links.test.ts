@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { Client } from '../apps/server/test/web/harness.ts'
+import type { Client } from '../apps/server/test/web/harness.ts'
 import { readZip } from '../apps/server/test/share/zip-reader.ts'
 import { Lab, waitFor } from './support/agents.ts'
 import { ServerProcess } from './support/team-server.ts'
@@ -37,10 +37,7 @@ describe('share links, end to end', () => {
     await alice.ok('folder', 'add', aliceDir, '--id', 'team')
     await waitFor(async () => /folder team: kept \d+ of \d+ items/.test(server.log), `the server to keep the folder\n${server.log}`, 60_000)
 
-    const token = (await readFile(join(server.dataDir, 'setup-token'), 'utf8')).trim()
-    admin = new Client(base)
-    const setup = await admin.post('/api/v1/setup', { token, email: 'admin@example.com', password: 'a long admin password' })
-    if (setup.status !== 200) throw new Error(`setup failed: ${JSON.stringify(setup.body)}`)
+    admin = await server.setUpAdmin()
   })
 
   afterAll(async () => {

@@ -2,6 +2,7 @@ import { spawn, execFile } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { promisify } from 'node:util'
+import { Client } from '../../apps/server/test/web/harness.ts'
 import { waitFor } from './agents.ts'
 import type { ChildProcess } from 'node:child_process'
 
@@ -64,6 +65,19 @@ export class ServerProcess {
     const result = await this.cli(args, env)
     if (result.code !== 0) throw new Error(`aerie-server ${args.join(' ')} failed (${result.code}): ${result.stderr}`)
     return result.stdout
+  }
+
+  /** The one-time token of the first-admin setup link. */
+  async setupToken (): Promise<string> {
+    return (await readFile(join(this.dataDir, 'setup-token'), 'utf8')).trim()
+  }
+
+  /** The first admin (admin@example.com), signed in to the console's API. */
+  async setUpAdmin (): Promise<Client> {
+    const admin = new Client((await this.state()).webUrl!)
+    const setup = await admin.post('/api/v1/setup', { token: await this.setupToken(), email: 'admin@example.com', password: 'a long admin password' })
+    if (setup.status !== 200) throw new Error(`setting up the first admin failed: ${JSON.stringify(setup.body)}`)
+    return admin
   }
 
   async invite (user: string): Promise<string> {
