@@ -8,6 +8,7 @@ import { startControlServer } from './control-server.ts'
 import { createBackupAgent } from './backup/backup-agent.ts'
 import { FolderOperations } from './folder-operations.ts'
 import { KnownPeers } from './known-peers.ts'
+import { LogRing } from './log-ring.ts'
 import { createUiApi } from './ui/ui-api.ts'
 import { ensureUiSecret } from './ui/ui-secret.ts'
 import { startUiServer } from './ui/ui-server.ts'
@@ -100,9 +101,12 @@ export class Agent {
   private backup?: BackupAgent
   /** What a person does to folders (UI), beside what the control API does. */
   folders!: FolderOperations
+  /** Recent log lines, for the UI. */
+  readonly logs = new LogRing()
 
   private constructor (options: AgentOptions) {
-    this.options = options
+    // Every line also goes to the ring, whoever logs it (host, sync, backup).
+    this.options = { ...options, log: (line) => { this.logs.add(line); options.log(line) } }
   }
 
   static async start (options: AgentOptions): Promise<Agent> {
@@ -252,7 +256,7 @@ export class Agent {
   }
 
   private async startUi (control: ControlRoutes): Promise<void> {
-    const api = createUiApi({ status: () => this.status(), folders: this.folders, home: this.options.home, backup: this.backup, control, onEvent: (listener) => this.onEvent(listener) })
+    const api = createUiApi({ status: () => this.status(), logs: this.logs, folders: this.folders, home: this.options.home, backup: this.backup, control, onEvent: (listener) => this.onEvent(listener) })
     this.uiApi = api
     this.ui = await startUiServer({ secret: await ensureUiSecret(this.options.home), routes: api.routes, snapshot: api.status, subscribe: api.subscribe, staticDir: UI_DIR, port: this.options.uiPort })
   }

@@ -1,7 +1,8 @@
 import { api } from '../api.js'
 import { busy, confirmAction, errorBox, field, fill, h, table } from '../dom.js'
+import { logSection } from './settings-logs.js'
 
-// Settings: who this device is, and which directories it syncs (add one, stop syncing one).
+// Settings: who this device is, which directories it syncs (add one, stop syncing one), and its log.
 
 export function render (main, ctx) {
   const device = h('div')
@@ -24,14 +25,17 @@ export function render (main, ctx) {
       label.value = ''
     })
   })
+  const logs = logSection(ctx)
   main.append(
     h('h1', { id: 'page-title' }, 'Settings'),
     h('section', { 'aria-labelledby': 'device-title' }, h('h2', { id: 'device-title' }, 'This device'), device),
-    h('section', { 'aria-labelledby': 'folders-title' }, h('h2', { id: 'folders-title' }, 'Folders'), folders, form))
+    h('section', { 'aria-labelledby': 'folders-title' }, h('h2', { id: 'folders-title' }, 'Folders'), folders, form),
+    logs.el)
 
   let key = ''
   return {
     title: 'Settings',
+    dispose: () => { logs.dispose() },
     update (status) {
       fill(device, h('dl', { class: 'facts-list' },
         h('dt', {}, 'Name'), h('dd', {}, status.deviceName, h('span', { class: 'muted' }, ' (part of its certificate: the organisation names it when it enrolls)')),

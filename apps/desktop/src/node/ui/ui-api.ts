@@ -6,6 +6,7 @@ import type { SyncFolderStatus } from '@aerie/core'
 import type { AgentStatus } from '../agent.ts'
 import type { BackupAgent } from '../backup/backup-agent.ts'
 import type { DeviceHome } from '../device-home.ts'
+import type { LogRing } from '../log-ring.ts'
 import type { ControlRoutes } from '../control-server.ts'
 import type { FolderOperations } from '../folder-operations.ts'
 import type { TransferEstimate } from '../../common/transfer-rate.ts'
@@ -31,6 +32,7 @@ export type SyncEventKind = 'progress' | 'pulled' | 'state' | 'peer'
 
 export interface UiApiInit {
   status(): AgentStatus
+  logs: LogRing
   folders: FolderOperations
   home: DeviceHome
   backup?: BackupAgent
@@ -84,6 +86,8 @@ export function createUiApi (init: UiApiInit): UiApi {
 
   const routes: UiRoutes = {
     'GET /api/v1/status': status,
+    // The UI polls with the last seq it has, so each answer carries only the new lines.
+    'GET /api/v1/logs': async ({ query }) => ({ lines: init.logs.after(Number(query.get('after') ?? 0) || 0) }),
     'GET /api/v1/folders/files': async ({ query }) => ({ entries: init.folders.files(need(query.get('folder')), query.get('dir') ?? '') }),
     'GET /api/v1/folders/conflicts': async ({ query }) => ({ conflicts: init.folders.conflicts(need(query.get('folder'))) }),
     'POST /api/v1/folders/conflicts/resolve': async ({ body }) => {
