@@ -13,6 +13,8 @@ export function uiStatus (folders: Array<Partial<UiFolderStatus>> = [], extra: P
     revoked: false,
     peers: [{ deviceId: 'bbbbbbbbbbbbbbbb', deviceName: 'desk', user: 'ada@example.com', peerId: 'Qm2', connected: true, bytesIn: 0, bytesOut: 0 }],
     offers: [],
+    certificateName: 'laptop',
+    settings: { deviceName: 'laptop', lanOnly: false, uploadLimit: 0, downloadLimit: 0 },
     folders: folders.map((f, i) => ({
       id: `f${i}`,
       label: `Folder ${i}`,

@@ -8,11 +8,13 @@ import { startControlServer } from './control-server.ts'
 import { createBackupAgent } from './backup/backup-agent.ts'
 import { FolderOperations } from './folder-operations.ts'
 import { KnownPeers } from './known-peers.ts'
+import { settingsOf, withSettings } from './device-settings.ts'
 import { LogRing } from './log-ring.ts'
 import { createUiApi } from './ui/ui-api.ts'
 import { ensureUiSecret } from './ui/ui-secret.ts'
 import { startUiServer } from './ui/ui-server.ts'
 import type { DeviceHome, StaticPeer } from './device-home.ts'
+import type { DeviceSettings } from './device-settings.ts'
 import type { AerieHost, CaStore, DeviceShareRequest, DeviceShareResponse, EnrollmentIssuer, FolderIndex, FolderOffer, PullProgress, SyncFolderStatus } from '@aerie/core'
 import type { ControlRoutes, ControlServer } from './control-server.ts'
 import type { SyncEventKind, UiApi } from './ui/ui-api.ts'
@@ -73,6 +75,9 @@ export interface AgentStatus {
   folders: SyncFolderStatus[]
   /** Folders members offered to this device that are not set up here yet. */
   offers: FolderOffer[]
+  /** The name in this device's certificate (deviceName is the one in config.json). */
+  certificateName: string
+  settings: DeviceSettings
 }
 
 const REDIAL_MS = 5_000
@@ -103,6 +108,7 @@ export class Agent {
   folders!: FolderOperations
   /** Recent log lines, for the UI. */
   readonly logs = new LogRing()
+  private settings!: DeviceSettings
 
   private constructor (options: AgentOptions) {
     // Every line also goes to the ring, whoever logs it (host, sync, backup).
@@ -119,6 +125,7 @@ export class Agent {
   private async boot (): Promise<void> {
     const { home, log } = this.options
     const config = await home.readConfig()
+    this.settings = settingsOf(config)
     this.staticPeers = config.peers
     const certificate = await home.read('device.crt')
     const ca = await home.read('ca.crt')
@@ -151,6 +158,7 @@ export class Agent {
       listen: this.options.listen ?? config.listen,
       issuer: this.issuer,
       mdns: this.options.mdns ?? config.mdns,
+      lanOnly: this.settings.lanOnly,
       log
     })
     this.host.addEventListener('device:connect', (evt) => {
@@ -204,7 +212,8 @@ export class Agent {
     const control = this.controlRoutes()
     this.control = await startControlServer(home, control)
     if (this.options.ui !== false) await this.startUi(control)
-    log(`agent ${this.identity.deviceName} (${this.identity.deviceId}) listening on ${this.host.addresses().join(', ')}`)
+    if (this.settings.lanOnly) log('LAN-only mode: no connections to or from addresses outside the local network')
+    log(`agent ${this.settings.deviceName} (${this.identity.deviceId}) listening on ${this.host.addresses().join(', ')}`)
     if (this.ui !== undefined) log(`UI at ${this.ui.url}/ (\`aerie ui\` prints the link that opens it)`)
     this.redialStaticPeers()
     this.backup.start()
@@ -244,6 +253,7 @@ export class Agent {
         setImmediate(() => { if (this.options.onStopRequested != null) this.options.onStopRequested(); else void this.stop() })
         return { stopping: true }
       },
+      'POST /v1/settings': async (body) => await this.changeSettings(body),
       'POST /v1/crl/reload': async () => ({ adopted: await this.reloadCrl() }),
       'POST /v1/peers/dial': async (body) => {
         const address = String((body as { address?: unknown } | undefined)?.address ?? '')
@@ -300,6 +310,9 @@ export class Agent {
     }
     return {
       ...pick(this.identity),
+      deviceName: this.settings.deviceName,
+      certificateName: this.identity.deviceName,
+      settings: this.settings,
       peerId: this.host.peerId.toString(),
       addresses: this.host.addresses(),
       caHolder: this.caHolder,
@@ -338,6 +351,21 @@ export class Agent {
     // A device this one has not met yet can still be named by its full id.
     if (/^[a-z2-7]{16}$/.test(name)) return name
     throw new InvalidInputError(`no known device "${name}"; \`aerie status\` lists the devices this one has met, or give the full 16-character device id`)
+  }
+
+  /** Saves the settings given (config.json) and applies them now. */
+  private async changeSettings (patch: unknown): Promise<DeviceSettings> {
+    const { home, log } = this.options
+    const config = withSettings(await home.readConfig(), patch)
+    await home.writeConfig(config)
+    const before = this.settings
+    this.settings = settingsOf(config)
+    if (before.lanOnly !== this.settings.lanOnly) {
+      this.host.setLanOnly(this.settings.lanOnly)
+      log(this.settings.lanOnly ? 'LAN-only mode on: no connections to or from addresses outside the local network' : 'LAN-only mode off')
+    }
+    if (before.deviceName !== this.settings.deviceName) log(`device name is now "${this.settings.deviceName}" here (its certificate keeps "${this.identity.deviceName}")`)
+    return this.settings
   }
 
   /** Starts folders that config.json gained and stops those it lost (deleting nothing). */

@@ -46,6 +46,10 @@ export interface DeviceConfig {
   mdns: boolean
   folders: FolderConfig[]
   backup?: BackupConfig
+  /** LAN-only mode and chunk bandwidth limits (bytes/s): see device-settings.ts. */
+  lanOnly?: boolean
+  uploadLimit?: number
+  downloadLimit?: number
 }
 
 export const DEFAULT_LISTEN = '/ip4/0.0.0.0/tcp/4001'
@@ -99,7 +103,10 @@ export class DeviceHome {
         peers: Array.isArray(config.peers) ? config.peers : [],
         mdns: config.mdns !== false,
         folders: Array.isArray(config.folders) ? config.folders : [],
-        ...(config.backup === undefined ? {} : { backup: config.backup })
+        ...(config.backup === undefined ? {} : { backup: config.backup }),
+        ...(config.lanOnly === true ? { lanOnly: true } : {}),
+        ...(typeof config.uploadLimit === 'number' && config.uploadLimit > 0 ? { uploadLimit: config.uploadLimit } : {}),
+        ...(typeof config.downloadLimit === 'number' && config.downloadLimit > 0 ? { downloadLimit: config.downloadLimit } : {})
       }
     } catch {
       throw new NotConfiguredError(`${this.path('config.json')} is not valid JSON; fix or remove it`)

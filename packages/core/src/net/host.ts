@@ -7,6 +7,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import { PeerRefusedError, RevokedDeviceError, UntrustedPeerError } from '../errors.ts'
 import { certificateEncrypter } from './certificate-encrypter.ts'
+import { isLocalMultiaddr, lanOnlyGater } from './local-address.ts'
 import type { EnrollmentIssuer, EnrollmentTicket } from './peer-trust.ts'
 import type { TrustStore } from './trust-store.ts'
 import type { DeviceIdentity } from '../pki/index.ts'
@@ -38,6 +39,8 @@ export interface AerieHostInit {
   mdns?: boolean
   /** One line per security-relevant event (refused handshakes, revocations). */
   log?(line: string): void
+  /** LAN-only mode: no connection to or from a non-local address (see local-address.ts). */
+  lanOnly?: boolean
 }
 
 export interface ConnectedDevice {
@@ -67,6 +70,9 @@ export interface AerieHost extends TypedEventEmitter<AerieHostEvents> {
   dial(address: string, options?: AbortOptions): Promise<DeviceIdentity>
   /** Sends our CRL to every connected device. */
   broadcastCrl(): Promise<void>
+  /** Turns LAN-only mode on or off now; on closes the connections it would not allow. */
+  setLanOnly(on: boolean): void
+  readonly lanOnly: boolean
   stop(): Promise<void>
 }
 
@@ -81,11 +87,13 @@ class Host extends TypedEventEmitter<AerieHostEvents> implements AerieHost {
   private readonly init: AerieHostInit
   private readonly identities = new Map<string, DeviceIdentity>()
   private readonly log: (line: string) => void
+  lanOnly: boolean
 
   constructor (init: AerieHostInit) {
     super()
     this.init = init
     this.log = init.log ?? (() => {})
+    this.lanOnly = init.lanOnly === true
   }
 
   get peerId (): PeerId { return this.libp2p.peerId }
@@ -111,6 +119,7 @@ class Host extends TypedEventEmitter<AerieHostEvents> implements AerieHost {
       streamMuxers: [yamux()],
       peerDiscovery: this.init.mdns === true ? [mdns({ interval: 10_000 })] : [],
       connectionManager: { maxConnections: 300 },
+      connectionGater: lanOnlyGater(() => this.lanOnly, (address) => { this.log(`refused connection from ${address}: this device is in LAN-only mode`) }),
       // It pings /ipfs/ping/1.0.0, which Aerie does not serve, and drops a connection whose
       // ping is slow: a link busy with a large transfer would be cut for being busy.
       connectionMonitor: { enabled: false }
@@ -158,6 +167,16 @@ class Host extends TypedEventEmitter<AerieHostEvents> implements AerieHost {
       await lpStream(stream).write(der, { signal: AbortSignal.timeout(5_000) })
       await stream.close()
     }))
+  }
+
+  setLanOnly (on: boolean): void {
+    this.lanOnly = on
+    if (!on) return
+    for (const connection of this.libp2p.getConnections()) {
+      if (isLocalMultiaddr(connection.remoteAddr)) continue
+      this.log(`closing connection to ${connection.remoteAddr.toString()}: this device is now in LAN-only mode`)
+      void connection.close().catch((err: Error) => { connection.abort(err) })
+    }
   }
 
   async stop (): Promise<void> {

@@ -1,6 +1,7 @@
 /** Certificate-authenticated libp2p links: see host.ts and certificate-encrypter.ts. */
 export { createAerieHost, CRL_PROTOCOL } from './host.ts'
 export type { AerieHost, AerieHostInit, ConnectedDevice } from './host.ts'
+export { isLocalAddress, isLocalMultiaddr, lanOnlyGater } from './local-address.ts'
 export { certificateEncrypter, AERIE_ENCRYPTER_PROTOCOL } from './certificate-encrypter.ts'
 export { createEnrollmentIssuer } from './enrollment-issuer.ts'
 export { TrustStore } from './trust-store.ts'

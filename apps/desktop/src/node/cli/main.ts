@@ -2,6 +2,7 @@ import { AerieError } from '@aerie/core'
 import { DeviceHome, resolveHome } from '../device-home.ts'
 import { caInit, devices, invite, revoke } from './ca-commands.ts'
 import { enroll } from './enroll-command.ts'
+import { configLanOnly, configLimit, configName, configShow } from './config-commands.ts'
 import { id, peerAdd, run, status, stopAgent, ui } from './agent-commands.ts'
 import { folderAdd, folderConfirm, folderPause, folderRemove, folderRescan, folderResume, folderShare, folderUnshare } from './folder-commands.ts'
 import { shareCreate, shareList, shareRevoke } from './share-commands.ts'
@@ -30,6 +31,11 @@ const commands: Record<string, Command> = {
   devices,
   revoke,
   'peer add': peerAdd,
+  config: configShow,
+  'config lan-only': configLanOnly,
+  'config upload-limit': configLimit('uploadLimit'),
+  'config download-limit': configLimit('downloadLimit'),
+  'config name': configName,
   'folder add': folderAdd,
   'folder remove': folderRemove,
   'folder share': folderShare,

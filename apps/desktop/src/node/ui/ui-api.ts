@@ -54,7 +54,7 @@ export interface UiApi {
  * Control routes the UI reaches under /api/v1 with the same body: one handler for both APIs.
  * Share links go to the team server as `aerie share` does (`{ request }`, a DeviceShareRequest).
  */
-const SHARED = ['POST /v1/folders/share', 'POST /v1/folders/rescan', 'POST /v1/folders/confirm', 'POST /v1/shares']
+const SHARED = ['POST /v1/settings', 'POST /v1/folders/share', 'POST /v1/folders/rescan', 'POST /v1/folders/confirm', 'POST /v1/shares']
 
 export function createUiApi (init: UiApiInit): UiApi {
   const now = init.now ?? Date.now
