@@ -22,6 +22,7 @@ function storeOf (blobs: Array<{ hash: Uint8Array, bytes: Uint8Array }>, damaged
       options?.onProgress?.(held.size, held.size)
       return damaged.map((hash): DamagedChunk => ({ hash, where: 'pack 1 at 0', reason: 'its authentication tag does not match' }))
     },
+    collect: async () => await Promise.reject(new Error('not in this test')),
     close: async () => {}
   }
 }

@@ -29,7 +29,46 @@ export interface ChunkStore {
    * Rejects with the signal's reason when aborted.
    */
   verify(options?: { signal?: AbortSignal, onProgress?(done: number, total: number): void }): Promise<DamagedChunk[]>
+  /**
+   * Garbage collection: forgets the chunks nobody needs and gives their space back. `mark` is
+   * called once the store has started counting what it must keep, and resolves to the live set
+   * (every chunk a snapshot or the central copy needs). A chunk is swept only when it is not
+   * live, was stored before the newest fence at least `graceMs` old, and was not put, found
+   * present (has) or read (get) within `graceMs`: a backup or pull that confirmed a chunk
+   * keeps it. Then packs mostly dead are copied (verified, still sealed) into new ones and
+   * deleted. One collection at a time; a second call waits for the first.
+   */
+  collect(mark: () => Promise<(hash: Uint8Array) => boolean>, options?: CollectOptions): Promise<CollectResult>
   close(): Promise<void>
+}
+
+export interface CollectOptions {
+  /** How long a chunk stored, confirmed or read stays safe from sweeping; 24 h by default. */
+  graceMs?: number
+  /** Packs whose live bytes are below this fraction are compacted; 0.5 by default. */
+  compactBelow?: number
+  /** Called right after the sweep is recorded (callers release what they held for it). */
+  onSwept?(): void
+  /** Called after each compaction step; a throw stops the collection there (tests of crash safety use it). */
+  onStep?(step: 'copied' | 'relocated', pack: string): void
+  signal?: AbortSignal
+}
+
+export interface CollectResult {
+  /** Chunks the store held when the sweep ran. */
+  chunks: number
+  /** Chunks forgotten, and their plain bytes. */
+  swept: number
+  sweptBytes: number
+  /** Chunks not live but kept: stored, confirmed or read within the grace period. */
+  spared: number
+  /** Packs copied into new ones, and packs deleted. */
+  compacted: number
+  deletedPacks: number
+  /** Bytes the store occupies less than before (pack files removed minus pack bytes written). */
+  freedBytes: number
+  /** Why nothing was swept, when that is so. */
+  skipped?: string
 }
 
 export interface PutOptions {

@@ -1,6 +1,7 @@
 import { DatabaseSync } from 'node:sqlite'
 import { NotConfiguredError } from '../errors.ts'
 import { migrateSchema } from '../util/sqlite-schema.ts'
+import { ENTRY_HEADER_BYTES } from './pack-files.ts'
 import type { ChunkStoreStats } from './chunk-store.ts'
 
 /**
@@ -25,6 +26,19 @@ export interface PackIndex {
   /** Records what one group commit wrote, in one transaction; a chunk that `replaces` a damaged copy takes its place. */
   record (commit: { packs: PackRecord[], chunks: Array<ChunkPlace & { replaces: boolean }> }): void
   stats (): ChunkStoreStats
+  /** Every chunk's place, for a collection's sweep (read in one go: callers must not write meanwhile). */
+  places (): ChunkPlace[]
+  /** Forgets these chunks (they then read as absent) in one transaction; their bytes stay in their packs until compaction. */
+  drop (places: ChunkPlace[]): void
+  /** Live sealed bytes (with entry headers) per pack id. */
+  liveBytes (): Map<number, number>
+  /**
+   * Points chunks at their copies in `to` (added if new), in one transaction; a chunk whose row
+   * no longer names the place it was copied from is left alone. Returns how many moved.
+   */
+  relocate (to: PackRecord, isNew: boolean, moves: Array<{ from: ChunkPlace, at: number }>): number
+  /** Removes an empty pack's row; whether it did (it does nothing while a chunk still lies there). */
+  dropPack (id: number): boolean
   meta (name: string): Uint8Array | undefined
   setMeta (name: string, value: Uint8Array): void
   close (): void
@@ -106,8 +120,24 @@ export function openPackIndex (path: string): PackIndex {
     addChunk: db.prepare('INSERT INTO chunks (hash, pack, at, length, size) VALUES (?, ?, ?, ?, ?)'),
     growPack: db.prepare('UPDATE packs SET chunks = chunks + ?, plain_bytes = plain_bytes + ?, size = max(size, ?) WHERE id = ?'),
     stats: db.prepare('SELECT count(*) AS packs, sum(chunks) AS chunks, sum(plain_bytes) AS plain, sum(size) AS size FROM packs'),
+    places: db.prepare('SELECT hash, pack, at, length, size FROM chunks'),
+    dropChunk: db.prepare('DELETE FROM chunks WHERE hash = ? AND pack = ? AND at = ?'),
+    liveBytes: db.prepare('SELECT pack, sum(length) + count(*) * ? AS bytes FROM chunks GROUP BY pack'),
+    moveChunk: db.prepare('UPDATE chunks SET pack = ?, at = ? WHERE hash = ? AND pack = ? AND at = ?'),
+    dropPack: db.prepare('DELETE FROM packs WHERE id = ? AND NOT EXISTS (SELECT 1 FROM chunks WHERE pack = ?)'),
     meta: db.prepare('SELECT value FROM meta WHERE name = ?'),
     setMeta: db.prepare('INSERT INTO meta (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value')
+  }
+
+  const transaction = (work: () => void): void => {
+    db.exec('BEGIN')
+    try {
+      work()
+      db.exec('COMMIT')
+    } catch (err) {
+      if (db.isTransaction) db.exec('ROLLBACK')
+      throw err
+    }
   }
 
   const index: PackIndex = {
@@ -179,6 +209,48 @@ export function openPackIndex (path: string): PackIndex {
     stats () {
       const row = statements.stats.get()
       return { chunks: Number(row?.chunks ?? 0), uniqueBytes: Number(row?.plain ?? 0), storedBytes: Number(row?.size ?? 0) }
+    },
+
+    places () {
+      return statements.places.all().map(row => ({
+        hash: row.hash as Uint8Array, pack: Number(row.pack), at: Number(row.at), length: Number(row.length), size: Number(row.size)
+      }))
+    },
+
+    drop (places) {
+      transaction(() => {
+        for (const place of places) {
+          if (Number(statements.dropChunk.run(place.hash, place.pack, place.at).changes) !== 1) continue
+          statements.shrinkPack.run(place.size, place.pack)
+          statements.clearDamaged.run(place.hash)
+        }
+      })
+    },
+
+    liveBytes () {
+      return new Map(statements.liveBytes.all(ENTRY_HEADER_BYTES).map(row => [Number(row.pack), Number(row.bytes)]))
+    },
+
+    relocate (to, isNew, moves) {
+      let moved = 0
+      transaction(() => {
+        if (isNew) statements.addPack.run(to.id, to.name)
+        let plain = 0
+        let end = 0
+        for (const { from, at } of moves) {
+          if (Number(statements.moveChunk.run(to.id, at, from.hash, from.pack, from.at).changes) !== 1) continue
+          statements.shrinkPack.run(from.size, from.pack)
+          moved++
+          plain += from.size
+          end = Math.max(end, at + from.length)
+        }
+        statements.growPack.run(moved, plain, Math.max(end, to.size), to.id)
+      })
+      return moved
+    },
+
+    dropPack (id) {
+      return Number(statements.dropPack.run(id, id).changes) === 1
     },
 
     meta (name) {

@@ -1,5 +1,5 @@
-import { mkdir, open } from 'node:fs/promises'
-import { join } from 'node:path'
+import { mkdir, open, unlink } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
 import { chunkIdHex, isChunk } from '../chunking/chunk-id.ts'
 import { InvalidInputError, InvalidKeyError, StoreDamagedError } from '../errors.ts'
 import { OpenFiles } from '../util/open-files.ts'
@@ -9,7 +9,7 @@ import { createPack, ENTRY_HEADER_BYTES, entryHeader, newPackName, PACK_MAGIC, p
 import { openPackIndex } from './pack-index.ts'
 import type { KeyObject } from 'node:crypto'
 import type { FileHandle } from 'node:fs/promises'
-import type { ChunkStore, DamagedChunk } from './chunk-store.ts'
+import type { ChunkStore, CollectOptions, CollectResult, DamagedChunk } from './chunk-store.ts'
 import type { PackAppender } from './pack-files.ts'
 import type { ChunkPlace, PackIndex, PackRecord } from './pack-index.ts'
 
@@ -35,6 +35,10 @@ const VERIFY_BLOCK = 4 * 1024 * 1024
  */
 const BATCH_BYTES = 8 * 1024 * 1024
 const KEY_CHECK = 'key-check'
+const DEFAULT_GRACE_MS = 24 * 60 * 60 * 1000
+const DEFAULT_COMPACT_BELOW = 0.5
+/** Touches remembered for the grace period; past this a collection sweeps nothing until they age out. */
+const MAX_TOUCHED = 2_000_000
 const KEY_CHECK_AAD = 'aerie chunk store key check'
 
 interface Pending {
@@ -89,6 +93,27 @@ export async function openPackStore (options: PackStoreOptions): Promise<ChunkSt
   let closed = false
   const reading = new Set<Promise<unknown>>()
   const closing = new AbortController()
+
+  // What a collection must spare (see ChunkStore.collect): where the packs ended at each moment
+  // (fences: chunks lie in the order they were stored), and chunks confirmed or read lately.
+  const openedAt = Date.now()
+  const fences: Array<{ time: number, pack: number, at: number }> = []
+  const touched = new Map<string, number>()
+  let touchOverflowAt = -Infinity
+  let collecting: Promise<unknown> = Promise.resolve()
+  const fence = (): void => {
+    fences.push({ time: Date.now(), pack: appender?.id ?? nextPackId, at: appender?.end ?? 0 })
+  }
+  fence()
+  const touch = (hash: Uint8Array): void => {
+    if (touched.size >= MAX_TOUCHED) {
+      touched.clear()
+      touchOverflowAt = Date.now()
+    }
+    const id = chunkIdHex(hash)
+    touched.delete(id) // re-inserted last: the map stays ordered oldest first
+    touched.set(id, Date.now())
+  }
 
   const packPath = (id: number): string => join(dir, packLabel(packs.get(id) ?? '??'))
   const where = (place: ChunkPlace): string => `${packLabel(packs.get(place.pack) ?? '??')} at ${place.at}`
@@ -192,7 +217,7 @@ export async function openPackStore (options: PackStoreOptions): Promise<ChunkSt
       plain = 'its pack file is missing'
       cause = err
     }
-    if (typeof plain !== 'string') return plain
+    if (typeof plain !== 'string') { touch(hash); return plain }
     // A good copy put while this one was read has taken its place: read that instead (once).
     if (!index.markDamaged(place, plain) && retry) return await get(hash, false)
     throw damaged(place, plain, cause)
@@ -251,6 +276,126 @@ export async function openPackStore (options: PackStoreOptions): Promise<ChunkSt
     return found
   }
 
+  async function collect (mark: () => Promise<(hash: Uint8Array) => boolean>, options: CollectOptions): Promise<CollectResult> {
+    const signal = options.signal === undefined ? closing.signal : AbortSignal.any([options.signal, closing.signal])
+    const graceMs = options.graceMs ?? DEFAULT_GRACE_MS
+    const before = index.stats().storedBytes
+    const startedAt = Date.now()
+    fence()
+    const live = await mark()
+    signal.throwIfAborted()
+    const now = Date.now()
+    const result: CollectResult = { chunks: 0, swept: 0, sweptBytes: 0, spared: 0, compacted: 0, deletedPacks: 0, freedBytes: 0 }
+    // The newest fence at least graceMs old: chunks past it are recent. None: everything is.
+    const old = fences.findLast(f => f.time <= now - graceMs)
+    // Touched since this collection started, or within the grace period: kept.
+    for (const [id, time] of touched) {
+      if (time >= Math.min(startedAt, now - graceMs)) break
+      touched.delete(id)
+    }
+    if (fences.length > 1) fences.splice(0, Math.max(0, fences.indexOf(old ?? fences[0]!)))
+    if (now - openedAt < graceMs) result.skipped = 'the store was opened within the grace period: what was confirmed before is not known'
+    else if (now - touchOverflowAt < graceMs) result.skipped = 'too many chunks were confirmed within the grace period to remember them all'
+    else if (old === undefined) result.skipped = 'no part of the store is older than the grace period'
+    // Synchronous from here to the index write: nothing is put, confirmed or read in between.
+    const places = index.places()
+    result.chunks = places.length
+    const dead: ChunkPlace[] = []
+    if (result.skipped === undefined) {
+      for (const place of places) {
+        if (live(place.hash)) continue
+        if (place.pack > old!.pack || (place.pack === old!.pack && place.at >= old!.at) || touched.has(chunkIdHex(place.hash))) {
+          result.spared++
+          continue
+        }
+        dead.push(place)
+        result.sweptBytes += place.size
+      }
+      index.drop(dead)
+      result.swept = dead.length
+    }
+    options.onSwept?.()
+    await compact(options, signal, result)
+    result.freedBytes = before - index.stats().storedBytes
+    return result
+  }
+
+  /** Copies the live chunks of mostly dead packs into new packs, then deletes the old ones. */
+  async function compact (options: CollectOptions, signal: AbortSignal, result: CollectResult): Promise<void> {
+    const below = options.compactBelow ?? DEFAULT_COMPACT_BELOW
+    const liveBytes = index.liveBytes()
+    const damagedIds = index.damaged()
+    const made = new Set<number>()
+    let into: PackAppender | undefined
+    let intoIndexed = false
+    try {
+      for (const pack of index.packs()) {
+        signal.throwIfAborted()
+        if (made.has(pack.id)) continue
+        const live = liveBytes.get(pack.id) ?? 0
+        if (live >= below * Math.max(1, pack.size - PACK_MAGIC.byteLength)) continue
+        const chunks = index.chunksIn(pack.id)
+        // A damaged chunk's pack stays as it is, for the scrub report and the repair.
+        if (chunks.some(c => damagedIds.has(chunkIdHex(c.hash)))) continue
+        if (pack.id === appender?.id) {
+          // Puts append to it: only taken while none is being written, and then closed for appends.
+          if (flushing !== undefined) continue
+          const detached = appender
+          appender = undefined
+          await detached.file.close().catch(() => {})
+        }
+        const copies: Array<{ from: ChunkPlace, sealed: Buffer }> = []
+        let good = true
+        for (const place of chunks) {
+          const sealed = Buffer.allocUnsafe(place.length)
+          const got = await readers.use(packPath(pack.id), async file => await readFully(file, sealed, 0, sealed.byteLength, place.at)).catch(() => 0)
+          if (got < place.length || typeof unseal(place, sealed) === 'string') { good = false; break }
+          copies.push({ from: place, sealed })
+        }
+        if (!good) continue
+        if (copies.length > 0) {
+          const bytes = copies.reduce((sum, c) => sum + ENTRY_HEADER_BYTES + c.from.length, 0)
+          if (into !== undefined && into.end + bytes > packSize && into.end > PACK_MAGIC.byteLength) {
+            await into.file.close()
+            into = undefined
+          }
+          if (into === undefined) {
+            into = await createPack(dir, nextPackId++, newPackName())
+            intoIndexed = false
+            made.add(into.id)
+          }
+          const start = into.end
+          const moves: Array<{ from: ChunkPlace, at: number }> = []
+          const buffers: Buffer[] = []
+          for (const { from, sealed } of copies) {
+            buffers.push(entryHeader(from.hash, from.length), sealed)
+            moves.push({ from, at: into.end + ENTRY_HEADER_BYTES })
+            into.end += ENTRY_HEADER_BYTES + from.length
+          }
+          await writeAll(into.file, buffers, start)
+          await into.file.sync()
+          for (const newDir of into.newDirs) await syncDirectory(newDir)
+          into.newDirs = []
+          options.onStep?.('copied', packLabel(pack.name))
+          index.relocate({ id: into.id, name: into.name, size: start }, !intoIndexed, moves)
+          intoIndexed = true
+          packs.set(into.id, into.name)
+          options.onStep?.('relocated', packLabel(pack.name))
+          result.compacted++
+        }
+        // Only once the index no longer points into it does the old pack go.
+        if (index.dropPack(pack.id)) {
+          await unlink(packPath(pack.id)).catch((err: NodeJS.ErrnoException) => { if (err.code !== 'ENOENT') throw err })
+          await syncDirectory(dirname(packPath(pack.id)))
+          packs.delete(pack.id)
+          result.deletedPacks++
+        }
+      }
+    } finally {
+      await into?.file.close().catch(() => {})
+    }
+  }
+
   /** Runs a read so that close() waits for it. */
   function track<T> (work: Promise<T>): Promise<T> {
     reading.add(work)
@@ -261,7 +406,11 @@ export async function openPackStore (options: PackStoreOptions): Promise<ChunkSt
   return {
     async has (hashes) {
       checkOpen()
-      return hashes.map(hash => index.state(hash) === 'stored')
+      return hashes.map(hash => {
+        const stored = index.state(hash) === 'stored'
+        if (stored) touch(hash)
+        return stored
+      })
     },
 
     async put (hash, bytes, options = {}) {
@@ -273,7 +422,7 @@ export async function openPackStore (options: PackStoreOptions): Promise<ChunkSt
       const writing = pending.get(id)
       if (writing !== undefined) return await writing
       const known = index.state(hash)
-      if (known === 'stored') return
+      if (known === 'stored') { touch(hash); return }
       const done = Promise.withResolvers<void>()
       pending.set(id, done.promise)
       const sealed = sealParts(dataKey, bytes, hash)
@@ -296,6 +445,14 @@ export async function openPackStore (options: PackStoreOptions): Promise<ChunkSt
     async verify (options) {
       checkOpen()
       return await track(verify(options))
+    },
+
+    async collect (mark, options = {}) {
+      checkOpen()
+      // One at a time: a second collection waits for the first.
+      const run = collecting.catch(() => {}).then(async () => { checkOpen(); return await collect(mark, options) })
+      collecting = run
+      return await track(run)
     },
 
     async close () {

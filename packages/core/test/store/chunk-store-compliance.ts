@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { chunkId } from '../../src/chunking/chunk-id.ts'
+import { chunkId, chunkIdHex } from '../../src/chunking/chunk-id.ts'
 import { InvalidInputError } from '../../src/errors.ts'
 import type { ChunkStore } from '../../src/store/index.ts'
 
@@ -112,6 +112,55 @@ export function describeChunkStore (name: string, create: () => Promise<ChunkSto
       const progress: Array<[number, number]> = []
       expect(await store.verify({ onProgress: (done, total) => { progress.push([done, total]) } })).toEqual([])
       expect(progress.at(-1)).toEqual([30, 30])
+    })
+
+    const liveOnly = (chunks: TestChunk[]) => async () => {
+      const keep = new Set(chunks.map(c => chunkIdHex(c.hash)))
+      return (hash: Uint8Array) => keep.has(chunkIdHex(hash))
+    }
+
+    it('collects the chunks nobody needs and keeps every one that is needed', async () => {
+      const kept = Array.from({ length: 10 }, (_, i) => randomChunk(1000 + i))
+      const dropped = Array.from({ length: 10 }, (_, i) => randomChunk(2000 + i))
+      for (const chunk of [...kept, ...dropped]) await store.put(chunk.hash, chunk.bytes)
+      // Reopened so that nothing counts as confirmed lately.
+      await store.close()
+      store = await subject.reopen()
+      const result = await store.collect(liveOnly(kept), { graceMs: 0, compactBelow: 0.99 })
+      expect(result).toMatchObject({ chunks: 20, swept: 10, sweptBytes: dropped.reduce((n, c) => n + c.bytes.byteLength, 0), spared: 0 })
+      expect(result.skipped).toBeUndefined()
+      expect(result.freedBytes).toBeGreaterThan(0)
+      expect(await store.has([...kept, ...dropped].map(c => c.hash))).toEqual([...kept.map(() => true), ...dropped.map(() => false)])
+      for (const chunk of dropped) expect(await store.get(chunk.hash)).toBeUndefined()
+      for (const chunk of kept) expect(Buffer.from((await store.get(chunk.hash))!)).toEqual(chunk.bytes)
+      expect(await store.verify()).toEqual([])
+      expect(await store.stats()).toMatchObject({ chunks: 10, uniqueBytes: kept.reduce((n, c) => n + c.bytes.byteLength, 0) })
+      // A collected chunk can be stored again.
+      await store.put(dropped[0]!.hash, dropped[0]!.bytes)
+      expect(Buffer.from((await store.get(dropped[0]!.hash))!)).toEqual(dropped[0]!.bytes)
+    })
+
+    it('spares a chunk put, found present or read while it collects, and everything within the grace period', async () => {
+      const confirmed = randomChunk(3000)
+      const read = randomChunk(3001)
+      const other = randomChunk(3002)
+      for (const chunk of [confirmed, read, other]) await store.put(chunk.hash, chunk.bytes)
+      await store.close()
+      store = await subject.reopen()
+      const fresh = randomChunk(4000)
+      const result = await store.collect(async () => {
+        // What backups and pulls do while the live set is being marked.
+        await store.put(fresh.hash, fresh.bytes)
+        expect(await store.has([confirmed.hash])).toEqual([true])
+        expect(await store.get(read.hash)).toBeDefined()
+        return () => false
+      }, { graceMs: 0 })
+      expect(result).toMatchObject({ swept: 1, spared: 3 })
+      expect(await store.has([confirmed.hash, read.hash, fresh.hash, other.hash])).toEqual([true, true, true, false])
+      const graced = await store.collect(async () => () => false)
+      expect(graced.swept).toBe(0)
+      expect(graced.skipped).toBeDefined()
+      expect(await store.has([confirmed.hash, read.hash, fresh.hash])).toEqual([true, true, true])
     })
 
     it('stops verifying when asked to', async () => {

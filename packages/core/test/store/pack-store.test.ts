@@ -262,3 +262,95 @@ async function findEntryIn (dir: string, chunk: TestChunk): Promise<{ path: stri
   }
   throw new Error('chunk not found in any pack')
 }
+
+describe('pack store collection', () => {
+  let dir: string
+  let dataKey: KeyObject
+  let store: ChunkStore
+  const openStore = async (): Promise<ChunkStore> => await openPackStore({ dir, dataKey, packSize: 256 * 1024 })
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'aerie-pack-gc-'))
+    dataKey = newKey()
+    store = await openStore()
+  })
+
+  afterEach(async () => {
+    await store.close()
+    await rm(dir, { recursive: true, force: true })
+  })
+
+  const liveOnly = (chunks: TestChunk[]) => async () => {
+    const keep = new Set(chunks.map(c => chunkIdHex(c.hash)))
+    return (hash: Uint8Array) => keep.has(chunkIdHex(hash))
+  }
+
+  /** 60 chunks of 20 KiB over several packs; every third is kept. */
+  const fill = async (): Promise<{ kept: TestChunk[], dropped: TestChunk[] }> => {
+    const chunks = Array.from({ length: 60 }, () => randomChunk(20 * 1024))
+    for (const chunk of chunks) await store.put(chunk.hash, chunk.bytes)
+    await store.close()
+    store = await openStore()
+    return { kept: chunks.filter((_, i) => i % 3 === 0), dropped: chunks.filter((_, i) => i % 3 !== 0) }
+  }
+
+  const expectAll = async (chunks: TestChunk[]): Promise<void> => {
+    for (const chunk of chunks) expect(Buffer.from((await store.get(chunk.hash))!)).toEqual(chunk.bytes)
+  }
+
+  it('compacts mostly dead packs into new ones and deletes the old files', async () => {
+    const { kept, dropped } = await fill()
+    const before = await packFilesIn(dir)
+    const storedBefore = (await store.stats()).storedBytes
+    const result = await store.collect(liveOnly(kept), { graceMs: 0 })
+    expect(result.swept).toBe(dropped.length)
+    expect(result.compacted).toBeGreaterThan(0)
+    expect(result.deletedPacks).toBeGreaterThanOrEqual(result.compacted)
+    const after = await packFilesIn(dir)
+    expect(after.length).toBeLessThan(before.length)
+    const stored = (await store.stats()).storedBytes
+    expect(stored).toBeLessThan(storedBefore / 2)
+    expect(result.freedBytes).toBe(storedBefore - stored)
+    await expectAll(kept)
+    expect(await store.verify()).toEqual([])
+    await store.close()
+    store = await openStore()
+    await expectAll(kept)
+    expect(await store.verify()).toEqual([])
+  })
+
+  it.each(['copied', 'relocated'] as const)('leaves every chunk readable when it stops after a pack is %s, and finishes the next time', async (step) => {
+    const { kept } = await fill()
+    await expect(store.collect(liveOnly(kept), { graceMs: 0, onStep: (at) => { if (at === step) throw new Error('power cut') } })).rejects.toThrow('power cut')
+    await store.close()
+    store = await openStore()
+    await expectAll(kept)
+    expect(await store.verify()).toEqual([])
+    const again = await store.collect(liveOnly(kept), { graceMs: 0 })
+    expect(again.deletedPacks).toBeGreaterThan(0)
+    await expectAll(kept)
+    expect(await store.verify()).toEqual([])
+    expect((await store.stats()).chunks).toBe(kept.length)
+  })
+
+  it('leaves a pack with a damaged chunk as it is', async () => {
+    const { kept } = await fill()
+    const { path, at } = await findEntryIn(dir, kept[0]!)
+    const file = await open(path, 'r+')
+    await file.write(Buffer.from([0xff]), 0, 1, at + 100)
+    await file.close()
+    const damaged = await store.verify()
+    expect(damaged.length).toBe(1)
+    await store.collect(liveOnly(kept), { graceMs: 0 })
+    expect(await packFilesIn(dir)).toContain(path)
+    await expectAll(kept.slice(1))
+  })
+
+  it('does not sweep while the store has been open for less than the grace period', async () => {
+    const { kept } = await fill()
+    const result = await store.collect(liveOnly(kept), { graceMs: 60 * 60 * 1000 })
+    expect(result.swept).toBe(0)
+    expect(result.skipped).toMatch(/grace period/)
+    expect((await store.stats()).chunks).toBe(60)
+  })
+})
