@@ -279,8 +279,9 @@ export class TeamServer implements TeamServerApi {
       for (const r of this.index.localFiles(folder.id)) {
         if (!r.deleted && r.type === 'file') yield { folder: folder.id, path: r.path, version: 'current', chunks: r.chunks }
       }
-      for (const v of this.history.list(folder.id, '')) yield { folder: folder.id, path: v.path, version: 'kept', chunks: v.record.chunks }
     }
+    // Every folder's kept versions, also of folders no longer served, and without list's limit.
+    for (const v of this.history.all()) yield { folder: v.folder, path: v.path, version: 'kept', chunks: v.record.chunks }
   }
 
   roleOf (folder: string, device: { deviceId: string, user: string }): FolderRole | undefined {

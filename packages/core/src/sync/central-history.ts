@@ -28,6 +28,8 @@ export interface CentralHistory {
   add (folder: string, record: FileRecord, replacedBy: string, at?: Date): void
   /** Versions of a path, or of every path under a directory (prefix), newest first. */
   list (folder: string, path: string): CentralVersion[]
+  /** Every kept version of every folder, without list's limit: what a collection or a scrub must see. */
+  all (): Iterable<CentralVersion>
   /** The folder's retention policy (the central default unless an admin set one). */
   retention (folder: string): RetentionPolicy
   setRetention (folder: string, policy: RetentionPolicy): void
@@ -111,6 +113,7 @@ export function openCentralHistory (path: string, key: KeyObject): CentralHistor
   const getRetention = db.prepare('SELECT keep_versions, max_age_days FROM retention WHERE folder = ?')
   const putRetention = db.prepare('INSERT INTO retention (folder, keep_versions, max_age_days) VALUES (?, ?, ?) ON CONFLICT (folder) DO UPDATE SET keep_versions = excluded.keep_versions, max_age_days = excluded.max_age_days')
   const folders = db.prepare('SELECT DISTINCT folder FROM versions')
+  const every = db.prepare('SELECT folder, path, sealed, replaced_at, replaced_by FROM versions ORDER BY id')
   // Per path, the newest keepVersions stay; of those, the ones older than maxAgeDays go too.
   const pruneFolder = db.prepare(`DELETE FROM versions WHERE id IN (
     SELECT id FROM (SELECT id, replaced_at, ROW_NUMBER() OVER (PARTITION BY path ORDER BY replaced_at DESC, id DESC) AS n FROM versions WHERE folder = ?)
@@ -148,6 +151,17 @@ export function openCentralHistory (path: string, key: KeyObject): CentralHistor
         replacedAt: new Date(Number(row.replaced_at)),
         replacedBy: String(row.replaced_by)
       }))
+    },
+    * all () {
+      for (const row of every.iterate()) {
+        yield {
+          folder: String(row.folder),
+          path: String(row.path),
+          record: unseal(key, String(row.folder), String(row.path), row.sealed as Uint8Array),
+          replacedAt: new Date(Number(row.replaced_at)),
+          replacedBy: String(row.replaced_by)
+        }
+      }
     },
     close () { db.close() }
   }

@@ -93,6 +93,15 @@ describe('the central copy\'s version history', () => {
     expect(history.list('f', 'old.txt')).toEqual([{ folder: 'f', path: 'old.txt', record: record('old.txt', 7), replacedAt: new Date(5000), replacedBy: 'bob' }])
   })
 
+  it('gives every kept version of every folder, past the 1000 that a listing shows', () => {
+    for (let i = 0; i < 1005; i++) history.add('f', record(`n/${i}.txt`, i), 'bob', new Date(1000 + i))
+    history.add('g', record('other.txt', 1), 'bob')
+    expect(history.list('f', '').length).toBe(1000)
+    const all = [...history.all()]
+    expect(all.filter(v => v.folder === 'f').length).toBe(1005)
+    expect(all.filter(v => v.folder === 'g').map(v => v.path)).toEqual(['other.txt'])
+  })
+
   it('refuses a nonsensical policy', () => {
     expect(() => { history.setRetention('f', { keepVersions: 0, maxAgeDays: 1 }) }).toThrow(InvalidInputError)
     expect(() => { history.setRetention('f', { keepVersions: 1, maxAgeDays: -1 }) }).toThrow(InvalidInputError)
