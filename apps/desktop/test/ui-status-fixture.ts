@@ -15,6 +15,7 @@ export function uiStatus (folders: Array<Partial<UiFolderStatus>> = [], extra: P
     offers: [],
     certificateName: 'laptop',
     settings: { deviceName: 'laptop', lanOnly: false, uploadLimit: 0, downloadLimit: 0 },
+    bandwidth: { upload: { bytes: 0, delayedBytes: 0, waits: 0, waitedMs: 0, rate: 0 }, download: { bytes: 0, delayedBytes: 0, waits: 0, waitedMs: 0, rate: 0 } },
     folders: folders.map((f, i) => ({
       id: `f${i}`,
       label: `Folder ${i}`,

@@ -15,7 +15,7 @@ import { ensureUiSecret } from './ui/ui-secret.ts'
 import { startUiServer } from './ui/ui-server.ts'
 import type { DeviceHome, StaticPeer } from './device-home.ts'
 import type { DeviceSettings } from './device-settings.ts'
-import type { AerieHost, CaStore, DeviceShareRequest, DeviceShareResponse, EnrollmentIssuer, FolderIndex, FolderOffer, PullProgress, SyncFolderStatus } from '@aerie/core'
+import type { TokenBucketStats, AerieHost, CaStore, DeviceShareRequest, DeviceShareResponse, EnrollmentIssuer, FolderIndex, FolderOffer, PullProgress, SyncFolderStatus } from '@aerie/core'
 import type { ControlRoutes, ControlServer } from './control-server.ts'
 import type { SyncEventKind, UiApi } from './ui/ui-api.ts'
 import type { UiServer } from './ui/ui-server.ts'
@@ -78,6 +78,8 @@ export interface AgentStatus {
   /** The name in this device's certificate (deviceName is the one in config.json). */
   certificateName: string
   settings: DeviceSettings
+  /** What the bandwidth limits did since the agent started. */
+  bandwidth: { upload: TokenBucketStats, download: TokenBucketStats }
 }
 
 const REDIAL_MS = 5_000
@@ -189,6 +191,8 @@ export class Agent {
       crl: () => this.trust.currentCrl(),
       rescanMs: this.options.rescanSeconds === undefined ? undefined : this.options.rescanSeconds * 1000,
       teamServer: () => this.known.teamServer()?.deviceId,
+      uploadLimit: this.settings.uploadLimit,
+      downloadLimit: this.settings.downloadLimit,
       log
     })
     if (this.options.onProgress !== undefined) this.sync.addEventListener('progress', (evt) => { this.options.onProgress?.(evt.detail) })
@@ -313,6 +317,7 @@ export class Agent {
       deviceName: this.settings.deviceName,
       certificateName: this.identity.deviceName,
       settings: this.settings,
+      bandwidth: this.sync.bandwidthStats(),
       peerId: this.host.peerId.toString(),
       addresses: this.host.addresses(),
       caHolder: this.caHolder,
@@ -363,6 +368,10 @@ export class Agent {
     if (before.lanOnly !== this.settings.lanOnly) {
       this.host.setLanOnly(this.settings.lanOnly)
       log(this.settings.lanOnly ? 'LAN-only mode on: no connections to or from addresses outside the local network' : 'LAN-only mode off')
+    }
+    if (before.uploadLimit !== this.settings.uploadLimit || before.downloadLimit !== this.settings.downloadLimit) {
+      this.sync.setLimits({ upload: this.settings.uploadLimit, download: this.settings.downloadLimit })
+      log(`bandwidth limits: upload ${rateText(this.settings.uploadLimit)}, download ${rateText(this.settings.downloadLimit)}`)
     }
     if (before.deviceName !== this.settings.deviceName) log(`device name is now "${this.settings.deviceName}" here (its certificate keeps "${this.identity.deviceName}")`)
     return this.settings
@@ -418,6 +427,10 @@ export class Agent {
     this.index?.close()
     this.caStore?.close()
   }
+}
+
+function rateText (bytesPerSecond: number): string {
+  return bytesPerSecond === 0 ? 'no limit' : `${bytesPerSecond} bytes/s`
 }
 
 function pick (identity: { deviceId: string, deviceName: string, user: string }): { deviceId: string, deviceName: string, user: string } {

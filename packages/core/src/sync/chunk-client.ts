@@ -1,6 +1,7 @@
 import { CHUNK_OK, CHUNK_PROTOCOL, CHUNK_REFUSED, encodeChunkRequest, MAX_CHUNK_REQUEST_MESSAGE, MAX_CHUNK_RESPONSE, messageChannel } from '../protocol/index.ts'
 import { ProtocolError } from '../errors.ts'
 import type { MessageChannel } from '../protocol/index.ts'
+import type { TokenBucket } from '../util/token-bucket.ts'
 import type { Connection } from '@libp2p/interface'
 
 /**
@@ -20,7 +21,8 @@ interface Pending {
   reject(err: Error): void
 }
 
-export function createChunkClient (connection: Connection, onBytesIn?: (bytes: number) => void): ChunkClient {
+/** `download`, the download limit shared by every chunk stream, slows reading answers (and so, by flow control, the sender). */
+export function createChunkClient (connection: Connection, onBytesIn?: (bytes: number) => void, download?: TokenBucket): ChunkClient {
   let channel: Promise<MessageChannel> | undefined
   let pending: Pending[] = []
   let bytesIn = 0
@@ -49,6 +51,7 @@ export function createChunkClient (connection: Connection, onBytesIn?: (bytes: n
         if (waiting === undefined) throw new ProtocolError('the peer sent a chunk nobody asked for')
         bytesIn += frame.byteLength
         onBytesIn?.(frame.byteLength)
+        await download?.take(frame.byteLength)
         const status = frame[0]
         if (status === CHUNK_OK) {
           if (frame.byteLength - 1 !== waiting.size) {

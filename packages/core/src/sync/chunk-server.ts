@@ -1,5 +1,6 @@
 import { CHUNK_NOT_FOUND, CHUNK_OK, CHUNK_REFUSED, chunkResponse, MAX_CHUNK_REQUEST_MESSAGE, MAX_CHUNK_RESPONSE, messageChannel, parseChunkRequest } from '../protocol/index.ts'
 import type { LocalChunks } from './local-chunks.ts'
+import type { TokenBucket } from '../util/token-bucket.ts'
 import type { Stream } from '@libp2p/interface'
 
 /** Requests read ahead and answered concurrently; the answers still go out in order. */
@@ -10,6 +11,8 @@ export interface ChunkServerInit {
   /** Whether the peer on this stream may read the folder (it is a member). */
   mayRead(folder: string): boolean
   onBytesOut?(bytes: number): void
+  /** The upload limit, shared by every chunk stream of this device. */
+  upload?: TokenBucket
 }
 
 /** Answers one peer's chunk requests on one stream until it closes it. */
@@ -29,6 +32,7 @@ export async function serveChunks (stream: Stream, init: ChunkServerInit): Promi
       const sent: Promise<void> = (async () => {
         const frame = await answer
         await after
+        await init.upload?.take(frame.byteLength)
         await channel.write(frame)
         init.onBytesOut?.(frame.byteLength)
       })()

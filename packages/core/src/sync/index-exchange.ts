@@ -13,6 +13,7 @@ import type { MembershipStore } from './membership-store.ts'
 import type { FolderRole, MemberIdentity, MembershipRecord, SignedMembership } from './membership.ts'
 import type { PeerCounters } from './peer-link.ts'
 import type { Connection, Stream } from '@libp2p/interface'
+import type { Bandwidth } from './sync-engine.ts'
 
 /**
  * The index exchange with connected devices (`/aerie/index/1.0.0`, docs/protocol.md) and the
@@ -40,6 +41,8 @@ export interface IndexExchangeInit {
   onMembership?(record: MembershipRecord, from: string): void
   /** A member offered a folder not set up here (its record verified); the team server accepts it at once. */
   onOffer?(offer: FolderOffer, signed: SignedMembership): void
+  /** Chunk bandwidth limits, each shared by every peer (see SyncEngine.setLimits). */
+  bandwidth?: Bandwidth
   log(line: string): void
 }
 
@@ -187,7 +190,7 @@ export class IndexExchange {
     if (existing?.isOpen === true) return existing
     const counters = this.counters.get(deviceId) ?? { bytesIn: 0, bytesOut: 0 }
     this.counters.set(deviceId, counters)
-    const link = new PeerLink({ deviceId, connection, index: this.init.index, counters })
+    const link = new PeerLink({ deviceId, connection, index: this.init.index, counters, download: this.init.bandwidth?.download })
     this.links.set(deviceId, link)
     for (const id of this.init.folderIds()) this.introduce(link, id)
     return link
@@ -324,7 +327,8 @@ export class IndexExchange {
     await serveChunks(stream, {
       chunks: this.init.localChunks,
       mayRead: folder => this.init.hasFolder(folder) && this.isMember(folder, link.deviceId),
-      onBytesOut: (n) => { link.counters.bytesOut += n }
+      onBytesOut: (n) => { link.counters.bytesOut += n },
+      upload: this.init.bandwidth?.upload
     }).catch((err: Error) => { this.init.log(`chunk requests from ${link.deviceId} stopped: ${err.message}`) })
   }
 

@@ -4,6 +4,7 @@ import type { FolderIndex } from '../index/index.ts'
 import type { FolderMessage, MessageChannel } from '../protocol/index.ts'
 import type { ChunkClient } from './chunk-client.ts'
 import type { Connection } from '@libp2p/interface'
+import type { TokenBucket } from '../util/token-bucket.ts'
 
 /** Bytes exchanged with one device while this agent runs (index messages and chunks). */
 export interface PeerCounters { bytesIn: number, bytesOut: number }
@@ -29,12 +30,12 @@ export class PeerLink {
   /** Sends go one after another: index batches of a folder must arrive in sequence order. */
   private sending: Promise<void> = Promise.resolve()
 
-  constructor (init: { deviceId: string, connection: Connection, index: FolderIndex, counters: PeerCounters }) {
+  constructor (init: { deviceId: string, connection: Connection, index: FolderIndex, counters: PeerCounters, download?: TokenBucket }) {
     this.deviceId = init.deviceId
     this.connection = init.connection
     this.index = init.index
     this.counters = init.counters
-    this.chunks = createChunkClient(init.connection, (n) => { this.counters.bytesIn += n })
+    this.chunks = createChunkClient(init.connection, (n) => { this.counters.bytesIn += n }, init.download)
   }
 
   get isOpen (): boolean {

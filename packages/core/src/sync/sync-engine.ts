@@ -23,6 +23,8 @@ import type { PullProgress } from './puller.ts'
 import type { VersionHistory } from './version-history.ts'
 import type { ServerVersion } from '../protocol/index.ts'
 import type { Connection } from '@libp2p/interface'
+import { TokenBucket } from '../util/token-bucket.ts'
+import type { TokenBucketStats } from '../util/token-bucket.ts'
 
 /**
  * The sync engine: every synced folder of this device (scanner, watcher, puller) and its
@@ -59,8 +61,14 @@ export interface SyncEngineInit {
   watch?: boolean
   /** The team server's device id, when the organisation has one: folders made here are shared with it (its central copy). */
   teamServer?(): string | undefined
+  /** Chunk bandwidth limits in bytes per second (0 or absent: none); setLimits changes them. */
+  uploadLimit?: number
+  downloadLimit?: number
   log(line: string): void
 }
+
+/** One token bucket per direction, shared by every chunk stream with every peer. */
+export interface Bandwidth { upload: TokenBucket, download: TokenBucket }
 
 export type SyncFolderState = FolderState | 'syncing' | 'paused'
 
@@ -119,11 +127,13 @@ export class SyncEngine extends TypedEventEmitter<SyncEngineEvents> {
   private stopped = false
   /** This device's user, as its certificate names it. */
   private readonly user: string
+  private readonly bandwidth: Bandwidth
 
   private constructor (init: SyncEngineInit) {
     super()
     this.init = init
     this.user = readDeviceCertificate(init.certificate).user
+    this.bandwidth = { upload: new TokenBucket({ rate: init.uploadLimit ?? 0 }), download: new TokenBucket({ rate: init.downloadLimit ?? 0 }) }
     this.localChunks = createLocalChunks(init.index, folder => this.folders.get(folder)?.config.path)
     this.pulls = new PullScheduler({
       pull: async (id) => await this.runPull(id),
@@ -139,6 +149,7 @@ export class SyncEngine extends TypedEventEmitter<SyncEngineEvents> {
     engine.exchange = await IndexExchange.start({
       ...init,
       user: engine.user,
+      bandwidth: engine.bandwidth,
       localChunks: engine.localChunks,
       hasFolder: id => engine.folders.has(id),
       folderIds: () => engine.folders.keys(),
@@ -287,6 +298,17 @@ export class SyncEngine extends TypedEventEmitter<SyncEngineEvents> {
 
   folderStatus (): SyncFolderStatus[] {
     return [...this.folders.values()].map(folder => this.statusOf(folder))
+  }
+
+  /** Changes the chunk bandwidth limits (bytes per second, 0: none) for every peer, at once. */
+  setLimits (limits: { upload?: number, download?: number }): void {
+    if (limits.upload !== undefined) this.bandwidth.upload.setRate(limits.upload)
+    if (limits.download !== undefined) this.bandwidth.download.setRate(limits.download)
+  }
+
+  /** What the limits did: bytes, and how many of them had to wait and for how long. */
+  bandwidthStats (): { upload: TokenBucketStats, download: TokenBucketStats } {
+    return { upload: this.bandwidth.upload.stats(), download: this.bandwidth.download.stats() }
   }
 
   peerCounters (deviceId: string): PeerCounters {

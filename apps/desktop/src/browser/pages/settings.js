@@ -1,5 +1,6 @@
 import { api } from '../api.js'
 import { busy, confirmAction, errorBox, field, fill, h, table } from '../dom.js'
+import { deviceSettingsSection } from './settings-device.js'
 import { logSection } from './settings-logs.js'
 
 // Settings: who this device is, which directories it syncs (add one, stop syncing one), and its log.
@@ -26,9 +27,11 @@ export function render (main, ctx) {
     })
   })
   const logs = logSection(ctx)
+  const network = deviceSettingsSection(ctx)
   main.append(
     h('h1', { id: 'page-title' }, 'Settings'),
     h('section', { 'aria-labelledby': 'device-title' }, h('h2', { id: 'device-title' }, 'This device'), device),
+    network.el,
     h('section', { 'aria-labelledby': 'folders-title' }, h('h2', { id: 'folders-title' }, 'Folders'), folders, form),
     logs.el)
 
@@ -37,8 +40,9 @@ export function render (main, ctx) {
     title: 'Settings',
     dispose: () => { logs.dispose() },
     update (status) {
+      network.update(status)
       fill(device, h('dl', { class: 'facts-list' },
-        h('dt', {}, 'Name'), h('dd', {}, status.deviceName, h('span', { class: 'muted' }, ' (part of its certificate: the organisation names it when it enrolls)')),
+        h('dt', {}, 'Name'), h('dd', {}, status.deviceName, h('span', { class: 'muted' }, status.certificateName === status.deviceName ? ' (as in its certificate)' : ` (its certificate, which other devices see, says "${status.certificateName}")`)),
         h('dt', {}, 'Device id'), h('dd', {}, h('code', {}, status.deviceId)),
         h('dt', {}, 'User'), h('dd', {}, status.user),
         h('dt', {}, 'Listening on'), h('dd', {}, status.addresses.length === 0 ? 'nothing' : status.addresses.map(a => h('code', { class: 'block' }, a))),
