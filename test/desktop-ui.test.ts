@@ -144,6 +144,19 @@ describe('the desktop UI, end to end', () => {
     await a.getByRole('heading', { name: 'Conflicts' }).waitFor()
     await a.screenshot({ path: join(ARTIFACTS, 'desktop-ui-conflicts.png'), fullPage: true })
 
+    // Both versions open in the browser (sandboxed), as they are on disk.
+    const opened = async (name: string): Promise<{ text: string, csp: string }> => {
+      const href = await a.getByRole('link', { name }).getAttribute('href')
+      const response = await a.request.get(new URL(href!, a.url()).href)
+      expect(response.status()).toBe(200)
+      return { text: await response.text(), csp: response.headers()['content-security-policy'] ?? '' }
+    }
+    expect(await opened('Open the current plan.txt')).toMatchObject({ text: 'bob rewrote the plan\n', csp: expect.stringContaining('sandbox') })
+    expect((await opened('Open the other version of plan.txt')).text).toBe('alice rewrote the plan\n')
+    // Nothing outside the folder: a path that climbs out is refused.
+    const outside = await a.request.get(new URL(`/api/v1/folders/open?folder=${folderId}&path=..%2F..%2Fetc%2Fpasswd`, a.url()).href)
+    expect(outside.status()).toBe(400)
+
     await a.getByRole('button', { name: 'Keep both versions of plan.txt' }).click()
     await a.getByRole('button', { name: 'Keep the other version of budget.txt' }).click()
     await a.getByRole('heading', { name: 'Conflicts' }).waitFor({ state: 'hidden' })

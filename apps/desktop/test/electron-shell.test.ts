@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { STOP_MESSAGE } from '../src/electron/agent-supervisor.ts'
-import { createShell } from '../src/electron/shell.ts'
+import { createShell, opensInWindow } from '../src/electron/shell.ts'
 import { iconBitmap } from '../src/electron/tray-icons.ts'
 import { fakeElectron, ManualTimers } from './fake-electron.ts'
 import { uiStatus } from './ui-status-fixture.ts'
@@ -119,5 +119,15 @@ describe('the Electron shell', () => {
     expect(fake.app.loginItem).toBe(false)
     item.click!({ checked: true })
     expect(fake.app.loginItem).toBe(true)
+  })
+})
+
+describe('windows the UI may open', () => {
+  it('opens only the UI\'s own view of a folder\'s file, nothing else', () => {
+    const ui = 'http://127.0.0.1:4444'
+    expect(opensInWindow(`${ui}/api/v1/folders/open?folder=team&path=plan.txt`, ui)).toBe(true)
+    expect(opensInWindow('https://example.org/', ui)).toBe(false)
+    expect(opensInWindow(`${ui}/api/v1/status`, ui)).toBe(false)
+    expect(opensInWindow(`http://127.0.0.1:44449/api/v1/folders/open?folder=team&path=x`, ui)).toBe(false)
   })
 })

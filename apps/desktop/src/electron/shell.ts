@@ -79,7 +79,8 @@ export function createShell (electron: ElectronApi, options: ShellOptions): Shel
       webPreferences: { preload: options.preload, contextIsolation: true, sandbox: true, nodeIntegration: false }
     })
     // The window shows the agent's UI and nothing else.
-    window.webContents.setWindowOpenHandler(() => ({ action: 'deny' }))
+    // Only a file of a folder (a conflict's versions) opens in a window of its own.
+    window.webContents.setWindowOpenHandler(({ url }) => ui !== undefined && opensInWindow(url, ui.url) ? { action: 'allow' } : { action: 'deny' })
     window.webContents.on('will-navigate', (event, url) => { if (ui === undefined || !url.startsWith(`${ui.url}/`)) event.preventDefault() })
     if (ui !== undefined) void window.loadURL(uiLink(ui.url, ui.secret))
   }
@@ -147,4 +148,9 @@ export function createShell (electron: ElectronApi, options: ShellOptions): Shel
   })
 
   return { supervisor, poll, tray: () => view }
+}
+
+/** Whether a link the UI opens may get a window: only the UI's own file view (sandboxed by its CSP). */
+export function opensInWindow (url: string, uiUrl: string): boolean {
+  return url.startsWith(`${uiUrl}/api/v1/folders/open?`)
 }

@@ -1,9 +1,10 @@
 import { lstat } from 'node:fs/promises'
 import { join } from 'node:path'
-import { InvalidInputError, isValidPath, NotConfiguredError } from '@aerie/core'
+import { assertNoSymlinkParents, InvalidInputError, isValidPath, NotConfiguredError } from '@aerie/core'
 import { conflictCopies, resolveConflict } from './conflicts.ts'
 import { addFolder, removeFolder, setFolderPaused } from './folder-config.ts'
 import { listDirectory } from './folder-files.ts'
+import { FileResult } from './ui/file-result.ts'
 import { restoreVersion, versionsOf } from './versions.ts'
 import type { FileVersion, FolderIndex, ServerVersion, SyncEngine, SyncFolderStatus } from '@aerie/core'
 import type { ConflictChoice, ConflictCopy } from './conflicts.ts'
@@ -90,6 +91,16 @@ export class FolderOperations {
     const folder = await addFolder(this.init.home, input)
     await this.init.reload()
     return folder
+  }
+
+  /** A regular file of the folder, to show in the browser (never through a symlink out of it). */
+  async open (id: string, path: string): Promise<FileResult> {
+    if (!isValidPath(path)) throw new InvalidInputError(`"${path}" is not a path inside the folder`)
+    const root = this.status(id).path
+    await assertNoSymlinkParents(root, path)
+    const stats = await lstat(join(root, path)).catch(() => undefined)
+    if (stats === undefined || !stats.isFile()) throw new NotConfiguredError(`folder ${id} has no file "${path}" on this device`)
+    return new FileResult(join(root, path), path.slice(path.lastIndexOf('/') + 1))
   }
 
   async setPaused (id: string, paused: boolean): Promise<SyncFolderStatus> {

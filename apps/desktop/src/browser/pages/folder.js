@@ -53,6 +53,7 @@ export function render (main, ctx, detail) {
 
   async function loadConflicts () {
     const list = (await api('GET', `/folders/conflicts?${query({ folder: id })}`)).conflicts
+    const openHref = path => `/api/v1/folders/open?${query({ folder: id, path })}`
     conflicts.hidden = list.length === 0
     fill(conflicts, h('h2', { id: 'conflicts-title' }, 'Conflicts'),
       h('p', {}, 'Two devices changed these files at the same time. Both versions are here; choose what to keep. What you do not keep stays in the version history.'),
@@ -72,6 +73,9 @@ export function render (main, ctx, detail) {
           h('dl', { class: 'facts-list' },
             h('dt', {}, 'Current file'), h('dd', {}, c.current ? [`${c.original}, modified `, time(new Date(c.current.mtimeMs).toISOString()), ` (${bytes(c.current.size)})`] : `${c.original} has been deleted since`),
             h('dt', {}, 'Other version'), h('dd', {}, `${c.path}, written on ${writer}, modified `, time(c.modified), ` (${bytes(c.size)})`)),
+          h('p', { class: 'actions' },
+            c.current ? h('a', { href: openHref(c.original), target: '_blank', rel: 'noopener', 'aria-label': `Open the current ${c.original}` }, 'Open the current file') : '',
+            h('a', { href: openHref(c.path), target: '_blank', rel: 'noopener', 'aria-label': `Open the other version of ${c.original}` }, 'Open the other version')),
           errors.el,
           h('div', { class: 'actions' },
             h('button', { type: 'button', onclick: resolve('original'), 'aria-label': `Keep the current ${c.original}` }, 'Keep the current file'),

@@ -107,6 +107,7 @@ export function createUiApi (init: UiApiInit): UiApi {
       return await init.folders.add({ path: userPath(path), id: optional(id), label: optional(label) })
     },
     'POST /api/v1/folders/remove': async ({ body }) => await init.folders.remove(fields(body, 'id').id),
+    'GET /api/v1/folders/open': async ({ query }) => await init.folders.open(need(query.get('folder')), query.get('path') ?? ''),
     'POST /api/v1/folders/pause': async ({ body }) => await init.folders.setPaused(fields(body, 'id').id, true),
     'POST /api/v1/folders/resume': async ({ body }) => await init.folders.setPaused(fields(body, 'id').id, false)
   }

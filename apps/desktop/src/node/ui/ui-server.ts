@@ -4,6 +4,7 @@ import { readdir, readFile } from 'node:fs/promises'
 import { extname, join } from 'node:path'
 import { AerieError } from '@aerie/core'
 import { readJson, reply } from '../control-server.ts'
+import { FileResult } from './file-result.ts'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 
@@ -140,6 +141,7 @@ export async function startUiServer (options: UiServerOptions): Promise<UiServer
     if (route === undefined) return refuse(res, 404, 'ERR_NOT_FOUND', `no route ${req.method} ${url.pathname}`)
     try {
       const result = await route({ body, query: url.searchParams })
+      if (result instanceof FileResult) return result.send(res, SECURITY_HEADERS)
       res.writeHead(200, { ...SECURITY_HEADERS, 'content-type': 'application/json' })
       res.end(JSON.stringify(result ?? {}))
     } catch (err) {
