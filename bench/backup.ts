@@ -1,12 +1,11 @@
 import { execFile } from 'node:child_process'
-import { rmSync } from 'node:fs'
-import { mkdir, mkdtemp, open, readdir, stat, writeFile } from 'node:fs/promises'
-import { loadavg, tmpdir } from 'node:os'
+import { mkdir, open, readdir, stat, writeFile } from 'node:fs/promises'
+import { loadavg } from 'node:os'
 import { join, resolve } from 'node:path'
 import { promisify } from 'node:util'
 import { PASSPHRASE } from '../test/support/agents.ts'
 import { writeRandomFile } from './support/folder-trees.ts'
-import { BenchError, checkFlags, flag, formatBytes, machine, peakRss, resetPeakRss, UsageError } from './support/measure.ts'
+import { BenchError, checkFlags, flag, formatBytes, machine, peakRss, resetPeakRss, scratchDir, UsageError } from './support/measure.ts'
 import { startServerAndAgent } from './support/server-agent.ts'
 
 /**
@@ -34,11 +33,8 @@ export async function run (args: string[]): Promise<void> {
   const scale = Number(scaleText)
   if (!Number.isFinite(scale) || scale <= 0 || scale > 16) throw new UsageError(`--scale ${scaleText}: give a number above 0, at most 16 (1 is ~1 GiB)`)
   const restic = await exec('restic', ['version']).then(r => r.stdout.trim(), () => undefined)
-  const dir = await mkdtemp(join(tmpdir(), 'aerie-bench-backup-'))
-  const removeAll = (): void => { rmSync(dir, { recursive: true, force: true }) }
-  process.once('exit', removeAll)
-  process.once('SIGINT', () => process.exit(130))
-  process.once('SIGTERM', () => process.exit(143))
+  // Removed at exit, whatever ends the run (scratchDir's handlers).
+  const dir = (await scratchDir('backup')).path
   const source = join(dir, 'source')
   const files = await makeCorpus(source, scale)
   const total = [...files.values()].reduce((a, b) => a + b, 0)

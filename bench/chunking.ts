@@ -1,10 +1,8 @@
 import { randomBytes, randomFillSync } from 'node:crypto'
-import { rmSync } from 'node:fs'
-import { mkdtemp, open, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { open } from 'node:fs/promises'
 import { join } from 'node:path'
 import { chunkFile, chunkId, findCutPoint, hashChunksOfBuffer, MAX_CHUNK_SIZE, readFully } from '@aerie/core'
-import { BenchError, checkFlags, cpuSeconds, flag, formatBytes, machine, parseBytes } from './support/measure.ts'
+import { BenchError, checkFlags, cpuSeconds, flag, formatBytes, machine, parseBytes, scratchDir } from './support/measure.ts'
 import type { FileHandle } from 'node:fs/promises'
 
 /**
@@ -25,15 +23,9 @@ const HASH_PIECE = 64 * 1024
 export async function run (args: string[]): Promise<void> {
   checkFlags(args, ['bytes'])
   const bytes = parseBytes(flag(args, 'bytes') ?? process.env.BENCH_BYTES ?? '1GiB', flag(args, 'bytes') != null ? '--bytes' : 'BENCH_BYTES')
-  const dir = await mkdtemp(join(tmpdir(), 'aerie-bench-chunking-'))
+  const scratch = await scratchDir('chunking')
+  const dir = scratch.path
   const path = join(dir, 'data')
-  // Ctrl-C, a kill or a crash must not leave a gigabyte behind: 'exit' also runs after an
-  // uncaught error and after process.exit, which the signal handler calls.
-  const removeSync = (): void => { rmSync(dir, { recursive: true, force: true }) }
-  const onSignal = (signal: NodeJS.Signals): void => { process.exit(signal === 'SIGINT' ? 130 : 143) }
-  process.once('exit', removeSync)
-  process.once('SIGINT', onSignal)
-  process.once('SIGTERM', onSignal)
   const label = (what: string): string => `chunking ${what}`.padEnd(20)
   const rate = (ms: number): string => `${(bytes / 1e6 / (ms / 1000)).toFixed(0)} MB/s`.padStart(10)
   try {
@@ -62,10 +54,7 @@ export async function run (args: string[]): Promise<void> {
     const serial = sha + cdc.ms
     console.log(`${label('ratios')}chunkFile/sha256 ${(sha / whole).toFixed(2)}   chunkFile/read ${(read / whole).toFixed(2)}   chunkFile/(sha256+fastcdc in series) ${(serial / whole).toFixed(2)}`)
   } finally {
-    await rm(dir, { recursive: true, force: true })
-    process.off('exit', removeSync)
-    process.off('SIGINT', onSignal)
-    process.off('SIGTERM', onSignal)
+    await scratch.remove()
   }
 }
 

@@ -1,11 +1,11 @@
 import { execFile } from 'node:child_process'
-import { readFileSync, rmSync } from 'node:fs'
-import { copyFile, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises'
-import { loadavg, tmpdir } from 'node:os'
+import { readFileSync } from 'node:fs'
+import { copyFile, mkdir, readdir, rm } from 'node:fs/promises'
+import { loadavg } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { writeRandomFile } from './support/folder-trees.ts'
-import { BenchError, checkFlags, flag, formatBytes, machine, percentile, UsageError } from './support/measure.ts'
+import { BenchError, checkFlags, flag, formatBytes, machine, percentile, scratchDir, UsageError } from './support/measure.ts'
 import { startServerAndAgent } from './support/server-agent.ts'
 import { storeFigures, untilKept } from './support/server-waits.ts'
 import type { Ingest, StoreFigures } from './support/server-waits.ts'
@@ -43,13 +43,8 @@ export async function run (args: string[]): Promise<void> {
   const rounds = parseRounds(flag(args, 'rounds'))
   const size = Math.max(MiB, Math.round(64 * MiB * scale / MiB) * MiB)
   const bytes = FILES * size
-  const dir = await mkdtemp(join(tmpdir(), 'aerie-bench-server-'))
-  // Ctrl-C, a kill or a crash must not leave gigabytes behind; server-agent.ts kills the processes.
-  const removeAll = (): void => { rmSync(dir, { recursive: true, force: true }) }
-  const onSignal = (signal: NodeJS.Signals): void => { process.exit(signal === 'SIGINT' ? 130 : 143) }
-  process.once('exit', removeAll)
-  process.once('SIGINT', onSignal)
-  process.once('SIGTERM', onSignal)
+  const scratch = await scratchDir('server')
+  const dir = scratch.path
   try {
     const source = join(dir, 'source')
     await mkdir(source)
@@ -74,10 +69,7 @@ export async function run (args: string[]): Promise<void> {
     }
     report(results, bytes)
   } finally {
-    await rm(dir, { recursive: true, force: true })
-    process.off('exit', removeAll)
-    process.off('SIGINT', onSignal)
-    process.off('SIGTERM', onSignal)
+    await scratch.remove()
   }
 }
 

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto'
-import { createReadStream, rmSync } from 'node:fs'
-import { mkdir, mkdtemp, rm } from 'node:fs/promises'
-import { loadavg, tmpdir } from 'node:os'
+import { createReadStream } from 'node:fs'
+import { mkdir } from 'node:fs/promises'
+import { loadavg } from 'node:os'
 import { join } from 'node:path'
 import { writeRandomFile } from './support/folder-trees.ts'
-import { BenchError, checkFlags, cpuSeconds, flag, formatBytes, machine, peakRss, percentile, resetPeakRss, UsageError } from './support/measure.ts'
+import { BenchError, checkFlags, cpuSeconds, flag, formatBytes, machine, peakRss, percentile, resetPeakRss, scratchDir, UsageError } from './support/measure.ts'
 import { startServerAndAgent } from './support/server-agent.ts'
 import { untilKept } from './support/server-waits.ts'
 import { download, shareLinks, startReferenceServer } from './support/share-http.ts'
@@ -32,12 +32,8 @@ export async function run (args: string[]): Promise<void> {
   const concurrency = parseNumber(flag(args, 'concurrency'), 'concurrency', 200, 1, 1000)
   const bigSize = Math.max(MiB, Math.round(1024 * scale) * MiB)
   const smallSize = Math.max(64 * 1024, Math.round(10 * MiB * Math.min(1, scale)))
-  const dir = await mkdtemp(join(tmpdir(), 'aerie-bench-share-'))
-  const removeAll = (): void => { rmSync(dir, { recursive: true, force: true }) }
-  const onSignal = (signal: NodeJS.Signals): void => { process.exit(signal === 'SIGINT' ? 130 : 143) }
-  process.once('exit', removeAll)
-  process.once('SIGINT', onSignal)
-  process.once('SIGTERM', onSignal)
+  const scratch = await scratchDir('share')
+  const dir = scratch.path
   try {
     const folder = join(dir, 'folder')
     await mkdir(folder)
@@ -104,10 +100,7 @@ export async function run (args: string[]): Promise<void> {
     console.log(`${'share peak RSS'.padEnd(22)}server ${rss.every(r => r !== undefined) ? `${(Math.max(...rss as number[]) / MiB).toFixed(0)} MiB` : 'unknown'} during the ` +
       `${concurrency} concurrent downloads (VmHWM reset before them${rounds > 1 ? ', highest of the rounds' : ''}); each download counted and audited`)
   } finally {
-    await rm(dir, { recursive: true, force: true })
-    process.off('exit', removeAll)
-    process.off('SIGINT', onSignal)
-    process.off('SIGTERM', onSignal)
+    await scratch.remove()
   }
 }
 

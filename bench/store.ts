@@ -1,11 +1,9 @@
 import { createSecretKey, randomBytes } from 'node:crypto'
-import { rmSync } from 'node:fs'
-import { mkdtemp, open, rm, stat } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { open, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { chunkId, hashChunksOfBuffer, openPackStore, readFully } from '@aerie/core'
 import { inParallel } from '../packages/core/src/util/in-parallel.ts'
-import { BenchError, checkFlags, cpuSeconds, flag, formatBytes, machine, parseBytes, peakRss, resetPeakRss, UsageError } from './support/measure.ts'
+import { BenchError, checkFlags, cpuSeconds, flag, formatBytes, machine, parseBytes, peakRss, resetPeakRss, scratchDir, UsageError } from './support/measure.ts'
 
 /**
  * Chunk store benchmark: put B bytes of random chunks into a fresh pack store (seal, append,
@@ -27,13 +25,8 @@ export async function run (args: string[]): Promise<void> {
   const bytes = parseBytes(flag(args, 'bytes') ?? process.env.BENCH_BYTES ?? '1GiB', flag(args, 'bytes') != null ? '--bytes' : 'BENCH_BYTES')
   const parallel = Number(flag(args, 'parallel') ?? '256')
   if (!Number.isInteger(parallel) || parallel < 1 || parallel > 4096) throw new UsageError('--parallel: give a whole number of puts in flight, 1 to 4096')
-  const dir = await mkdtemp(join(tmpdir(), 'aerie-bench-store-'))
-  // Ctrl-C, a kill or a crash must not leave gigabytes behind (see chunking.ts).
-  const removeSync = (): void => { rmSync(dir, { recursive: true, force: true }) }
-  const onSignal = (signal: NodeJS.Signals): void => { process.exit(signal === 'SIGINT' ? 130 : 143) }
-  process.once('exit', removeSync)
-  process.once('SIGINT', onSignal)
-  process.once('SIGTERM', onSignal)
+  const scratch = await scratchDir('store')
+  const dir = scratch.path
   const label = (what: string): string => `store ${what}`.padEnd(16)
   const rate = (ms: number): string => `${(bytes / 1e6 / (ms / 1000)).toFixed(0)} MB/s`.padStart(10)
   try {
@@ -75,10 +68,7 @@ export async function run (args: string[]): Promise<void> {
       await store.close()
     }
   } finally {
-    await rm(dir, { recursive: true, force: true })
-    process.off('exit', removeSync)
-    process.off('SIGINT', onSignal)
-    process.off('SIGTERM', onSignal)
+    await scratch.remove()
   }
 }
 

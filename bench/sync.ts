@@ -1,14 +1,12 @@
 import { execFile } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
-import { rmSync } from 'node:fs'
-import { copyFile, mkdir, mkdtemp, open, readFile, rm, utimes } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { copyFile, mkdir, open, readFile, rm, utimes } from 'node:fs/promises'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { waitFor } from '../test/support/agents.ts'
 import { startAgentPair } from './support/agent-pair.ts'
 import { digestOf, sha256, writeDuplicatedFiles, writeRandomFile, writeRandomFiles } from './support/folder-trees.ts'
-import { BenchError, checkFlags, flag, formatBytes, machine, peakRss, percentile, resetPeakRss, UsageError } from './support/measure.ts'
+import { BenchError, checkFlags, flag, formatBytes, machine, peakRss, percentile, resetPeakRss, scratchDir, UsageError } from './support/measure.ts'
 import { agentCpu, cpuBetween, untilEdited, untilQuiet, untilSame } from './support/sync-waits.ts'
 import type { AgentPair } from './support/agent-pair.ts'
 import type { Cpu } from './support/sync-waits.ts'
@@ -79,13 +77,8 @@ export async function run (args: string[]): Promise<void> {
   const only = parseCases(flag(args, 'only'))
   const scale = parseScale(flag(args, 'scale'))
   const sizes = sizesFor(scale)
-  const dir = await mkdtemp(join(tmpdir(), 'aerie-bench-sync-'))
-  // Ctrl-C, a kill or a crash must not leave gigabytes behind; agent-pair.ts kills the agents.
-  const removeSync = (): void => { rmSync(dir, { recursive: true, force: true }) }
-  const onSignal = (signal: NodeJS.Signals): void => { process.exit(signal === 'SIGINT' ? 130 : 143) }
-  process.once('exit', removeSync)
-  process.once('SIGINT', onSignal)
-  process.once('SIGTERM', onSignal)
+  const scratch = await scratchDir('sync')
+  const dir = scratch.path
   try {
     console.log(`sync bench  ${new Date().toISOString()}  node ${process.version}  ${machine()}  scale ${scale}: ` +
       `big ${sizes.big.files} x ${formatBytes(sizes.big.size)}, small ${sizes.small.files} x ${formatBytes(sizes.small.size)} in ${Math.ceil(sizes.small.files / sizes.small.perDir)} dirs, ` +
@@ -118,10 +111,7 @@ export async function run (args: string[]): Promise<void> {
     }
     report(only, cold, edits, troubles, rounds)
   } finally {
-    await rm(dir, { recursive: true, force: true })
-    process.off('exit', removeSync)
-    process.off('SIGINT', onSignal)
-    process.off('SIGTERM', onSignal)
+    await scratch.remove()
   }
 }
 

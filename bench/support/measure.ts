@@ -1,5 +1,7 @@
-import { readFileSync, writeFileSync } from 'node:fs'
-import { cpus } from 'node:os'
+import { readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { cpus, tmpdir } from 'node:os'
+import { join } from 'node:path'
 
 /**
  * Small pieces every benchmark needs: byte sizes as people write them, percentiles,
@@ -170,5 +172,28 @@ export async function untilAborted<T> (promise: Promise<T>, signal: AbortSignal)
     return await Promise.race([promise, aborted])
   } finally {
     signal.removeEventListener('abort', onAbort)
+  }
+}
+
+/**
+ * A benchmark's scratch directory. Ctrl-C, a kill or a crash must not leave gigabytes behind:
+ * 'exit' also runs after an uncaught error and after process.exit, which the signal handlers
+ * call. `remove()` deletes it and drops those handlers.
+ */
+export async function scratchDir (name: string): Promise<{ path: string, remove(): Promise<void> }> {
+  const path = await mkdtemp(join(tmpdir(), `aerie-bench-${name}-`))
+  const removeSync = (): void => { rmSync(path, { recursive: true, force: true }) }
+  const onSignal = (signal: NodeJS.Signals): void => { process.exit(signal === 'SIGINT' ? 130 : 143) }
+  process.once('exit', removeSync)
+  process.once('SIGINT', onSignal)
+  process.once('SIGTERM', onSignal)
+  return {
+    path,
+    async remove () {
+      await rm(path, { recursive: true, force: true })
+      process.off('exit', removeSync)
+      process.off('SIGINT', onSignal)
+      process.off('SIGTERM', onSignal)
+    }
   }
 }
