@@ -5,7 +5,6 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { basename, join, resolve } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { Client } from '../apps/server/test/web/harness.ts'
 import { Lab, waitFor } from './support/agents.ts'
 import { ARTIFACTS, launchChromium } from './support/chromium.ts'
 import { ServerProcess } from './support/team-server.ts'
@@ -41,14 +40,12 @@ describe('the desktop UI with a team server', () => {
   beforeAll(async () => {
     root = await mkdtemp(join(tmpdir(), 'aerie-desktop-ui-server-'))
     server = new ServerProcess(join(root, 'server'))
-    const { webUrl } = await server.start()
-    const admin = new Client(webUrl!)
-    const token = (await readFile(join(server.dataDir, 'setup-token'), 'utf8')).trim()
-    expect((await admin.post('/api/v1/setup', { token, email: 'admin@example.com', password: 'a long admin password' })).status).toBe(200)
+    await server.start()
+    const admin = await server.setUpAdmin()
     expect((await admin.post('/api/v1/users', { email: 'ada@example.com', role: 'user', password: 'ada has a long password' })).status).toBe(200)
 
     ada = await lab.device('ada')
-    await ada.ok('enroll', await server.invite('ada@example.com'), '--name', 'ada', '--listen', '/ip4/127.0.0.1/tcp/0')
+    await server.enroll(ada, 'ada')
     await ada.start()
     adaDir = join(root, 'ada-team')
     await mkdir(join(adaDir, 'docs'), { recursive: true })
@@ -109,7 +106,7 @@ describe('the desktop UI with a team server', () => {
 
   it('tells a device whose user has no account on the team server, plainly, instead of showing a form', async () => {
     const bob = await lab.device('bob')
-    await bob.ok('enroll', await server.invite('bob@example.com'), '--name', 'bob', '--listen', '/ip4/127.0.0.1/tcp/0')
+    await server.enroll(bob, 'bob')
     await bob.start()
     await waitFor(() => /connected to bob/.test(server.log), `bob to reach the server\n${server.log}`, 60_000)
     const other = await context.newPage()

@@ -28,7 +28,7 @@ describe('share links from the command line', () => {
     expect((await admin.post('/api/v1/users', { email: 'ada@example.com', role: 'user', password: 'ada has a long password' })).status).toBe(200)
 
     ada = await lab.device('ada')
-    await ada.ok('enroll', await server.invite('ada@example.com'), '--name', 'ada', '--listen', '/ip4/127.0.0.1/tcp/0')
+    await server.enroll(ada, 'ada')
     await ada.start()
     adaDir = join(root, 'ada-team')
     await mkdir(join(adaDir, 'docs'), { recursive: true })
@@ -65,7 +65,7 @@ describe('share links from the command line', () => {
 
   it('refuses a device whose user has no account, and a path outside every synced folder, each with a clear reason', async () => {
     const bob = await lab.device('bob')
-    await bob.ok('enroll', await server.invite('bob@example.com'), '--name', 'bob', '--listen', '/ip4/127.0.0.1/tcp/0')
+    await server.enroll(bob, 'bob')
     await bob.start()
     const bobDir = join(root, 'bob-own')
     await mkdir(bobDir)

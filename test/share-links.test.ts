@@ -28,7 +28,7 @@ describe('share links, end to end', () => {
     server = new ServerProcess(join(root, 'server'))
     base = (await server.start()).webUrl!
     alice = await lab.device('alice')
-    await alice.ok('enroll', await server.invite('alice@example.com'), '--name', 'alice', '--listen', '/ip4/127.0.0.1/tcp/0')
+    await server.enroll(alice, 'alice')
     await alice.start()
     aliceDir = join(root, 'alice-team')
     await mkdir(join(aliceDir, 'reports'), { recursive: true })

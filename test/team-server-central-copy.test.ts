@@ -39,7 +39,7 @@ describe('team server: the central copy', () => {
     alice = await lab.device('alice')
     bob = await lab.device('bob')
     for (const [device, name] of [[alice, 'alice'], [bob, 'bob']] as const) {
-      await device.ok('enroll', await server.invite(`${name}@example.com`), '--name', name, '--listen', '/ip4/127.0.0.1/tcp/0')
+      await server.enroll(device, name)
     }
     await alice.start()
   })

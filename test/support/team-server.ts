@@ -5,6 +5,7 @@ import { promisify } from 'node:util'
 import { Client } from '../../apps/server/test/web/harness.ts'
 import { waitFor } from './agents.ts'
 import type { ChildProcess } from 'node:child_process'
+import type { Device } from './agents.ts'
 
 /**
  * A real `aerie-server` process for end-to-end tests: its own data directory, its libp2p peer
@@ -78,6 +79,11 @@ export class ServerProcess {
     const setup = await admin.post('/api/v1/setup', { token: await this.setupToken(), email: 'admin@example.com', password: 'a long admin password' })
     if (setup.status !== 200) throw new Error(`setting up the first admin failed: ${JSON.stringify(setup.body)}`)
     return admin
+  }
+
+  /** Enrolls a device (not yet running) with a code from this server, as `NAME@example.com`, listening on loopback. */
+  async enroll (device: Device, name: string): Promise<void> {
+    await device.ok('enroll', await this.invite(`${name}@example.com`), '--name', name, '--listen', '/ip4/127.0.0.1/tcp/0')
   }
 
   async invite (user: string): Promise<string> {
