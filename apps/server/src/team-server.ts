@@ -186,9 +186,7 @@ export class TeamServer implements TeamServerApi {
   }
 
   folders (): FolderSummary[] {
-    return this.central.status().map(f => ({
-      id: f.id, label: f.label, owner: f.owner, members: f.members, users: f.users, files: f.files, bytes: f.bytes, online: f.online
-    }))
+    return this.central.summaries()
   }
 
   async setFolderMember (folder: string, deviceId: string, role: 'editor' | 'viewer' | 'remove'): Promise<FolderSummary> {
@@ -275,9 +273,9 @@ export class TeamServer implements TeamServerApi {
 
   /** Every central-copy file, current and kept in the history, with its chunks: what a scrub maps damage to. */
   * centralFileChunks (): Generator<CentralFileChunks> {
-    for (const folder of this.central.status()) {
-      for (const r of this.index.localFiles(folder.id)) {
-        if (!r.deleted && r.type === 'file') yield { folder: folder.id, path: r.path, version: 'current', chunks: r.chunks }
+    for (const folder of this.central.folderIds()) {
+      for (const r of this.index.localFiles(folder)) {
+        if (!r.deleted && r.type === 'file') yield { folder, path: r.path, version: 'current', chunks: r.chunks }
       }
     }
     // Every folder's kept versions, also of folders no longer served, and without list's limit.
@@ -286,10 +284,6 @@ export class TeamServer implements TeamServerApi {
 
   roleOf (folder: string, device: { deviceId: string, user: string }): FolderRole | undefined {
     return this.central.roleOf(folder, device)
-  }
-
-  centralStatus (): ReturnType<CentralCopy['status']> {
-    return this.central.status()
   }
 
   async storage (): Promise<ChunkStoreStats> {

@@ -60,7 +60,7 @@ export interface CentralAuditEvent {
   detail: Record<string, string>
 }
 
-export interface CentralFolderStatus {
+export interface CentralFolderSummary {
   id: string
   label: string
   owner: string
@@ -69,11 +69,14 @@ export interface CentralFolderStatus {
   /** Files (not directories or deletions) in the central copy, and their bytes. */
   files: number
   bytes: number
+  /** Members connected now. */
+  online: string[]
+}
+
+export interface CentralFolderStatus extends CentralFolderSummary {
   /** What the central copy still lacks of what members announced. */
   needFiles: number
   needBytes: number
-  /** Members connected now. */
-  online: string[]
   pull?: PullProgress
   pullProblems: Array<{ path: string, message: string }>
 }
@@ -98,6 +101,7 @@ export class CentralCopy extends TypedEventEmitter<CentralCopyEvents> {
   private readonly init: CentralCopyInit
   private readonly folders = new Map<string, CentralFolder>()
   private readonly pulls: PullScheduler
+  private readonly sizes = new Map<string, { sequence: number, files: number, bytes: number }>()
   private exchange!: IndexExchange
   private pruneTimer?: NodeJS.Timeout
   /** Chunks read ahead for all downloads at once (share links): many readers, bounded memory. */
@@ -191,35 +195,61 @@ export class CentralCopy extends TypedEventEmitter<CentralCopyEvents> {
     return summary(record)
   }
 
-  status (): CentralFolderStatus[] {
-    const { index, memberships } = this.init
+  /** The folders kept here. */
+  folderIds (): string[] {
+    return [...this.folders.keys()]
+  }
+
+  /** Each folder's members and size, without what it still needs (cheap: for listings on every request). */
+  summaries (): CentralFolderSummary[] {
+    const { memberships } = this.init
     return [...this.folders.values()].map(folder => {
       const record = memberships.get(folder.id)?.record
-      let files = 0
-      let bytes = 0
-      for (const file of index.localFiles(folder.id)) {
-        if (file.deleted || file.type !== 'file') continue
-        files++
-        bytes += file.size
-      }
-      const need = index.need(folder.id)
-      const status: CentralFolderStatus = {
+      return {
         id: folder.id,
         label: record?.label ?? folder.id,
         owner: record?.owner ?? '',
         members: record?.members ?? [],
         users: record?.users ?? [],
-        files,
-        bytes,
+        ...this.size(folder.id),
+        online: this.exchange.membersOnline(folder.id).map(link => link.deviceId)
+      }
+    })
+  }
+
+  /** summaries(), with what each folder still needs and its pull. */
+  status (): CentralFolderStatus[] {
+    return this.summaries().map(summary => {
+      const folder = this.folders.get(summary.id)!
+      const need = this.init.index.need(folder.id)
+      const status: CentralFolderStatus = {
+        ...summary,
         needFiles: need.length,
         needBytes: need.reduce((n, item) => n + (item.winner.deleted ? 0 : item.winner.size), 0),
-        online: this.exchange.membersOnline(folder.id).map(link => link.deviceId),
         pullProblems: folder.problems.slice(0, 100)
       }
       if (folder.progress !== undefined && this.pulls.isPulling(folder.id)) status.pull = folder.progress
       return status
     })
   }
+
+  /** Files and bytes of a folder's current copy, counted again only when its records changed. */
+  private size (id: string): { files: number, bytes: number } {
+    const { index } = this.init
+    const sequence = index.localSequence(id)
+    const cached = this.sizes.get(id)
+    if (cached?.sequence === sequence) return { files: cached.files, bytes: cached.bytes }
+    let files = 0
+    let bytes = 0
+    for (const file of index.localFiles(id)) {
+      if (file.deleted || file.type !== 'file') continue
+      files++
+      bytes += file.size
+    }
+    this.sizes.set(id, { sequence, files, bytes })
+    return { files, bytes }
+  }
+
 
   peerCounters (deviceId: string): PeerCounters {
     return this.exchange.countersOf(deviceId)
