@@ -26,6 +26,8 @@ export interface CentralVersion {
 
 export interface CentralHistory {
   add (folder: string, record: FileRecord, replacedBy: string, at?: Date): void
+  /** add() for many versions in one transaction (a pull's batch): one commit, not one per file. */
+  addMany (folder: string, versions: ReadonlyArray<{ record: FileRecord, replacedBy: string }>, at?: Date): void
   /** Versions of a path, or of every path under a directory (prefix), newest first. */
   list (folder: string, path: string): CentralVersion[]
   /** Every kept version of every folder, without list's limit: what a collection or a scrub must see. */
@@ -141,6 +143,17 @@ export function openCentralHistory (path: string, key: KeyObject): CentralHistor
     },
     add (folder, record, replacedBy, at = new Date()) {
       insert.run(folder, record.path, seal(key, folder, record), at.getTime(), replacedBy)
+    },
+    addMany (folder, versions, at = new Date()) {
+      if (versions.length === 0) return
+      db.exec('BEGIN IMMEDIATE')
+      try {
+        for (const { record, replacedBy } of versions) insert.run(folder, record.path, seal(key, folder, record), at.getTime(), replacedBy)
+        db.exec('COMMIT')
+      } catch (err) {
+        if (db.isTransaction) db.exec('ROLLBACK')
+        throw err
+      }
     },
     list (folder, path) {
       const prefix = path === '' || path === '.' ? '' : `${path}/`

@@ -76,14 +76,12 @@ export async function pullIntoStore (init: StorePullInit, signal?: AbortSignal):
     const batch = adopted
     adopted = []
     if (batch.length === 0) return
-    const keep = (): void => {
-      for (const { record, device } of batch) {
-        const current = index.getLocal(folder, record.path)
-        if (current !== undefined && !current.deleted && current.type !== 'dir') history.add(folder, current, device)
-      }
-    }
     try {
-      keep()
+      // What each record replaces goes to the history first: a version is never dropped unkept.
+      history.addMany(folder, batch.flatMap(({ record, device }) => {
+        const current = index.getLocal(folder, record.path)
+        return current !== undefined && !current.deleted && current.type !== 'dir' ? [{ record: current, replacedBy: device }] : []
+      }))
       index.adoptRemotes(folder, batch.map(b => b.record))
     } catch {
       for (const { record } of batch) {

@@ -45,6 +45,9 @@ describe('the central copy\'s version history', () => {
     expect(a[1]!.record.chunks[0]!.hash).toEqual(new Uint8Array(32).fill(1))
     expect(history.list('f', 'docs').map(v => v.record.size)).toEqual([3, 2, 1])
     expect(history.list('f', '').map(v => v.record.size)).toEqual([4, 3, 2, 1])
+    // A pull's batch in one transaction.
+    history.addMany('g', [{ record: record('x.txt', 6), replacedBy: 'bob' }, { record: record('y.txt', 7), replacedBy: 'carol' }], new Date(6000))
+    expect(history.list('g', '').map(v => [v.path, v.replacedBy])).toEqual([['y.txt', 'carol'], ['x.txt', 'bob'], ['docs/a.txt', 'bob']])
   })
 
   it('prunes by each folder\'s policy: the newest N per file, none older than the age limit', () => {
