@@ -2,10 +2,12 @@ import { execFile } from 'node:child_process'
 import { X509Certificate } from 'node:crypto'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { request } from 'node:https'
+import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { AddressInfo } from 'node:net'
 import type { TLSSocket } from 'node:tls'
 import { Client } from '../apps/server/test/web/harness.ts'
 import { ServerProcess } from './support/team-server.ts'
@@ -63,6 +65,21 @@ describe('team server behind a proxy', () => {
       const entry = (await admin.get('/api/v1/audit?action=setup.completed')).body.entries[0]
       expect(entry.address).toBe(trust ? '203.0.113.7' : '127.0.0.1')
       await server.stop()
+    }
+  })
+
+  it('says which address is taken when its port is in use, and does not linger', async () => {
+    const busy = createServer()
+    await new Promise<void>(resolve => busy.listen(0, '127.0.0.1', resolve))
+    const port = (busy.address() as AddressInfo).port
+    const server = new ServerProcess(join(root, 'busy-port'))
+    servers.push(server)
+    try {
+      await expect(server.start(['--port', String(port)])).rejects.toThrow(new RegExp(`cannot listen on 127.0.0.1:${port}: another program`))
+      // It exited (a half-started server would keep running with its libp2p peer).
+      expect(server.process?.exitCode).toBe(1)
+    } finally {
+      busy.close()
     }
   })
 })

@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { AerieError, changePassphrase, InvalidInputError, NotConfiguredError, setLocked, unlockWithPassphrase } from '@aerie/core'
 import { CONFIG_FLAGS, loadConfig } from './config.ts'
+import type { ServerConfig } from './config.ts'
 import { issueEnrollmentCode, listDevices } from './enrollment-codes.ts'
 import { keyState, openServerIdentity, serverPaths, storedWebCertificate } from './server-identity.ts'
 import { publishState, STATE_FILE, TeamServer } from './team-server.ts'
@@ -110,19 +111,29 @@ async function start (args: string[]): Promise<number> {
   }
   const metadata = openServerMetadata(join(config.dataDir, 'server.db'))
   const audit = createAuditLog(metadata.audit)
-  const server = await TeamServer.start({ config, identity, log, audit: (event) => { audit.record(event) } })
+  let server: TeamServer | undefined
+  let web: Awaited<ReturnType<typeof buildWebApp>> | undefined
+  try {
+    server = await TeamServer.start({ config, identity, log, audit: (event) => { audit.record(event) } })
+    web = await buildWebApp({
+      api: server,
+      metadata,
+      audit,
+      setupToken: identity.setupToken,
+      secureCookies: !config.http,
+      trustProxy: config.trustProxy,
+      ...(config.http ? {} : { https: { key: identity.web.keyPem, cert: identity.web.certPem } }),
+      log
+    })
+    await web.listen({ host: config.host, port: config.port })
+  } catch (err) {
+    // A server that cannot start must not linger half-started (its libp2p peer would keep the process alive).
+    await web?.close().catch(() => {})
+    await server?.stop().catch(() => {})
+    metadata.close()
+    throw listenProblem(err, config)
+  }
   if (unlockedBy !== undefined) audit.record({ actor: 'admin passphrase', action: 'server.unlocked', address: unlockedBy })
-  const web = await buildWebApp({
-    api: server,
-    metadata,
-    audit,
-    setupToken: identity.setupToken,
-    secureCookies: !config.http,
-    trustProxy: config.trustProxy,
-    ...(config.http ? {} : { https: { key: identity.web.keyPem, cert: identity.web.certPem } }),
-    log
-  })
-  await web.listen({ host: config.host, port: config.port })
   const url = config.publicUrl ?? listenUrl(web, { host: config.host, https: !config.http })
   await server.serveDeviceShares(deviceShares({
     shares: createShareLinks({ api: server, store: metadata.shares }),
@@ -252,6 +263,16 @@ async function printScrub (args: string[]): Promise<number> {
   } finally {
     metadata.close()
   }
+}
+
+/** A port that is taken or not allowed, said as what to do; anything else as it is. */
+function listenProblem (err: unknown, config: ServerConfig): unknown {
+  const e = err as NodeJS.ErrnoException & { address?: string, port?: number }
+  if (e.code !== 'EADDRINUSE' && e.code !== 'EACCES') return err
+  const where = e.address !== undefined ? `${e.address}:${String(e.port)}` : `${config.host}:${config.port} or ${config.p2pListen.join(', ')}`
+  return new NotConfiguredError(e.code === 'EADDRINUSE'
+    ? `cannot listen on ${where}: another program (or another aerie-server) uses it; stop it, or choose another --port / --p2p-listen`
+    : `cannot listen on ${where}: not allowed (ports below 1024 need privileges); choose another --port / --p2p-listen`)
 }
 
 /** Durations like 30m, 24h, 7d. */
