@@ -3,7 +3,7 @@ import { ConflictError } from '../accounts/errors.ts'
 import { date, text } from './sqlite-rows.ts'
 import type { Row } from './sqlite-rows.ts'
 import type { BackupRetention } from '@aerie/core'
-import type { BackupHoldRecord, BackupSnapshotRecord, BackupStore, ScrubReport } from './stores.ts'
+import type { BackupHoldRecord, BackupRestoreGrantRecord, BackupRetentionRecord, BackupSnapshotRecord, BackupStore, ScrubReport } from './stores.ts'
 
 /**
  * The endpoint-backup tables: part of a new database's schema, and schema version 3's migration.
@@ -61,6 +61,7 @@ export function backupStore (db: DatabaseSync): BackupStore {
     ofDevice: db.prepare('SELECT * FROM backup_snapshots WHERE device_id = ? ORDER BY committed_at, id'),
     forget: db.prepare('DELETE FROM backup_snapshots WHERE id = ?'),
     retention: db.prepare('SELECT * FROM backup_retention WHERE scope = ?'),
+    retentions: db.prepare('SELECT * FROM backup_retention ORDER BY scope'),
     setRetention: db.prepare(`INSERT INTO backup_retention (scope, policy, set_by, set_at) VALUES (?, ?, ?, ?)
       ON CONFLICT (scope) DO UPDATE SET policy = excluded.policy, set_by = excluded.set_by, set_at = excluded.set_at`),
     clearRetention: db.prepare('DELETE FROM backup_retention WHERE scope = ?'),
@@ -70,6 +71,8 @@ export function backupStore (db: DatabaseSync): BackupStore {
     liftHold: db.prepare('DELETE FROM backup_holds WHERE kind = ? AND subject = ?'),
     addGrant: db.prepare('INSERT INTO backup_restore_grants (id, snapshot_id, device_id, granted_by, granted_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)'),
     grants: db.prepare('SELECT * FROM backup_restore_grants WHERE device_id = ? AND expires_at > ? ORDER BY granted_at'),
+    allGrants: db.prepare('SELECT * FROM backup_restore_grants WHERE expires_at > ? ORDER BY granted_at, id'),
+    revokeGrant: db.prepare('DELETE FROM backup_restore_grants WHERE id = ?'),
     addScrub: db.prepare('INSERT INTO backup_scrubs (finished_at, report) VALUES (?, ?)'),
     lastScrub: db.prepare('SELECT report FROM backup_scrubs ORDER BY id DESC LIMIT 1')
   }
@@ -88,6 +91,10 @@ export function backupStore (db: DatabaseSync): BackupStore {
         counters: JSON.parse(text(row.counters)) as Record<string, number>,
         received: { chunks: Number(row.received_chunks), bytes: Number(row.received_bytes) }
       }
+  const retention = (row: Row): BackupRetentionRecord => ({ policy: JSON.parse(text(row.policy)) as BackupRetention, setBy: text(row.set_by), setAt: date(row.set_at) })
+  const grant = (row: Row): BackupRestoreGrantRecord => ({
+    id: text(row.id), snapshotId: text(row.snapshot_id), deviceId: text(row.device_id), grantedBy: text(row.granted_by), grantedAt: date(row.granted_at), expiresAt: date(row.expires_at)
+  })
   return {
     addSnapshot (r) {
       try {
@@ -104,8 +111,9 @@ export function backupStore (db: DatabaseSync): BackupStore {
     forgetSnapshot: id => Number(s.forget.run(id).changes) === 1,
     retention (scope) {
       const row = s.retention.get(scope)
-      return row === undefined ? undefined : { policy: JSON.parse(text(row.policy)) as BackupRetention, setBy: text(row.set_by), setAt: date(row.set_at) }
+      return row === undefined ? undefined : retention(row)
     },
+    retentionPolicies: () => s.retentions.all().map(row => ({ scope: text(row.scope), ...retention(row) })),
     setRetention (scope, r) {
       if (r === undefined) s.clearRetention.run(scope)
       else s.setRetention.run(scope, JSON.stringify(r.policy), r.setBy, r.setAt.getTime())
@@ -116,9 +124,9 @@ export function backupStore (db: DatabaseSync): BackupStore {
     setHold (h) { s.setHold.run(h.kind, subject(h.kind, h.subject), h.reason, h.setBy, h.setAt.getTime()) },
     liftHold: (kind, name) => Number(s.liftHold.run(kind, subject(kind, name)).changes) === 1,
     addRestoreGrant (g) { s.addGrant.run(g.id, g.snapshotId, g.deviceId, g.grantedBy, g.grantedAt.getTime(), g.expiresAt.getTime()) },
-    restoreGrants: (deviceId, now) => s.grants.all(deviceId, now.getTime()).map(row => ({
-      id: text(row.id), snapshotId: text(row.snapshot_id), deviceId: text(row.device_id), grantedBy: text(row.granted_by), grantedAt: date(row.granted_at), expiresAt: date(row.expires_at)
-    })),
+    restoreGrants: (deviceId, now) => s.grants.all(deviceId, now.getTime()).map(grant),
+    allRestoreGrants: now => s.allGrants.all(now.getTime()).map(grant),
+    revokeRestoreGrant: id => Number(s.revokeGrant.run(id).changes) === 1,
     addScrub (report) { s.addScrub.run(report.finishedAt, JSON.stringify(report)) },
     lastScrub () {
       const row = s.lastScrub.get()

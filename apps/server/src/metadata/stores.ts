@@ -232,6 +232,8 @@ export interface BackupStore {
   forgetSnapshot (id: string): boolean
   /** The policy of `scope` (a device id, or DEFAULT_SCOPE), undefined when none is set. */
   retention (scope: string): BackupRetentionRecord | undefined
+  /** Every policy set, by scope (DEFAULT_SCOPE's among them when set). */
+  retentionPolicies (): Array<BackupRetentionRecord & { scope: string }>
   /** Sets a scope's policy, or clears it with undefined (the device then follows the default). */
   setRetention (scope: string, policy: BackupRetentionRecord | undefined): void
   holds (): BackupHoldRecord[]
@@ -241,6 +243,10 @@ export interface BackupStore {
   addRestoreGrant (grant: BackupRestoreGrantRecord): void
   /** Grants to a device that have not expired at `now`. */
   restoreGrants (deviceId: string, now: Date): BackupRestoreGrantRecord[]
+  /** Every device's grants that have not expired at `now`, oldest first. */
+  allRestoreGrants (now: Date): BackupRestoreGrantRecord[]
+  /** Removes a grant: the device can no longer open the snapshot under it. False when there is none with that id. */
+  revokeRestoreGrant (id: string): boolean
   addScrub (report: ScrubReport): void
   lastScrub (): ScrubReport | undefined
 }

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { ConflictError } from '../../src/accounts/errors.ts'
-import { GENESIS_HASH } from '../../src/metadata/stores.ts'
+import { DEFAULT_SCOPE, GENESIS_HASH } from '../../src/metadata/stores.ts'
 import type { AuditEntry, ServerMetadata } from '../../src/metadata/stores.ts'
 
 /**
@@ -131,6 +131,26 @@ export function describeMetadataCompliance (name: string, open: () => { metadata
       expect(m.audit.list({ limit: 10, action: 'login.failed', actor: 'bob' }).map(e => e.seq)).toEqual([2])
       expect(m.audit.list({ limit: 10, since: at(2000), until: at(2000) }).map(e => e.seq)).toEqual([2])
       expect(m.audit.list({ limit: 1, beforeSeq: 3 }).map(e => e.seq)).toEqual([2])
+    })
+
+    it('backups: lists every retention policy by scope, and every unexpired restore grant; a revoked grant is gone for its device', () => {
+      const policy = { last: 1, hourly: 0, daily: 7, weekly: 0, monthly: 0 }
+      m.backups.setRetention(DEFAULT_SCOPE, { policy, setBy: 'ada', setAt: at(0) })
+      m.backups.setRetention('dev2', { policy: { ...policy, last: 3 }, setBy: 'ada', setAt: at(1) })
+      expect(m.backups.retentionPolicies()).toEqual([
+        { scope: DEFAULT_SCOPE, policy, setBy: 'ada', setAt: at(0) },
+        { scope: 'dev2', policy: { ...policy, last: 3 }, setBy: 'ada', setAt: at(1) }
+      ])
+      const grant = (id: string, deviceId: string, expiresIn: number) => ({ id, snapshotId: 's1', deviceId, grantedBy: 'ada', grantedAt: at(0), expiresAt: at(expiresIn) })
+      m.backups.addRestoreGrant(grant('g1', 'dev2', 1000))
+      m.backups.addRestoreGrant(grant('g2', 'dev3', 5000))
+      m.backups.addRestoreGrant(grant('g3', 'dev2', 5000))
+      expect(m.backups.allRestoreGrants(at(2000)).map(g => g.id)).toEqual(['g2', 'g3'])
+      expect(m.backups.allRestoreGrants(at(0))).toEqual([grant('g1', 'dev2', 1000), grant('g2', 'dev3', 5000), grant('g3', 'dev2', 5000)])
+      expect(m.backups.revokeRestoreGrant('g3')).toBe(true)
+      expect(m.backups.revokeRestoreGrant('g3')).toBe(false)
+      expect(m.backups.restoreGrants('dev2', at(0)).map(g => g.id)).toEqual(['g1'])
+      expect(m.backups.allRestoreGrants(at(0)).map(g => g.id)).toEqual(['g1', 'g2'])
     })
   })
 }

@@ -1,6 +1,7 @@
-import { InvalidInputError, pathProblem } from '@aerie/core'
+import { InvalidInputError } from '@aerie/core'
 import type { RetentionPolicy } from '@aerie/core'
 import type { FastifyPluginAsync } from 'fastify'
+import { checkRelativePath } from '../../relative-path.ts'
 import { actorOf, principalOf, viaOf } from '../auth.ts'
 import type { WebContext } from '../context.ts'
 import { responses } from '../errors.ts'
@@ -151,11 +152,6 @@ export function fileRoutes (ctx: WebContext): FastifyPluginAsync {
   }
 }
 
-/** Refuses a path that is not inside the folder (absolute, '..', '\\', …), saying why. */
 function checkPath (path: string, field: string, rootAllowed: boolean): void {
-  if (path === '' && rootAllowed) return
-  const problem = pathProblem(path)
-  if (problem === undefined) return
-  const shown = path.length > 80 ? `${path.slice(0, 80)}…` : path
-  throw new InvalidInputError(`${field} "${shown}" is not a path inside the folder (${problem}); give it relative to the folder's root, e.g. "plans/budget.xlsx"`)
+  checkRelativePath(path, { field, where: 'the folder', example: 'plans/budget.xlsx', rootAllowed })
 }
