@@ -4,6 +4,7 @@ import { request } from 'node:http'
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { basename, join, resolve } from 'node:path'
+import QRCode from 'qrcode'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Lab, waitFor } from './support/agents.ts'
 import { ARTIFACTS, launchChromium } from './support/chromium.ts'
@@ -14,7 +15,8 @@ import type { Device } from './support/agents.ts'
 // The desktop UI's screens that need the organisation's team server, in a real headless
 // Chromium against real agents and a real aerie-server: share links (create, copy, revoke),
 // what a device without an account is told, backup (set, run with progress, browse, restore),
-// and the first run: a device that is not enrolled enrolls from the UI with a code.
+// and the first run: a device that is not enrolled enrolls from the UI with a code, pasted or
+// as a picture of its QR code.
 
 const BIN = resolve(import.meta.dirname, '../apps/desktop/bin/aerie.js')
 
@@ -197,8 +199,28 @@ describe('the desktop UI with a team server', () => {
     await fresh.getByLabel('Enrollment code').fill('not a code')
     await fresh.getByRole('button', { name: 'Enroll this device' }).click()
     await fresh.getByRole('alert').waitFor()
+    const wrongCode = (await fresh.getByRole('alert').textContent())!.replace(/^✕ /, '')
     await fresh.screenshot({ path: join(ARTIFACTS, 'desktop-ui-enroll.png'), fullPage: true })
-    await fresh.getByLabel('Enrollment code').fill(await server.invite('cy@example.com'))
+    // A picture: without a QR code it says so; a QR code that is not Aerie's is read into
+    // the field and refused as any wrong code is; the real code's QR code enrolls.
+    const picture = fresh.getByLabel('Or pick a picture of its QR code')
+    await picture.setInputFiles({ name: 'page.png', mimeType: 'image/png', buffer: await fresh.screenshot() })
+    await fresh.getByRole('alert').getByText('no QR code found in page.png').waitFor()
+    // Dropped onto the page, as from a file manager.
+    const shop = (await QRCode.toBuffer('https://shop.example/offer')).toString('base64')
+    // A string, as the test is type-checked without the DOM's types.
+    const dropped = await fresh.evaluateHandle(`(() => {
+      const data = new DataTransfer()
+      data.items.add(new File([Uint8Array.fromBase64('${shop}')], 'shop.png', { type: 'image/png' }))
+      return data
+    })()`)
+    await fresh.dispatchEvent('main', 'drop', { dataTransfer: dropped })
+    await waitFor(async () => await fresh.getByLabel('Enrollment code').inputValue() === 'https://shop.example/offer', 'the QR code to be read')
+    await fresh.getByRole('button', { name: 'Enroll this device' }).click()
+    await fresh.getByRole('alert').getByText(wrongCode).waitFor()
+    const code = await server.invite('cy@example.com')
+    await picture.setInputFiles({ name: 'invite.png', mimeType: 'image/png', buffer: await QRCode.toBuffer(code) })
+    await waitFor(async () => await fresh.getByLabel('Enrollment code').inputValue() === code, 'the invite\'s QR code to be read')
     await fresh.getByLabel('Name of this device (optional)').fill('cy-laptop')
     await fresh.getByRole('button', { name: 'Enroll this device' }).click()
     await fresh.getByRole('heading', { name: 'Dashboard' }).waitFor()

@@ -61,6 +61,15 @@ describe('the UI server', () => {
     expect((await call(`${server.url}/../../etc/passwd`)).status).toBe(404)
   })
 
+  it('serves the QR decoder as one known file of its package, and nothing else of node_modules', async () => {
+    const decoder = await call(`${server.url}/vendor/jsqr.js`)
+    expect(decoder.status).toBe(200)
+    expect(decoder.headers['content-type']).toMatch(/^text\/javascript/)
+    expect(decoder.body).toContain('jsQR')
+    expect((await call(`${server.url}/vendor/package.json`)).status).toBe(404)
+    expect((await call(`${server.url}/node_modules/jsqr/dist/jsQR.js`)).status).toBe(404)
+  })
+
   it('refuses the API without the secret, and with a wrong one', async () => {
     expect((await call(`${server.url}/api/v1/status`)).status).toBe(401)
     expect((await call(`${server.url}/api/v1/status`, { headers: { authorization: `Bearer ${'b'.repeat(43)}` } })).status).toBe(401)

@@ -2,6 +2,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto'
 import { createServer } from 'node:http'
 import { readdir, readFile } from 'node:fs/promises'
 import { extname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { AerieError } from '@aerie/core'
 import { readJson, reply } from '../control-server.ts'
 import { FileResult } from './file-result.ts'
@@ -55,6 +56,15 @@ const SECURITY_HEADERS = {
   'cache-control': 'no-store'
 }
 const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8', '.svg': 'image/svg+xml' }
+/**
+ * The browser UI has no build step: the few libraries it loads are served each as one known
+ * file of its npm package (never a directory of node_modules), same-origin for the CSP.
+ * URL path → the file, as Node resolves it.
+ */
+const LIBRARIES: Record<string, string> = {
+  // The Enroll screen's QR decoder (pages/enroll.js); its UMD build sets `self.jsQR`.
+  '/vendor/jsqr.js': 'jsqr/dist/jsQR.js'
+}
 /** Pushes are at most this often, however busy the sync is. */
 const PUSH_MS = 250
 /** Peers come and go without an engine event: a push this often catches them. */
@@ -198,7 +208,7 @@ export async function startUiServer (options: UiServerOptions): Promise<UiServer
   }
 }
 
-/** Every file of the UI, read once: nothing outside the directory can be named. */
+/** Every file of the UI and its libraries, read once: nothing else can be named. */
 async function loadStatic (dir: string): Promise<Map<string, { type: string, body: Buffer }>> {
   const files = new Map<string, { type: string, body: Buffer }>()
   for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
@@ -206,6 +216,9 @@ async function loadStatic (dir: string): Promise<Map<string, { type: string, bod
     if (!entry.isFile() || type === undefined) continue
     const path = join(entry.parentPath, entry.name)
     files.set('/' + path.slice(dir.length).split(/[\\/]/).filter(Boolean).join('/'), { type, body: await readFile(path) })
+  }
+  for (const [urlPath, file] of Object.entries(LIBRARIES)) {
+    files.set(urlPath, { type: TYPES['.js']!, body: await readFile(fileURLToPath(import.meta.resolve(file))) })
   }
   return files
 }
