@@ -31,8 +31,12 @@ export interface BackupJob {
   progress: JobProgress
   /** backup: the snapshot and the counters; restore: what was written. */
   result?: unknown
+  /** A restore's request: what it restores, and where (the desktop's notification says so). */
+  restore?: RestoreRequest
   error?: { code: string, message: string }
 }
+
+export interface RestoreRequest { snapshot: string, path: string, to: string, overwrite: boolean }
 
 /** What the UI shows beside the backup set: the last run, the next one, the job. */
 export interface BackupOverview {
@@ -86,12 +90,12 @@ export function createBackupAgent (init: BackupAgentInit): BackupAgent {
   }
 
   /** Starts a job unless one runs (then that one is returned). */
-  function startJob (kind: BackupJob['kind'], work: (job: BackupJob) => Promise<unknown>): BackupJob {
+  function startJob (kind: BackupJob['kind'], work: (job: BackupJob) => Promise<unknown>, restore?: RestoreRequest): BackupJob {
     if (job?.state === 'running') {
       if (job.kind !== kind) throw new InvalidInputError(`a ${job.kind} is running on this device; wait until it has finished`)
       return job
     }
-    const current: BackupJob = { id: nextId++, kind, state: 'running', progress: { files: 0, needFiles: 0, bytes: 0, needBytes: 0 } }
+    const current: BackupJob = { id: nextId++, kind, state: 'running', progress: { files: 0, needFiles: 0, bytes: 0, needBytes: 0 }, ...restore === undefined ? {} : { restore } }
     job = current
     work(current).then(result => {
       current.result = result
@@ -127,7 +131,7 @@ export function createBackupAgent (init: BackupAgentInit): BackupAgent {
     })
   }
 
-  async function restore (current: BackupJob, request: { snapshot: string, path: string, to: string, overwrite: boolean }): Promise<unknown> {
+  async function restore (current: BackupJob, request: RestoreRequest): Promise<unknown> {
     return await withRepository(async repo => {
       const snapshot = await repo.open(request.snapshot, 'restore')
       const result = await restoreSnapshot({
@@ -205,8 +209,8 @@ export function createBackupAgent (init: BackupAgentInit): BackupAgent {
       const { snapshot, path, to, overwrite } = (body ?? {}) as { snapshot?: unknown, path?: unknown, to?: unknown, overwrite?: unknown }
       if (typeof to !== 'string' || !isAbsolute(to)) throw new InvalidInputError('a restore needs --to DIR, the directory to restore into')
       connection()
-      const request = { snapshot: String(snapshot ?? ''), path: String(path ?? ''), to, overwrite: overwrite === true }
-      return startJob('restore', async current => await restore(current, request))
+      const request: RestoreRequest = { snapshot: String(snapshot ?? ''), path: String(path ?? ''), to, overwrite: overwrite === true }
+      return startJob('restore', async current => await restore(current, request), request)
     }
   }
 
