@@ -9,7 +9,8 @@ import type { Device } from './support/agents.ts'
 
 // The server's side of endpoint backup, end to end: a real aerie-server, real agents and the
 // admin API. Retention after a snapshot, an admin's restore of one device's snapshot to another,
-// and a scrub that names the snapshot and file a damaged pack byte hurts.
+// a scrub that names the snapshot and file a damaged pack byte hurts, and the garbage collection
+// that frees what forgotten snapshots alone needed.
 
 // Response bodies are checked with expect() shapes; typing each one would add nothing.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -48,7 +49,8 @@ describe('endpoint backup administration', () => {
   beforeAll(async () => {
     root = await mkdtemp(join(tmpdir(), 'aerie-backup-admin-'))
     server = new ServerProcess(join(root, 'server'))
-    await server.start()
+    // A second of grace, so that what was stored a moment ago can be collected within the test.
+    await server.start([], { AERIE_GC_GRACE: '1s' })
     api = await adminClient(server)
     ada = await lab.device('ada')
     await server.enroll(ada, 'ada')
@@ -147,5 +149,62 @@ describe('endpoint backup administration', () => {
     const to = join(root, 'after-repair')
     await ada.ok('restore', repair.snapshot.id, '--to', to)
     expect((await readFile(join(to, docs.slice(1), 'photos/big.raw'))).equals(big)).toBe(true)
+  })
+
+  it('frees the chunks only forgotten snapshots needed, never a held snapshot\'s, the central copy\'s or the latest\'s', async () => {
+    // Two collections a grace period apart: the first fences off what was stored up to it (and
+    // sweeps what lies before an older fence), the second sweeps the rest. Both reports, summed.
+    const collect = async (): Promise<Json> => {
+      const first = await api('POST', '/backup/gc', {})
+      expect(first.status).toBe(200)
+      await new Promise(resolve => setTimeout(resolve, 1_100))
+      const second = await api('POST', '/backup/gc', {})
+      expect(second.status).toBe(200)
+      const [a, b] = [first.body.report, second.body.report]
+      return { ...b, sweptBytes: a.sweptBytes + b.sweptBytes, freedBytes: a.freedBytes + b.freedBytes }
+    }
+    // The central copy: a folder on ada that the server keeps, whose file is also in ada's backup set.
+    expect((await api('POST', '/users', { email: 'ada@example.com', role: 'user', password: 'ada has a long password' })).status).toBe(200)
+    const team = join(root, 'ada-team')
+    const central = randomBytes(3 * 1024 * 1024)
+    await mkdir(team, { recursive: true })
+    await writeFile(join(team, 'central.bin'), central)
+    await ada.ok('folder', 'add', team, '--id', 'team')
+    await waitFor(() => /folder team: kept \d+ of \d+ items/.test(server.log), `the server to keep the folder\n${server.log}`, 60_000)
+    const unique = randomBytes(12 * 1024 * 1024)
+    await writeFile(join(docs, 'unique.bin'), unique)
+    await writeFile(join(docs, 'central-copy.bin'), central)
+
+    // Held: retention (last 1) forgets nothing, so the collection frees nothing of it.
+    expect((await api('PUT', '/backup/holds/device/' + first.deviceId, { reason: 'case 12' })).status).toBe(200)
+    const held = (JSON.parse(await ada.ok('backup', 'run', '--json')) as RunResult).snapshot
+    await rm(join(docs, 'unique.bin'))
+    await rm(join(docs, 'central-copy.bin'))
+    const latest = (JSON.parse(await ada.ok('backup', 'run', '--json')) as RunResult).snapshot
+    const whileHeld = await collect()
+    expect(whileHeld.sweptBytes).toBeLessThan(unique.byteLength)
+    const heldCopy = join(root, 'held-restore')
+    await ada.ok('restore', held.id, '--to', heldCopy)
+    expect((await readFile(join(heldCopy, docs.slice(1), 'unique.bin'))).equals(unique)).toBe(true)
+
+    // Lifted: the held snapshot is forgotten, and the next collection frees what it alone needed.
+    expect((await api('DELETE', '/backup/holds/device/' + first.deviceId)).body.forgotten).toContain(held.id)
+    const report = await collect()
+    expect(report.skipped).toBeUndefined()
+    expect(report.sweptBytes).toBeGreaterThanOrEqual(unique.byteLength)
+    expect(report.freedBytes).toBeGreaterThan(0)
+    expect((await api('GET', '/backup/gc')).body.report).toMatchObject({ swept: report.swept, finishedAt: report.finishedAt })
+
+    // What is still needed is all there: the latest snapshot restores, the central copy's file downloads, a scrub is clean.
+    const latestCopy = join(root, 'latest-restore')
+    await ada.ok('restore', latest.id, '--to', latestCopy)
+    expect((await readFile(join(latestCopy, docs.slice(1), 'photos/big.raw'))).equals(big)).toBe(true)
+    const link = (await ada.ok('share', 'create', join(team, 'central.bin'))).trim().split('\n').at(-1)!
+    const download = await fetch(`${link}/download`)
+    expect(download.status).toBe(200)
+    expect(Buffer.from(await download.arrayBuffer()).equals(central)).toBe(true)
+    expect((await api('POST', '/backup/scrub', {})).body.report).toMatchObject({ damaged: [], snapshots: [] })
+    const audit = (await api('GET', '/audit?limit=200')).body.entries as Array<{ action: string, detail: Record<string, string> }>
+    expect(audit.find(e => e.action === 'backup.gc')?.detail).toMatchObject({ swept: expect.any(Number) })
   })
 })

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { InvalidInputError, NotConfiguredError } from '@aerie/core'
+import { InvalidInputError, NotConfiguredError, parseDuration } from '@aerie/core'
 
 /**
  * The team server's configuration: built-in defaults, then a JSON file (`--config FILE`, or
@@ -31,10 +31,17 @@ export interface ServerConfig {
   locked: boolean
   /** The URL users reach the console at (for the setup link); default https://HOST:PORT. */
   publicUrl?: string
+  /**
+   * How long a chunk stored, confirmed present or read stays safe from garbage collection (and
+   * how long the server must have run before a collection sweeps anything): longer than any
+   * backup or pull takes. In milliseconds (written 24h, 30m, 90s); default 24 h.
+   */
+  gcGrace: number
 }
 
 export const DEFAULT_PORT = 8443
 export const DEFAULT_P2P_LISTEN = '/ip4/0.0.0.0/tcp/4401'
+export const DEFAULT_GC_GRACE_MS = 24 * 3_600_000
 
 /** Each setting: its file key, environment variable and flag, and how to read it. */
 const SETTINGS = {
@@ -50,7 +57,8 @@ const SETTINGS = {
   tlsKey: { env: 'AERIE_TLS_KEY', flag: 'tls-key', read: text },
   names: { env: 'AERIE_NAMES', flag: 'name', read: list },
   locked: { env: 'AERIE_LOCKED', flag: 'locked', read: bool },
-  publicUrl: { env: 'AERIE_PUBLIC_URL', flag: 'public-url', read: url }
+  publicUrl: { env: 'AERIE_PUBLIC_URL', flag: 'public-url', read: url },
+  gcGrace: { env: 'AERIE_GC_GRACE', flag: 'gc-grace', read: duration }
 } as const
 
 type Key = keyof typeof SETTINGS
@@ -85,7 +93,8 @@ export function loadConfig (flags: ConfigFlags, env: NodeJS.ProcessEnv = process
     mdns: (values.mdns as boolean | undefined) ?? true,
     trustProxy: (values.trustProxy as boolean | undefined) ?? false,
     names: (values.names as string[] | undefined) ?? [],
-    locked: (values.locked as boolean | undefined) ?? false
+    locked: (values.locked as boolean | undefined) ?? false,
+    gcGrace: (values.gcGrace as number | undefined) ?? DEFAULT_GC_GRACE_MS
   }
   for (const key of ['tlsCert', 'tlsKey', 'publicUrl'] as const) {
     if (values[key] !== undefined) config[key] = values[key] as string
@@ -96,6 +105,7 @@ export function loadConfig (flags: ConfigFlags, env: NodeJS.ProcessEnv = process
   if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {
     throw new InvalidInputError('a given certificate needs its key too: set both tlsCert and tlsKey (--tls-cert, --tls-key)')
   }
+  if (config.gcGrace < 1000) throw new InvalidInputError('gcGrace must be at least 1s: a chunk a backup or pull stored a moment ago must not be collected before it is recorded (the default, 24h, is right for most)')
   if (config.org.trim() === '') throw new InvalidInputError('the organisation name (org) is empty')
   return config
 }
@@ -142,6 +152,14 @@ function list (value: unknown, where: string): string[] {
   const out = items.map(item => text(item, where))
   if (out.length === 0) throw new InvalidInputError(`${where} must list at least one value`)
   return out
+}
+
+function duration (value: unknown, where: string): number {
+  try {
+    return parseDuration(text(value, where))
+  } catch (err) {
+    throw new InvalidInputError(`${where}: ${(err as Error).message}`)
+  }
 }
 
 function url (value: unknown, where: string): string {

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { AerieError, changePassphrase, InvalidInputError, NotConfiguredError, setLocked, unlockWithPassphrase } from '@aerie/core'
+import { AerieError, changePassphrase, InvalidInputError, NotConfiguredError, parseDuration, setLocked, unlockWithPassphrase } from '@aerie/core'
 import { CONFIG_FLAGS, loadConfig } from './config.ts'
 import type { ServerConfig } from './config.ts'
 import { issueEnrollmentCode, listDevices } from './enrollment-codes.ts'
@@ -16,6 +16,7 @@ import { createShareLinks } from './share/share-links.ts'
 import { backupService } from './backup/backup-service.ts'
 import { backupAdmin, backupMaintenance } from './backup/backup-admin.ts'
 import { formatScrubReport, runScrub } from './backup/scrub.ts'
+import { collectGarbage } from './backup/chunk-gc.ts'
 import type { ServerState } from './team-server.ts'
 
 export const USAGE = `usage: aerie-server [COMMAND] [--data DIR] [options]
@@ -146,11 +147,20 @@ async function start (args: string[]): Promise<number> {
     snapshots: metadata.backups,
     audit,
     log,
-    scrub: async () => await runScrub({ store: server.chunkStore(), snapshots: metadata.backups, centralFiles: () => server.centralFileChunks() })
+    scrub: async () => await runScrub({ store: server.chunkStore(), snapshots: metadata.backups, centralFiles: () => server.centralFileChunks() }),
+    collect: async () => await collectGarbage({
+      store: server.chunkStore(),
+      snapshots: metadata.backups,
+      centralFiles: () => server.centralFileChunks(),
+      openRoots: () => service.openRoots(),
+      onSwept: () => { service.forgetChecked() },
+      graceMs: config.gcGrace
+    })
   })
+  const service = await server.serveBackups(store => backupService({ store, snapshots: metadata.backups, audit, log, lastScrub: () => backups.lastScrub(), onSnapshot: s => { backups.applyRetention({ deviceId: s.deviceId }) } }))
+  // Only now may the admin API reach it: a collection asks the service what backups have open.
   server.backup = backups
-  await server.serveBackups(store => backupService({ store, snapshots: metadata.backups, audit, log, lastScrub: () => backups.lastScrub(), onSnapshot: s => { backups.applyRetention({ deviceId: s.deviceId }) } }))
-  const maintenance = backupMaintenance(backups, { retentionMs: HOUR_MS, scrubMs: 24 * HOUR_MS, log })
+  const maintenance = backupMaintenance(backups, { retentionMs: HOUR_MS, gcMs: 24 * HOUR_MS, scrubMs: 24 * HOUR_MS, log })
   await server.publishState(url)
   log(`console at ${url}`)
   if (metadata.accounts.countAdmins() === 0) log(`set up the first admin account at ${url}/setup?token=${identity.setupToken}`)
@@ -275,9 +285,3 @@ function listenProblem (err: unknown, config: ServerConfig): unknown {
     : `cannot listen on ${where}: not allowed (ports below 1024 need privileges); choose another --port / --p2p-listen`)
 }
 
-/** Durations like 30m, 24h, 7d. */
-export function parseDuration (text: string): number {
-  const match = /^(\d+)\s*([smhd])$/.exec(text.trim())
-  if (match == null) throw new InvalidInputError(`"${text}" is not a duration; use e.g. 30m, 24h or 7d`)
-  return Number(match[1]) * { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2] as 's' | 'm' | 'h' | 'd']
-}

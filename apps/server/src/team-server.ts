@@ -257,13 +257,14 @@ export class TeamServer implements TeamServerApi {
    * Answers devices' endpoint backups (`/aerie/backup/1.0.0`) with the service `create` makes
    * around the server's one chunk store, so backups dedupe with the central copy.
    */
-  async serveBackups (create: (store: ChunkStore) => BackupService): Promise<void> {
+  async serveBackups (create: (store: ChunkStore) => BackupService): Promise<BackupService> {
     const service = create(this.store)
     await this.host.libp2p.handle(BACKUP_PROTOCOL, async (stream, connection) => {
       const identity = this.host.identityOf(connection.remotePeer.toString())
       if (identity === undefined) { stream.abort(new Error('unknown device')); return }
       await service.serve(stream, { deviceId: identity.deviceId, deviceName: identity.deviceName, user: identity.user, address: connection.remoteAddr.toString() })
     }, { maxInboundStreams: 8 })
+    return service
   }
 
   /** The server's one chunk store (backups and the central copy share it): what a scrub reads back. */

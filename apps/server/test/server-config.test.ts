@@ -12,7 +12,7 @@ describe('team server configuration', () => {
 
   it('has working defaults', () => {
     const config = loadConfig({ data: dir }, {})
-    expect(config).toMatchObject({ dataDir: dir, port: DEFAULT_PORT, host: '0.0.0.0', http: false, locked: false, trustProxy: false })
+    expect(config).toMatchObject({ dataDir: dir, port: DEFAULT_PORT, host: '0.0.0.0', http: false, locked: false, trustProxy: false, gcGrace: 24 * 3_600_000 })
   })
 
   it('layers the file, then the environment, then flags', async () => {
@@ -29,6 +29,9 @@ describe('team server configuration', () => {
     expect(() => loadConfig({ data: dir, port: '70000' }, {})).toThrow(/--port must be a port number/)
     expect(() => loadConfig({ data: dir }, { AERIE_LOCKED: 'maybe' })).toThrow(/AERIE_LOCKED must be true or false/)
     expect(() => loadConfig({ data: dir }, { AERIE_PUBLIC_URL: 'ftp://x' })).toThrow(/http\(s\) URL/)
+    expect(loadConfig({ data: dir, 'gc-grace': '36h' }, {}).gcGrace).toBe(36 * 3_600_000)
+    expect(() => loadConfig({ data: dir }, { AERIE_GC_GRACE: 'a day' })).toThrow(/AERIE_GC_GRACE: "a day" is not a duration/)
+    expect(() => loadConfig({ data: dir }, { AERIE_GC_GRACE: '0s' })).toThrow(/gcGrace must be at least 1s/)
     await writeFile(join(dir, 'server.json'), '{ "port": 80, "colour": "blue" }')
     expect(() => loadConfig({ data: dir }, {})).toThrow(/unknown setting "colour"/)
     await writeFile(join(dir, 'server.json'), '{ not json')

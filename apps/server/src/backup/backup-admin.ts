@@ -3,6 +3,7 @@ import { chooseSnapshots, InvalidInputError } from '@aerie/core'
 import type { BackupRetention } from '@aerie/core'
 import { NotFoundError } from '../accounts/errors.ts'
 import type { AuditLog } from '../audit/audit-log.ts'
+import type { GcReport } from './chunk-gc.ts'
 import { DEFAULT_SCOPE } from '../metadata/stores.ts'
 import type { BackupHoldRecord, BackupRestoreGrantRecord, BackupSnapshotRecord, BackupStore, ScrubReport } from '../metadata/stores.ts'
 
@@ -10,14 +11,16 @@ import type { BackupHoldRecord, BackupRestoreGrantRecord, BackupSnapshotRecord, 
  * What only the server (and its admins) do to endpoint backups: retention (forgetting snapshot
  * records a policy no longer keeps), legal holds that stop it, restore grants (a device may open
  * another device's snapshot) and scrubs. A device never reaches any of this: /aerie/backup/1.0.0
- * has no message that deletes. Forgetting removes records only; the chunks stay (the store has
- * no delete yet), so a forgotten snapshot's data is still there for the central copy and others.
+ * has no message that deletes. Forgetting removes records only; a garbage collection
+ * (chunk-gc.ts) later gives back the space of chunks nothing needs any more.
  */
 export interface BackupAdminInit {
   snapshots: BackupStore
   audit: AuditLog
   /** Runs a scrub over the server's store (scrub.ts); absent where there is no store (tests of the web layer). */
   scrub?: () => Promise<ScrubReport>
+  /** Runs a garbage collection over the server's store (chunk-gc.ts); absent where there is no store. */
+  collect?: () => Promise<GcReport>
   log(line: string): void
   now?(): Date
 }
@@ -39,12 +42,18 @@ export interface BackupAdmin {
   grantRestore(snapshotId: string, toDevice: string, ttlMs: number, actor: string): BackupRestoreGrantRecord
   scrub(): Promise<ScrubReport>
   lastScrub(): ScrubReport | undefined
+  /** Frees the chunks no snapshot, central-copy file or backup in progress needs; one at a time. */
+  collectGarbage(): Promise<GcReport>
+  /** The last collection's report since the server started (each is in the audit log too). */
+  lastGc(): GcReport | undefined
 }
 
 export function backupAdmin (init: BackupAdminInit): BackupAdmin {
   const { snapshots, audit } = init
   const now = (): Date => init.now?.() ?? new Date()
   let scrubbing: Promise<ScrubReport> | undefined
+  let collecting: Promise<GcReport> | undefined
+  let lastGc: GcReport | undefined
 
   const admin: BackupAdmin = {
     snapshots: deviceId => snapshots.listSnapshots(deviceId === undefined ? {} : { deviceId }),
@@ -102,7 +111,38 @@ export function backupAdmin (init: BackupAdminInit): BackupAdmin {
       scrubbing ??= scrubAndRecord(init.scrub).finally(() => { scrubbing = undefined })
       return await scrubbing
     },
-    lastScrub: () => snapshots.lastScrub()
+    lastScrub: () => snapshots.lastScrub(),
+    async collectGarbage () {
+      if (init.collect === undefined) throw new InvalidInputError('this server has no chunk store to collect')
+      collecting ??= collectAndRecord(init.collect).finally(() => { collecting = undefined })
+      return await collecting
+    },
+    lastGc: () => lastGc
+  }
+  async function collectAndRecord (collect: () => Promise<GcReport>): Promise<GcReport> {
+    let report: GcReport
+    try {
+      report = await collect()
+    } catch (err) {
+      audit.record({ actor: 'garbage collection', action: 'backup.gc_failed', target: 'store', detail: { error: (err as Error).message } }, now())
+      init.log(`garbage collection failed: ${(err as Error).message}`)
+      throw err
+    }
+    lastGc = report
+    audit.record({
+      actor: 'garbage collection',
+      action: 'backup.gc',
+      target: 'store',
+      detail: {
+        live: report.live, swept: report.swept, sweptBytes: report.sweptBytes, spared: report.spared,
+        compactedPacks: report.compacted, deletedPacks: report.deletedPacks, freedBytes: report.freedBytes,
+        ...(report.skipped === undefined ? {} : { skipped: report.skipped })
+      }
+    }, now())
+    init.log(report.skipped === undefined
+      ? `garbage collection: ${report.swept} unneeded chunks (${report.sweptBytes} bytes) forgotten, ${report.spared} kept as recent, ${report.compacted} packs compacted, ${report.freedBytes} bytes freed`
+      : `garbage collection: nothing swept (${report.skipped}); ${report.compacted} packs compacted, ${report.freedBytes} bytes freed`)
+    return report
   }
   async function scrubAndRecord (scrub: () => Promise<ScrubReport>): Promise<ScrubReport> {
     const startedAt = now().toISOString()
@@ -134,17 +174,22 @@ export function backupAdmin (init: BackupAdminInit): BackupAdmin {
 }
 
 /**
- * Runs retention every `retentionMs` and a scrub every `scrubMs` (the first after one period),
- * until stopped. A failed run is logged and tried again next period.
+ * Runs retention every `retentionMs`, a garbage collection every `gcMs` and a scrub every
+ * `scrubMs` (each first after one period), until stopped. A failed run is logged and tried again
+ * next period.
  */
-export function backupMaintenance (admin: BackupAdmin, options: { retentionMs: number, scrubMs: number, log(line: string): void }): { stop(): void } {
+export function backupMaintenance (admin: BackupAdmin, options: { retentionMs: number, gcMs: number, scrubMs: number, log(line: string): void }): { stop(): void } {
   const retention = setInterval(() => {
     try { admin.applyRetention() } catch (err) { options.log(`backup retention failed: ${(err as Error).message}`) }
   }, options.retentionMs)
+  const gc = setInterval(() => {
+    admin.collectGarbage().catch((err: Error) => { options.log(`garbage collection failed: ${err.message}`) })
+  }, options.gcMs)
   const scrub = setInterval(() => {
     admin.scrub().catch((err: Error) => { options.log(`backup scrub failed: ${err.message}`) })
   }, options.scrubMs)
   retention.unref()
+  gc.unref()
   scrub.unref()
-  return { stop () { clearInterval(retention); clearInterval(scrub) } }
+  return { stop () { clearInterval(retention); clearInterval(gc); clearInterval(scrub) } }
 }

@@ -39,12 +39,21 @@ export interface BackupDevice { deviceId: string, deviceName: string, user: stri
 /** One stream's requests, answered one frame at a time (the stream loop keeps them in order). */
 export interface BackupSession {
   answer (frame: Uint8Array): Promise<Uint8Array>
+  /** The stream ended: the snapshots it opened are no longer in use. */
+  close (): void
 }
 
 export interface BackupService {
   session (device: BackupDevice): BackupSession
   /** Serves one stream until the device closes it. */
   serve (stream: Stream, device: BackupDevice): Promise<void>
+  /**
+   * Roots of the snapshots that streams being served have open, as parents of backups or to
+   * restore: a garbage collection keeps what they name even if retention forgets them meanwhile.
+   */
+  openRoots (): string[]
+  /** After a garbage collection swept chunks: directories remembered as complete are checked again. */
+  forgetChecked (): void
 }
 
 type Readable = 'tree' | 'list' | 'data'
@@ -53,6 +62,8 @@ export function backupService (init: BackupServiceInit): BackupService {
   const { store, snapshots, audit } = init
   const now = (): Date => init.now?.() ?? new Date()
   const checker = snapshotChecker(store)
+  // Root → how many sessions have it open.
+  const inUse = new Map<string, number>()
   let scrubSeen: string | undefined
   // After a scrub that found damage, directories remembered as complete are checked again.
   const damaged = (): Set<string> => {
@@ -67,6 +78,7 @@ export function backupService (init: BackupServiceInit): BackupService {
   function session (device: BackupDevice): BackupSession {
     // What this stream may read: the snapshots it opened, and what their objects refer to, as it reads them.
     const readable = new Map<string, Readable>()
+    const opened = new Set<string>()
     const received = { chunks: 0, bytes: 0 }
     const actor = `${device.user} (device ${device.deviceId})`
 
@@ -109,6 +121,10 @@ export function backupService (init: BackupServiceInit): BackupService {
         case 'open': {
           const { snapshot, grant } = openable(message.id, message.purpose)
           readable.set(snapshot.root, 'tree')
+          if (!opened.has(snapshot.root)) {
+            opened.add(snapshot.root)
+            inUse.set(snapshot.root, (inUse.get(snapshot.root) ?? 0) + 1)
+          }
           if (message.purpose === 'restore') {
             audit.record({
               actor,
@@ -197,6 +213,14 @@ export function backupService (init: BackupServiceInit): BackupService {
     }
 
     return {
+      close () {
+        for (const root of opened) {
+          const n = (inUse.get(root) ?? 1) - 1
+          if (n === 0) inUse.delete(root)
+          else inUse.set(root, n)
+        }
+        opened.clear()
+      },
       async answer (frame) {
         try {
           return await answer(frame)
@@ -211,6 +235,8 @@ export function backupService (init: BackupServiceInit): BackupService {
 
   return {
     session,
+    openRoots: () => [...inUse.keys()],
+    forgetChecked: () => { checker.forget() },
     async serve (stream, device) {
       const channel = messageChannel(stream, MAX_BACKUP_FRAME)
       const current = session(device)
@@ -239,6 +265,8 @@ export function backupService (init: BackupServiceInit): BackupService {
         await stream.close()
       } catch (err) {
         stream.abort(err as Error)
+      } finally {
+        current.close()
       }
     }
   }

@@ -27,6 +27,8 @@ const STATUS: Record<string, number> = {
   ERR_CSRF: 403,
   ERR_NOT_FOUND: 404,
   ERR_CONFLICT: 409,
+  // A damaged directory object: collecting would have to guess what it names.
+  ERR_GC_REFUSED: 409,
   ERR_RATE_LIMITED: 429,
   ERR_NOT_CONFIGURED: 503,
   ERR_CA_LOCKED: 503,

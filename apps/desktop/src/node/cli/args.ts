@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util'
 import type { ParseArgsOptionsConfig } from 'node:util'
-import { AerieError } from '@aerie/core'
+import { AerieError, parseDuration as parseCoreDuration } from '@aerie/core'
 import { USAGE } from './usage.ts'
 
 export class UsageError extends AerieError {
@@ -16,10 +16,11 @@ export function parse (args: string[], options: ParseArgsOptionsConfig, position
   return { values: parsed.values as Record<string, string | string[] | boolean | undefined>, positionals: parsed.positionals }
 }
 
-/** Parses durations like 30m, 24h, 7d. */
+/** A duration flag (30m, 24h, 7d); a malformed one is a usage error. */
 export function parseDuration (text: string): number {
-  const match = /^(\d+)\s*([smhd])$/.exec(text.trim())
-  if (match == null) throw new UsageError(`"${text}" is not a duration; use e.g. 30m, 24h or 7d`)
-  const unit = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2] as 's' | 'm' | 'h' | 'd']
-  return Number(match[1]) * unit
+  try {
+    return parseCoreDuration(text)
+  } catch (err) {
+    throw new UsageError((err as Error).message)
+  }
 }

@@ -30,6 +30,11 @@ const scrubSchema = closed({
   centralFiles: { type: 'array', items: closed({ folder: str, path: str, version: str }) },
   error: str
 }, ['startedAt', 'finishedAt', 'checked', 'damaged', 'snapshots', 'centralFiles'])
+const integer = { type: 'integer', minimum: 0 }
+const gcSchema = closed({
+  startedAt: str, finishedAt: str, live: integer, chunks: integer, swept: integer, sweptBytes: integer, spared: integer,
+  compacted: integer, deletedPacks: integer, freedBytes: { type: 'integer' }, skipped: str
+}, ['startedAt', 'finishedAt', 'live', 'chunks', 'swept', 'sweptBytes', 'spared', 'compacted', 'deletedPacks', 'freedBytes'])
 const DEFAULT_GRANT_MINUTES = 24 * 60
 
 /**
@@ -176,6 +181,24 @@ export function backupRoutes (ctx: WebContext): FastifyPluginAsync {
       record(request, 'backup.scrub_requested', 'store', {})
       const report: ScrubReport = await backups().scrub()
       return { report }
+    })
+
+    app.get('/backup/gc', {
+      config: { access: 'admin' },
+      schema: { summary: 'The last garbage collection\'s report since the server started (null before the first)', tags: ['backup'], response: responses(closed({ report: { anyOf: [gcSchema, { type: 'null' }] } })) }
+    }, async () => ({ report: backups().lastGc() ?? null }))
+
+    app.post('/backup/gc', {
+      config: { access: 'admin' },
+      schema: {
+        summary: 'Collect garbage now: free the chunks no snapshot, central-copy file or backup in progress needs, and compact packs (answers when done)',
+        tags: ['backup'],
+        body: emptyBody,
+        response: responses(closed({ report: gcSchema }))
+      }
+    }, async request => {
+      record(request, 'backup.gc_requested', 'store', {})
+      return { report: await backups().collectGarbage() }
     })
 
     app.post<{ Params: { id: string }, Body: { device: string, ttlMinutes?: number } }>('/backup/snapshots/:id/restore-grants', {

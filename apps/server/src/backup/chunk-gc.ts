@@ -1,0 +1,98 @@
+import { AerieError, chunkIdFromHex, chunkIdHex, decodeChunkList, decodeTree, referencesOf } from '@aerie/core'
+import type { ChunkStore, CollectResult } from '@aerie/core'
+import type { BackupStore } from '../metadata/stores.ts'
+import type { CentralFileChunks } from './scrub.ts'
+
+/** A collection that would have to guess what a snapshot needs does not run. */
+export class GcRefusedError extends AerieError {
+  constructor (message: string, options?: ErrorOptions) { super('ERR_GC_REFUSED', message, options) }
+}
+
+export interface ChunkGcInit {
+  store: ChunkStore
+  snapshots: BackupStore
+  /** Every central-copy file, current and kept in the history (TeamServer.centralFileChunks). */
+  centralFiles(): Iterable<CentralFileChunks>
+  /** Roots of snapshots that backups and restores in progress have open (BackupService.openRoots). */
+  openRoots(): Iterable<string>
+  /** How long anything stored, confirmed or read is safe from sweeping (ChunkStore.collect's graceMs). */
+  graceMs: number
+  /** After a sweep: what was remembered as complete may no longer be (BackupService.forgetChecked). */
+  onSwept?(): void
+  now?(): Date
+}
+
+export interface GcReport extends CollectResult {
+  startedAt: string
+  finishedAt: string
+  /** Chunks that snapshots and the central copy still need. */
+  live: number
+}
+
+/**
+ * Gives back the space of chunks nothing needs any more: those of snapshots retention forgot and
+ * of central-copy versions it pruned. What is live is everything a snapshot's directory objects
+ * and chunk lists name (an unchanged subtree is walked once), every central-copy file current or
+ * kept, and the snapshots that backups and restores in progress have open (a backup reuses its
+ * parent's unchanged files without sending them). Everything a backup or pull in progress sends
+ * or is told the server has was touched in the store, which spares it for the grace period; a
+ * commit then checks every chunk again. A directory object or chunk list that cannot be read
+ * stops the collection before anything is swept: what it names is unknown.
+ */
+export async function collectGarbage (init: ChunkGcInit, signal?: AbortSignal): Promise<GcReport> {
+  const now = (): Date => init.now?.() ?? new Date()
+  const startedAt = now().toISOString()
+  let live = 0
+  const result = await init.store.collect(async () => {
+    const marked = await markLive(init, signal)
+    live = marked.size
+    return hash => marked.has(chunkIdHex(hash))
+  }, { graceMs: init.graceMs, ...(signal === undefined ? {} : { signal }), onSwept: init.onSwept })
+  return { ...result, live, startedAt, finishedAt: now().toISOString() }
+}
+
+async function markLive (init: ChunkGcInit, signal?: AbortSignal): Promise<Set<string>> {
+  const live = new Set<string>()
+  // Directory objects and chunk lists whose references are marked already.
+  const walked = new Set<string>()
+  const listed = new Set<string>()
+  const read = async (id: Uint8Array, what: string, of: string): Promise<Uint8Array> => {
+    let bytes: Uint8Array | undefined
+    try {
+      bytes = await init.store.get(id)
+    } catch (err) {
+      throw new GcRefusedError(`${what} ${chunkIdHex(id).slice(0, 16)}… of ${of} cannot be read (${(err as Error).message}); nothing was collected. Run a scrub: it names what is damaged`, { cause: err })
+    }
+    if (bytes === undefined) throw new GcRefusedError(`${what} ${chunkIdHex(id).slice(0, 16)}… of ${of} is not in the store; nothing was collected`)
+    return bytes
+  }
+  const walk = async (root: string, of: string): Promise<void> => {
+    let queue = [root]
+    while (queue.length > 0) {
+      signal?.throwIfAborted()
+      const next: string[] = []
+      for (const key of queue) {
+        if (walked.has(key)) continue
+        walked.add(key)
+        live.add(key)
+        const refs = referencesOf(decodeTree(await read(chunkIdFromHex(key), 'directory object', of)))
+        for (const chunk of refs.chunks) live.add(chunkIdHex(chunk))
+        for (const list of refs.lists) {
+          const listKey = chunkIdHex(list)
+          live.add(listKey)
+          if (listed.has(listKey)) continue
+          listed.add(listKey)
+          for (const c of decodeChunkList(await read(list, 'chunk list', of))) live.add(chunkIdHex(c.hash))
+        }
+        next.push(...refs.trees.map(chunkIdHex))
+      }
+      queue = next
+    }
+  }
+  for (const root of init.openRoots()) await walk(root, 'a snapshot being backed up or restored')
+  for (const s of init.snapshots.listSnapshots()) await walk(s.root, `snapshot ${s.id}`)
+  for (const file of init.centralFiles()) {
+    for (const c of file.chunks) live.add(chunkIdHex(c.hash))
+  }
+  return live
+}
