@@ -162,6 +162,7 @@ describe('the desktop UI with a team server', () => {
     await page.getByLabel('Restore into directory', { exact: true }).fill(target)
     await page.getByRole('button', { name: 'Restore', exact: true }).click()
     await page.getByText('Restore finished').waitFor()
+    await page.getByText(`Restored 1 file (18 B) into ${target}`).waitFor()
     expect(await readFile(join(target, 'q1.txt'), 'utf8')).toBe('the first quarter\n')
     await page.screenshot({ path: join(ARTIFACTS, 'desktop-ui-restore.png'), fullPage: true })
 

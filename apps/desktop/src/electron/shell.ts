@@ -1,9 +1,10 @@
 import { AgentSupervisor } from './agent-supervisor.ts'
 import { uiLink } from './agent-link.ts'
-import { noticesBetween } from './notifications.ts'
+import { jobNotices, noticesBetween } from './notifications.ts'
 import { iconBitmap } from './tray-icons.ts'
 import { trayState } from './tray-state.ts'
 import type { AgentLink, AgentUi } from './agent-link.ts'
+import type { JobsSeen, Notice } from './notifications.ts'
 import type { Timers } from './agent-supervisor.ts'
 import type { TrayState, TrayView } from './tray-state.ts'
 import type { UiStatus } from '../node/ui/ui-api.ts'
@@ -50,6 +51,7 @@ export function createShell (electron: ElectronApi, options: ShellOptions): Shel
   let tray: TrayType | undefined
   let ui: AgentUi | undefined
   let last: UiStatus | undefined
+  let jobsSeen: JobsSeen = {}
   let view: TrayView = trayState(undefined)
   let pollTimer: unknown
   let quitting = false
@@ -58,8 +60,8 @@ export function createShell (electron: ElectronApi, options: ShellOptions): Shel
   const supervisor = new AgentSupervisor({
     fork: () => electron.utilityProcess.fork(options.agentEntry, [], { env: { ...process.env, AERIE_HOME: options.home }, serviceName: 'Aerie agent', stdio: 'inherit' }),
     log: options.log,
-    // A new agent listens on a new port: find it again.
-    onStart: () => { ui = undefined },
+    // A new agent listens on a new port: find it again. Its jobs are new too (their ids start again).
+    onStart: () => { ui = undefined; jobsSeen = { ...jobsSeen, job: undefined } },
     timers
   })
 
@@ -110,10 +112,21 @@ export function createShell (electron: ElectronApi, options: ShellOptions): Shel
     if (next.state !== view.state) tray?.setImage(image(next.state))
     if (next.tooltip !== view.tooltip) tray?.setToolTip(next.tooltip)
     view = next
-    if (status !== undefined) {
-      if (electron.Notification.isSupported()) for (const notice of noticesBetween(last, status)) new electron.Notification(notice).show()
+    if (ui !== undefined && status !== undefined) {
+      const notices = noticesBetween(last, status)
       last = status
+      const backups = await options.link.backups(ui)
+      if (backups !== undefined) {
+        const jobs = jobNotices(jobsSeen, backups.job)
+        notices.push(...jobs.notices)
+        jobsSeen = jobs.seen
+      }
+      notify(notices)
     }
+  }
+
+  function notify (notices: Notice[]): void {
+    if (electron.Notification.isSupported()) for (const notice of notices) new electron.Notification(notice).show()
   }
 
   function schedulePoll (): void {

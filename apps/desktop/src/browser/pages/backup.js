@@ -7,6 +7,8 @@ import { badge, busy, bytes, confirmAction, duration, errorBox, field, fill, h, 
 
 const SCHEDULES = [['off', 'Off (only by hand)'], ['15m', 'Every 15 minutes'], ['1h', 'Every hour'], ['6h', 'Every 6 hours'], ['1d', 'Every day']]
 const POLL_MS = 500
+/** A restore's files that were not written, listed on the screen (the notification names three). */
+const FAILED_SHOWN = 100
 
 export function render (main, ctx) {
   const set = h('div')
@@ -38,7 +40,24 @@ export function render (main, ctx) {
         p.sentBytes === undefined ? '' : ` · ${bytes(p.sentBytes)} sent`,
         rate === undefined ? '' : ` · ${bytes(rate)}/s`,
         job.transfer?.etaSeconds === undefined ? '' : ` · about ${duration(job.transfer.etaSeconds)} left`),
-      job.error ? h('p', { class: 'facts' }, badge('bad', job.error.message)) : ''))
+      outcome(job)))
+  }
+
+  /** How a job ended, in words that stay on the screen: for a restore, what went where, or which files did not. */
+  function outcome (job) {
+    const into = job.restore ? ` into ${job.restore.to}` : ''
+    if (job.state === 'done' && job.kind === 'restore') {
+      return h('p', { class: 'facts' }, badge('ok', `Restored ${plural(job.result.files, 'file')} (${bytes(job.result.bytes)})${into}`))
+    }
+    if (job.state !== 'failed') return ''
+    const failed = job.result?.failed ?? []
+    if (failed.length === 0) return h('p', { class: 'facts' }, badge('bad', job.error.message))
+    return [
+      h('p', { class: 'facts' }, badge('bad', `${plural(failed.length, 'file')} could not be restored; the rest were restored${into}`)),
+      h('ul', { 'aria-label': 'Files not restored' }, failed.slice(0, FAILED_SHOWN).map(f => h('li', {}, h('code', {}, f.path), `: ${f.reason}`))),
+      failed.length > FAILED_SHOWN ? h('p', { class: 'muted' }, `and ${failed.length - FAILED_SHOWN} more`) : '',
+      h('p', {}, 'Each says why: fix what it names (disk space, permissions) and restore it again; if its backup copy is damaged, restore it from an older snapshot and ask an administrator to run aerie-server scrub.')
+    ]
   }
 
   /** Follows a job until it ends (bounded by the page: leaving it stops the polling). */
@@ -169,8 +188,9 @@ export function render (main, ctx) {
           if (!await confirmAction('Replace existing files?', `${job.error.message}. Restoring anyway replaces them with the snapshot's versions.`, 'Replace them')) return
           job = await follow(await api('POST', '/restore/start', { snapshot, path, to: to.value, overwrite: true }), 'Restore', restoreProgress)
         }
-        if (job.state === 'done') ctx.toast(`Restored ${job.result.files} files into ${to.value}`)
-        else if (job.error) throw new Error(job.error.message)
+        if (job.state === 'done') ctx.toast(`Restored ${plural(job.result.files, 'file')} into ${job.restore?.to ?? to.value}`)
+        // An incomplete restore is told above, file by file.
+        else if (job.error && !(job.result?.failed?.length > 0)) throw new Error(job.error.message)
       })
     })
     restoreBox.hidden = false
@@ -185,4 +205,8 @@ export function render (main, ctx) {
     title: 'Backup',
     dispose () { disposed = true }
   }
+}
+
+function plural (n, word) {
+  return `${n} ${n === 1 ? word : `${word}s`}`
 }
