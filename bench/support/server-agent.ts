@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Device, waitFor } from '../../test/support/agents.ts'
 import { ServerProcess } from '../../test/support/team-server.ts'
@@ -72,13 +71,7 @@ export async function startServerAndAgent (root: string): Promise<ServerAndAgent
     }
   }
 
-  let control: { url: string, token: string } | undefined
-  const status = async (): Promise<AgentStatus> => {
-    control ??= JSON.parse(await readFile(join(agent.home, 'agent.json'), 'utf8')) as { url: string, token: string }
-    const res = await fetch(`${control.url}/v1/status`, { headers: { authorization: `Bearer ${control.token}` }, signal: AbortSignal.timeout(30_000) })
-    if (!res.ok) throw new BenchError(`the agent answered ${res.status} to a status request`)
-    return await res.json() as AgentStatus
-  }
+  const status = async (): Promise<AgentStatus> => await agent.control<AgentStatus>('GET', '/v1/status')
   const folder = async (id: string): Promise<FolderView | undefined> => (await status()).folders.find(f => f.id === id)
   const pidOf = (what: string, child: ChildProcess | undefined): number => {
     if (!alive(child) || child.pid == null) throw new BenchError(`the ${what} is not running`)

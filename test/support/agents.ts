@@ -1,5 +1,5 @@
 import { spawn, execFile } from 'node:child_process'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { promisify } from 'node:util'
@@ -75,6 +75,19 @@ export class Device {
     const timer = setTimeout(() => agent.kill('SIGKILL'), 5_000)
     await exited
     clearTimeout(timer)
+  }
+
+  /** Calls the running agent's control API directly (as the CLI does), for what a command does not show. */
+  async control<T> (method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+    const { url, token } = JSON.parse(await readFile(join(this.home, 'agent.json'), 'utf8')) as { url: string, token: string }
+    const res = await fetch(`${url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      signal: AbortSignal.timeout(30_000)
+    })
+    if (!res.ok) throw new Error(`the agent in ${this.home} answered ${method} ${path} with ${res.status}: ${await res.text()}`)
+    return await res.json() as T
   }
 
   async status (): Promise<Status> {
