@@ -65,8 +65,8 @@ export async function resolveConflict (root: string, path: string, keep: Conflic
     await assertNoSymlinkParents(root, parsed.original)
     const current = await lstat(join(root, parsed.original)).catch(() => undefined)
     if (current?.isDirectory() === true) throw new InvalidInputError(`"${parsed.original}" is a directory now; move it away first`)
-    // The content it replaces stays in the history (a restore brings it back).
-    await history.archive(parsed.original)
+    // The content it replaces stays in the history (a restore brings it back); the path is never missing.
+    await history.keep(parsed.original)
     await rename(join(root, path), join(root, parsed.original))
     return { kept: parsed.original }
   }

@@ -8,7 +8,7 @@ import { conflictName } from './conflict-name.ts'
 import { inParallel } from '../util/in-parallel.ts'
 import { isChunk } from '../chunking/index.ts'
 import { PassChunks } from './pass-chunks.ts'
-import { assertNoSymlinkParents } from './version-history.ts'
+import { assertNoSymlinkParents, linkOrCopy } from './version-history.ts'
 import type { FileRecord, FolderIndex } from '../index/index.ts'
 import type { LocalChunks } from './local-chunks.ts'
 import type { VersionHistory } from './version-history.ts'
@@ -373,20 +373,24 @@ async function verifiedPrefix (file: Awaited<ReturnType<typeof open>>, winner: F
 }
 
 /**
- * Moves what is at a path out of the way before the winner takes it: into the version
- * history when the winner is newer, or to a sync-conflict copy when the local version lost a
- * conflict (it was concurrent, not older).
+ * Keeps what is at a path before the winner is renamed over it: in the version history when
+ * the winner is newer, or as a sync-conflict copy when the local version lost a conflict (it
+ * was concurrent, not older). Both are second names (hard links), so the path is never
+ * missing in between; an empty directory in the way is removed.
  */
 async function setAside (init: PullerInit, item: Needed, disk: string): Promise<void> {
   const local = init.index.getLocal(init.folder, item.path)
   const concurrent = local !== undefined && !local.deleted && isConcurrent(init, item)
   const stats = await lstat(disk)
   if (concurrent && local.type === 'file' && stats.isFile()) {
-    await rename(disk, join(init.root, conflictName(item.path, local.mtimeMs, local.modifiedBy)))
+    const copy = join(init.root, conflictName(item.path, local.mtimeMs, local.modifiedBy))
+    // A copy of that name from an earlier attempt is not replaced; the history keeps this one then.
+    const made = await linkOrCopy(disk, copy).then(() => true, (err: NodeJS.ErrnoException) => { if (err.code === 'EEXIST') return false; throw err })
+    if (!made) await init.history.keep(item.path)
   } else if (stats.isDirectory()) {
     await rmdir(disk)
   } else {
-    await init.history.archive(item.path)
+    await init.history.keep(item.path)
   }
 }
 

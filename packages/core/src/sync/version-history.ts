@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { constants } from 'node:fs'
-import { copyFile, lstat, lutimes, mkdir, open, readdir, readlink, rename, rm, rmdir, symlink, unlink } from 'node:fs/promises'
+import { copyFile, link, lstat, lutimes, mkdir, open, readdir, readlink, rename, rm, rmdir, symlink, unlink, utimes } from 'node:fs/promises'
 import { dirname, extname, join } from 'node:path'
 import { InvalidInputError } from '../errors.ts'
 import { TEMP_PREFIX, VERSIONS_DIR } from '../scan/folder-marker.ts'
@@ -9,9 +9,11 @@ import type { Stats } from 'node:fs'
 
 /**
  * A folder's version history ("simple versioning", as in Syncthing): before the sync
- * replaces or deletes a file, the old file is moved here, so nothing a user wrote is lost
+ * replaces or deletes a file, the old file is kept here, so nothing a user wrote is lost
  * (docs/goals.md, goal 1). It lives in the folder root, on the same file system, so
- * archiving is one rename; the scanner skips it, so it never syncs.
+ * archiving a deleted file is one rename, and keeping one about to be replaced is one hard
+ * link (the new content is then renamed over it, so the path is never absent); the scanner
+ * skips it, so it never syncs.
  *
  * `report.docx` archived at 10:15:00 UTC on 2026-11-22 becomes
  * `.aerie-versions/report~20261122-101500.docx`; a second archive in the same second
@@ -20,7 +22,8 @@ import type { Stats } from 'node:fs'
  * @example
  * ```ts
  * const history = openVersionHistory('/home/ada/Documents', { keepVersions: 5 })
- * await history.archive('notes/report.docx')   // before writing the peer's version
+ * await history.keep('notes/report.docx')      // before renaming the peer's version over it
+ * await history.archive('notes/old.docx')       // before a deletion: moved away
  * await history.restore('notes/report.docx', new Date('2026-11-22T10:00:00Z'))
  * await history.prune()
  * ```
@@ -54,6 +57,13 @@ export interface VersionHistory {
    * throws, the file is still in place and must not be replaced.
    */
   archive(path: string, now?: Date): Promise<FileVersion | undefined>
+  /**
+   * Puts the file or symlink at `path` into the history while leaving it in place (a hard
+   * link; a copy where the file system has none), for a caller that then renames new content
+   * over it: readers never find the path missing, and a crash in between loses nothing.
+   * Undefined when there is nothing to keep. If it throws, the path must not be replaced.
+   */
+  keep(path: string, now?: Date): Promise<FileVersion | undefined>
   /** The versions of `path`, newest first. */
   list(path: string): Promise<FileVersion[]>
   /** Every version in the history, by path, each path's newest first. */
@@ -94,6 +104,26 @@ export function openVersionHistory (root: string, policy: Partial<RetentionPolic
   const historyRoot = join(root, VERSIONS_DIR)
 
   async function archive (path: string, now = new Date()): Promise<FileVersion | undefined> {
+    return await intoHistory(path, now, async (source, diskPath) => {
+      // Claim the name first: rename would silently replace a version archived by
+      // another process in the same second.
+      await (await open(diskPath, 'wx')).close()
+      try {
+        await rename(source, diskPath)
+      } catch (err) {
+        await rm(diskPath, { force: true })
+        throw err
+      }
+    })
+  }
+
+  async function keep (path: string, now = new Date()): Promise<FileVersion | undefined> {
+    // link, like the claim above, refuses a name that is taken.
+    return await intoHistory(path, now, linkOrCopy)
+  }
+
+  /** Puts `path` at a free version name by `place`, which throws EEXIST when the name is taken. */
+  async function intoHistory (path: string, now: Date, place: (source: string, diskPath: string) => Promise<void>): Promise<FileVersion | undefined> {
     checkDate(now, 'now')
     await checkPath(root, path)
     const source = join(root, path)
@@ -104,18 +134,10 @@ export function openVersionHistory (root: string, policy: Partial<RetentionPolic
     await mkdir(dir, { recursive: true })
     for (let n = 0; n < MAX_SAME_SECOND; n++) {
       const diskPath = join(dir, versionName(baseOf(path), now, n))
-      // Claim the name first: rename would silently replace a version archived by
-      // another process in the same second.
       try {
-        await (await open(diskPath, 'wx')).close()
+        await place(source, diskPath)
       } catch (err) {
         if (errorCode(err) === 'EEXIST') continue
-        throw err
-      }
-      try {
-        await rename(source, diskPath)
-      } catch (err) {
-        await rm(diskPath, { force: true })
         if (errorCode(err) === 'ENOENT') return undefined
         throw err
       }
@@ -172,7 +194,7 @@ export function openVersionHistory (root: string, policy: Partial<RetentionPolic
     const temp = join(dir, `${TEMP_PREFIX}${randomBytes(6).toString('hex')}`)
     try {
       await copyVersion(version.diskPath, temp, now)
-      if (current != null) await archive(path, now)
+      if (current != null) await keep(path, now)
       await rename(temp, target)
     } catch (err) {
       await rm(temp, { force: true })
@@ -204,7 +226,7 @@ export function openVersionHistory (root: string, policy: Partial<RetentionPolic
     return { removed }
   }
 
-  return { archive, list, listAll, find, restore, prune }
+  return { archive, keep, list, listAll, find, restore, prune }
 }
 
 /**
@@ -303,6 +325,35 @@ async function versionsIn (historyRoot: string, dir: HistoryDir, onDir?: (sub: H
     found.push({ version: { path, archivedAt: parsed.archivedAt, mtime: st.mtime, size: st.size, diskPath }, n: parsed.n })
   }
   return found
+}
+
+/**
+ * A second name for a file or symlink: a hard link, or where the file system has none (FAT,
+ * some network shares) a copy with the same content, mode and mtime. Throws EEXIST when
+ * `to` exists, never replacing it.
+ */
+export async function linkOrCopy (from: string, to: string): Promise<void> {
+  try {
+    await link(from, to)
+    return
+  } catch (err) {
+    if (!['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'EMLINK', 'ENOSYS'].includes(errorCode(err) ?? '')) throw err
+  }
+  const st = await lstat(from)
+  if (st.isSymbolicLink()) {
+    await symlink(await readlink(from), to)
+    await lutimes(to, st.atime, st.mtime)
+    return
+  }
+  await copyFile(from, to, constants.COPYFILE_EXCL)
+  await utimes(to, st.atime, st.mtime)
+  const file = await open(to, 'r+')
+  try {
+    await file.chmod(st.mode & 0o777)
+    await file.sync()
+  } finally {
+    await file.close()
+  }
 }
 
 /** A new ordinary file (or symlink) with the version's content and mode, dated `now` so it syncs. */

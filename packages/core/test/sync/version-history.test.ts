@@ -1,4 +1,4 @@
-import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises'
+import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, readlink, rename, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { basename, join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
@@ -46,6 +46,51 @@ describe('version history', () => {
     expect((await stat(version!.diskPath)).mode & 0o777).toBe(0o750)
     expect(await h.list('docs/report.docx')).toEqual([version])
     expect(await h.listAll()).toEqual([version])
+  })
+
+  it('keeps a file about to be replaced without moving it: the path is never missing, and the new content is renamed over it', async () => {
+    await put('docs/report.docx', 'draft 1', '2026-11-20T08:00:00Z')
+    await chmod(join(root, 'docs/report.docx'), 0o640)
+    const h = history()
+    const kept = await h.keep('docs/report.docx', at('2026-11-22T10:15:00Z'))
+    expect(kept).toMatchObject({ path: 'docs/report.docx', mtime: at('2026-11-20T08:00:00Z'), size: 7 })
+    // Still there, under both names.
+    expect(await readFile(join(root, 'docs/report.docx'), 'utf8')).toBe('draft 1')
+    expect(await readFile(kept!.diskPath, 'utf8')).toBe('draft 1')
+    await writeFile(join(root, 'docs/new'), 'draft 2')
+    await rename(join(root, 'docs/new'), join(root, 'docs/report.docx'))
+    expect(await readFile(kept!.diskPath, 'utf8')).toBe('draft 1')
+    expect((await stat(kept!.diskPath)).mode & 0o777).toBe(0o640)
+    // A second keep in the same second takes the next name; nothing is replaced.
+    const again = await h.keep('docs/report.docx', at('2026-11-22T10:15:00Z'))
+    expect(basename(again!.diskPath)).toBe('report~20261122-101500-1.docx')
+    expect((await h.list('docs/report.docx')).map(v => v.size)).toEqual([7, 7])
+    expect(await h.keep('docs/missing.txt')).toBeUndefined()
+  })
+
+  it('restores with the path present throughout: a reader polling it never finds it missing', async () => {
+    const h = history()
+    await put('doc.txt', 'version one', '2026-11-16T09:00:00Z')
+    await h.archive('doc.txt', at('2026-11-17T09:00:00Z'))
+    await put('doc.txt', 'version two', '2026-11-17T09:00:00Z')
+    let missing = 0
+    let reads = 0
+    let restoring = true
+    const reader = (async () => {
+      // Bounded: it stops when the restores end, or after 100 000 looks.
+      while (restoring && reads < 100_000) {
+        reads++
+        await lstat(join(root, 'doc.txt')).catch(() => { missing++ })
+      }
+    })()
+    for (let i = 0; i < 20; i++) {
+      await h.restore('doc.txt', at(i % 2 === 0 ? '2026-11-16T12:00:00Z' : '2026-11-17T12:00:00Z'), new Date(Date.UTC(2026, 10, 18, 12, i)))
+    }
+    restoring = false
+    await reader
+    expect(reads).toBeGreaterThan(0)
+    expect(missing).toBe(0)
+    expect(await readFile(join(root, 'doc.txt'), 'utf8')).toBe('version two')
   })
 
   it('returns undefined for a missing file or a directory, and archives a symlink as a link', async () => {
