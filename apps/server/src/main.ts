@@ -147,6 +147,7 @@ async function start (args: string[]): Promise<number> {
     snapshots: metadata.backups,
     audit,
     log,
+    store: server.chunkStore(),
     scrub: async () => await runScrub({ store: server.chunkStore(), snapshots: metadata.backups, centralFiles: () => server.centralFileChunks() }),
     collect: async () => await collectGarbage({
       store: server.chunkStore(),

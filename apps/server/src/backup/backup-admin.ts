@@ -1,11 +1,13 @@
 import { randomBytes } from 'node:crypto'
 import { chooseSnapshots, InvalidInputError } from '@aerie/core'
-import type { BackupRetention } from '@aerie/core'
+import type { BackupRetention, ChunkStore } from '@aerie/core'
 import { NotFoundError } from '../accounts/errors.ts'
 import type { AuditLog } from '../audit/audit-log.ts'
 import type { GcReport } from './chunk-gc.ts'
 import { DEFAULT_SCOPE } from '../metadata/stores.ts'
-import type { BackupHoldRecord, BackupRestoreGrantRecord, BackupSnapshotRecord, BackupStore, ScrubReport } from '../metadata/stores.ts'
+import type { BackupHoldRecord, BackupRestoreGrantRecord, BackupRetentionRecord, BackupSnapshotRecord, BackupStore, ScrubReport } from '../metadata/stores.ts'
+import { snapshotBrowser } from './snapshot-browser.ts'
+import type { SnapshotBrowser } from './snapshot-browser.ts'
 
 /**
  * What only the server (and its admins) do to endpoint backups: retention (forgetting snapshot
@@ -19,6 +21,8 @@ export interface BackupAdminInit {
   audit: AuditLog
   /** Runs a scrub over the server's store (scrub.ts); absent where there is no store (tests of the web layer). */
   scrub?: () => Promise<ScrubReport>
+  /** The server's chunk store, which browsing and downloading a snapshot read; absent where there is none (tests of the web layer). */
+  store?: ChunkStore
   /** Runs a garbage collection over the server's store (chunk-gc.ts); absent where there is no store. */
   collect?: () => Promise<GcReport>
   log(line: string): void
@@ -30,6 +34,8 @@ export interface BackupAdmin {
   snapshots(deviceId?: string): BackupSnapshotRecord[]
   /** A device's own policy (or the default's, scope DEFAULT_SCOPE), undefined when none is set. */
   retention(scope: string): BackupRetention | undefined
+  /** Every policy set, by scope (DEFAULT_SCOPE for the default). */
+  retentionPolicies(): Array<BackupRetentionRecord & { scope: string }>
   setRetention(scope: string, policy: BackupRetention | undefined, actor: string): void
   holds(): BackupHoldRecord[]
   setHold(kind: BackupHoldRecord['kind'], subject: string, reason: string, actor: string): BackupHoldRecord
@@ -40,6 +46,12 @@ export interface BackupAdmin {
   applyRetention(filter?: { deviceId?: string }): BackupSnapshotRecord[]
   /** Lets `toDevice` open (and restore) `snapshotId` until `ttlMs` from now. */
   grantRestore(snapshotId: string, toDevice: string, ttlMs: number, actor: string): BackupRestoreGrantRecord
+  /** Grants that have not expired, oldest first. */
+  restoreGrants(): BackupRestoreGrantRecord[]
+  /** Ends an unexpired grant at once (NotFoundError when there is none): its device can no longer open the snapshot. */
+  revokeRestoreGrant(id: string): BackupRestoreGrantRecord
+  /** Reads a snapshot's directories and files on the server (snapshot-browser.ts); refused where there is no store. */
+  browse(): SnapshotBrowser
   scrub(): Promise<ScrubReport>
   lastScrub(): ScrubReport | undefined
   /** Frees the chunks no snapshot, central-copy file or backup in progress needs; one at a time. */
@@ -51,6 +63,7 @@ export interface BackupAdmin {
 export function backupAdmin (init: BackupAdminInit): BackupAdmin {
   const { snapshots, audit } = init
   const now = (): Date => init.now?.() ?? new Date()
+  const browser = init.store === undefined ? undefined : snapshotBrowser({ store: init.store, snapshots })
   let scrubbing: Promise<ScrubReport> | undefined
   let collecting: Promise<GcReport> | undefined
   let lastGc: GcReport | undefined
@@ -58,6 +71,7 @@ export function backupAdmin (init: BackupAdminInit): BackupAdmin {
   const admin: BackupAdmin = {
     snapshots: deviceId => snapshots.listSnapshots(deviceId === undefined ? {} : { deviceId }),
     retention: scope => snapshots.retention(scope)?.policy,
+    retentionPolicies: () => snapshots.retentionPolicies(),
     setRetention (scope, policy, actor) {
       snapshots.setRetention(scope, policy === undefined ? undefined : { policy, setBy: actor, setAt: now() })
     },
@@ -104,6 +118,16 @@ export function backupAdmin (init: BackupAdminInit): BackupAdmin {
       const grant = { id: randomBytes(8).toString('hex'), snapshotId: snapshot.id, deviceId: toDevice, grantedBy: actor, grantedAt: at, expiresAt: new Date(at.getTime() + ttlMs) }
       snapshots.addRestoreGrant(grant)
       return grant
+    },
+    restoreGrants: () => snapshots.allRestoreGrants(now()),
+    revokeRestoreGrant (id) {
+      const grant = snapshots.allRestoreGrants(now()).find(g => g.id === id)
+      if (grant === undefined || !snapshots.revokeRestoreGrant(id)) throw new NotFoundError(`there is no restore grant ${id} in force (it may have expired); GET /api/v1/backup/restore-grants lists them`)
+      return grant
+    },
+    browse () {
+      if (browser === undefined) throw new InvalidInputError('this server has no chunk store to read snapshots from')
+      return browser
     },
     async scrub () {
       if (init.scrub === undefined) throw new InvalidInputError('this server has no chunk store to scrub')

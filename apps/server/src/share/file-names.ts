@@ -1,8 +1,9 @@
 import { pathProblem } from '@aerie/core'
 
 /**
- * File names as they cross the share pages: the type and download name a browser is told, the
- * names an outsider's upload may take, and the paths a folder link may serve.
+ * File names as they cross the share pages (and the console's snapshot downloads): the type and
+ * download name a browser is told, the names an outsider's upload may take, and the paths a
+ * folder link may serve.
  */
 
 const TYPES: Record<string, string> = {
@@ -24,6 +25,9 @@ export function contentTypeOf (name: string): string {
   const dot = name.lastIndexOf('.')
   return (dot > 0 ? TYPES[name.slice(dot + 1).toLowerCase()] : undefined) ?? 'application/octet-stream'
 }
+
+/** A downloaded file is never a page of this origin: no script, no plugin, no same-origin access. */
+export const DOWNLOAD_CSP = "default-src 'none'; sandbox"
 
 /**
  * `attachment` with an ASCII fallback name for old clients and the exact name in UTF-8

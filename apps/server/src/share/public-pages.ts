@@ -9,7 +9,7 @@ import type { ShareLinkRecord } from '../metadata/stores.ts'
 import type { FolderEntry, TeamServerApi } from '../team-server-api.ts'
 import { RangeNotSatisfiableError, ShareGoneError } from './errors.ts'
 import { receiveDrop } from './file-drop.ts'
-import { contentDisposition, contentTypeOf, pathInside } from './file-names.ts'
+import { contentDisposition, contentTypeOf, DOWNLOAD_CSP, pathInside } from './file-names.ts'
 import { parseRange } from './http-range.ts'
 import { bytes, html, messagePage, page, passwordPage, status, time } from './share-html.ts'
 import type { Html } from './share-html.ts'
@@ -47,8 +47,6 @@ const GONE_TITLES: Record<ShareGoneError['reason'], string> = {
 }
 // One chunk queued beside the socket's: the store already reads a few ahead, and 200 downloads at once must not hold 16 chunks each.
 const STREAM = { highWaterMark: 1 }
-// A downloaded file is never a page of this origin: no script, no plugin, no same-origin access.
-const DOWNLOAD_CSP = "default-src 'none'; sandbox"
 
 type TokenRequest = FastifyRequest<{ Params: { token: string, '*'?: string } }>
 

@@ -23,6 +23,7 @@ import { docsRoutes } from './routes/docs-routes.ts'
 import { errorBodySchema, installErrorHandling } from './errors.ts'
 import { auditRoutes } from './routes/audit-routes.ts'
 import { backupRoutes } from './routes/backup-routes.ts'
+import { backupSnapshotRoutes } from './routes/backup-snapshot-routes.ts'
 import { deviceRoutes } from './routes/device-routes.ts'
 import { fileRoutes } from './routes/file-routes.ts'
 import { folderRoutes } from './routes/folder-routes.ts'
@@ -134,7 +135,7 @@ export async function buildWebApp (options: WebAppOptions): Promise<FastifyInsta
 
   await app.register(async api => {
     installAccessControl(api, ctx)
-    for (const plugin of [sessionRoutes, twoFactorRoutes, userRoutes, deviceRoutes, folderRoutes, fileRoutes, auditRoutes, tokenRoutes, backupRoutes]) {
+    for (const plugin of [sessionRoutes, twoFactorRoutes, userRoutes, deviceRoutes, folderRoutes, fileRoutes, auditRoutes, tokenRoutes, backupRoutes, backupSnapshotRoutes]) {
       await api.register(plugin(ctx))
     }
     await api.register(shareRoutes(ctx, shares))

@@ -40,6 +40,11 @@ describe('backup retention and legal hold (admin API)', () => {
     // A device's own policy wins over the default.
     expect((await admin.request('PUT', `/api/v1/backup/retention/${ADA.deviceId}`, { ...none, last: 1 })).body.forgotten).toEqual(['snap0007'])
     expect(ids(BOB)).toHaveLength(2)
+    // Every policy set, in one list (what the console shows).
+    expect((await admin.get('/api/v1/backup/retention')).body.policies).toEqual([
+      { scope: 'default', policy: { ...none, last: 2 }, setBy: 'ada@example.org', setAt: expect.any(String) },
+      { scope: ADA.deviceId, policy: { ...none, last: 1 }, setBy: 'ada@example.org', setAt: expect.any(String) }
+    ])
   })
 
   it('a hold on a user (any case) or a device stops retention until it is lifted', async () => {

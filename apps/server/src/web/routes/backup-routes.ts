@@ -1,10 +1,11 @@
-import { InvalidInputError, RETENTION_RULES } from '@aerie/core'
+import { RETENTION_RULES } from '@aerie/core'
 import type { BackupRetention } from '@aerie/core'
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import { NotFoundError } from '../../accounts/errors.ts'
 import type { BackupAdmin } from '../../backup/backup-admin.ts'
 import { DEFAULT_SCOPE } from '../../metadata/stores.ts'
 import type { BackupHoldRecord, BackupSnapshotRecord, ScrubReport } from '../../metadata/stores.ts'
+import type { TeamServerApi } from '../../team-server-api.ts'
 import { actorOf, viaOf } from '../auth.ts'
 import type { WebContext } from '../context.ts'
 import { responses } from '../errors.ts'
@@ -35,24 +36,32 @@ const gcSchema = closed({
   startedAt: str, finishedAt: str, live: integer, chunks: integer, swept: integer, sweptBytes: integer, spared: integer,
   compacted: integer, deletedPacks: integer, freedBytes: { type: 'integer' }, skipped: str
 }, ['startedAt', 'finishedAt', 'live', 'chunks', 'swept', 'sweptBytes', 'spared', 'compacted', 'deletedPacks', 'freedBytes'])
-const DEFAULT_GRANT_MINUTES = 24 * 60
+
+/** The running server's BackupAdmin; 404 while it is still starting. */
+export function backupAdminOf (api: TeamServerApi): BackupAdmin {
+  if (api.backup === undefined) throw new NotFoundError('this server does not serve endpoint backups yet (it is still starting)')
+  return api.backup
+}
+
+/** Records an administrator's backup action in the audit log: who, how (session or token) and from where. */
+export function backupAuditor (ctx: WebContext): (request: FastifyRequest, action: string, target: string, detail: Record<string, string | number | null>) => void {
+  return (request, action, target, detail) => {
+    ctx.audit.record({ actor: actorOf(request), action, target, detail: { ...detail, ...viaOf(request) }, address: request.ip }, ctx.now())
+  }
+}
 
 /**
  * Endpoint backups for administrators: every device's snapshots, retention policies (per device,
- * and the default, scope `default`), legal holds on a user or device, scrub reports, and restore
- * grants (a device may restore another device's snapshot). Every change is audited. Devices
- * never come here: they back up and restore over /aerie/backup/1.0.0.
+ * and the default, scope `default`), legal holds on a user or device, scrub reports and garbage
+ * collection. Every change is audited. A snapshot's content and restore grants:
+ * backup-snapshot-routes.ts. Devices never come here: they back up and restore over
+ * /aerie/backup/1.0.0.
  */
 export function backupRoutes (ctx: WebContext): FastifyPluginAsync {
-  const { api, audit } = ctx
-  const backups = (): BackupAdmin => {
-    if (api.backup === undefined) throw new NotFoundError('this server does not serve endpoint backups yet (it is still starting)')
-    return api.backup
-  }
+  const { api } = ctx
+  const backups = (): BackupAdmin => backupAdminOf(api)
   const scopeOf = (scope: string): string => scope === 'default' ? DEFAULT_SCOPE : scope
-  const record = (request: FastifyRequest, action: string, target: string, detail: Record<string, string | number | null>): void => {
-    audit.record({ actor: actorOf(request), action, target, detail: { ...detail, ...viaOf(request) }, address: request.ip }, ctx.now())
-  }
+  const record = backupAuditor(ctx)
   const view = (s: BackupSnapshotRecord): object => ({
     id: s.id, deviceId: s.deviceId, deviceName: s.deviceName, user: s.user, root: s.root, paths: s.paths, startedAt: s.startedAt.toISOString(),
     committedAt: s.committedAt.toISOString(), counters: s.counters, held: backups().held(s)
@@ -72,6 +81,17 @@ export function backupRoutes (ctx: WebContext): FastifyPluginAsync {
         response: responses(closed({ snapshots: { type: 'array', items: snapshotSchema } }))
       }
     }, async request => ({ snapshots: backups().snapshots(request.query.device).map(view) }))
+
+    app.get('/backup/retention', {
+      config: { access: 'admin' },
+      schema: {
+        summary: 'Every retention policy set: the default (scope default) and each device\'s own (scope: its id); a device without one follows the default',
+        tags: ['backup'],
+        response: responses(closed({ policies: { type: 'array', items: closed({ scope: str, policy: retentionSchema, setBy: str, setAt: str }) } }))
+      }
+    }, async () => ({
+      policies: backups().retentionPolicies().map(p => ({ scope: p.scope === DEFAULT_SCOPE ? 'default' : p.scope, policy: p.policy, setBy: p.setBy, setAt: p.setAt.toISOString() }))
+    }))
 
     app.get<{ Params: { scope: string } }>('/backup/retention/:scope', {
       config: { access: 'admin' },
@@ -199,29 +219,6 @@ export function backupRoutes (ctx: WebContext): FastifyPluginAsync {
     }, async request => {
       record(request, 'backup.gc_requested', 'store', {})
       return { report: await backups().collectGarbage() }
-    })
-
-    app.post<{ Params: { id: string }, Body: { device: string, ttlMinutes?: number } }>('/backup/snapshots/:id/restore-grants', {
-      config: { access: 'admin' },
-      schema: {
-        summary: 'Let another device restore this snapshot (`aerie restore SNAPSHOT --to DIR` on that device) until the grant expires',
-        tags: ['backup'],
-        params: closed({ id: idParamSchema }),
-        body: closed({ device: idParamSchema, ttlMinutes: { type: 'integer', minimum: 5, maximum: 60 * 24 * 30 } }, ['device']),
-        response: responses(closed({ grant: closed({ id: str, snapshotId: str, deviceId: str, grantedBy: str, grantedAt: str, expiresAt: str }), command: str }))
-      }
-    }, async request => {
-      const { device, ttlMinutes } = request.body
-      const target = api.devices().find(d => d.deviceId === device)
-      if (target === undefined) throw new NotFoundError(`no enrolled device has the id "${device}"; GET /api/v1/devices lists them`)
-      if (target.revokedAt !== undefined) throw new InvalidInputError(`device ${device} is revoked: it cannot restore anything`)
-      const grant = backups().grantRestore(request.params.id, device, (ttlMinutes ?? DEFAULT_GRANT_MINUTES) * 60_000, actorOf(request))
-      const snapshot = backups().snapshots().find(s => s.id === grant.snapshotId)!
-      record(request, 'backup.restore_granted', grant.snapshotId, { from: snapshot.deviceId, to: device, toUser: target.user, expiresAt: grant.expiresAt.toISOString() })
-      return {
-        grant: { ...grant, grantedAt: grant.grantedAt.toISOString(), expiresAt: grant.expiresAt.toISOString() },
-        command: `aerie restore ${grant.snapshotId} --to DIR`
-      }
     })
   }
 }

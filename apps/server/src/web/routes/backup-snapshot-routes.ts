@@ -1,0 +1,143 @@
+import { Readable } from 'node:stream'
+import { InvalidInputError } from '@aerie/core'
+import type { FastifyPluginAsync } from 'fastify'
+import { NotFoundError } from '../../accounts/errors.ts'
+import type { BackupAdmin } from '../../backup/backup-admin.ts'
+import type { BackupRestoreGrantRecord } from '../../metadata/stores.ts'
+import { contentDisposition, contentTypeOf, DOWNLOAD_CSP } from '../../share/file-names.ts'
+import { actorOf } from '../auth.ts'
+import type { WebContext } from '../context.ts'
+import { responses } from '../errors.ts'
+import { closed, idParamSchema } from '../schemas.ts'
+import { backupAdminOf, backupAuditor } from './backup-routes.ts'
+
+const str = { type: 'string' }
+// A path in a snapshot, from its root ('home/ada/Documents'); the schema bounds it, the browser says what is wrong with it.
+const snapshotPathSchema = { type: 'string', maxLength: 4096 } as const
+const snapshotParams = closed({ id: idParamSchema })
+const itemSchema = closed({
+  name: str,
+  type: { type: 'string', enum: ['file', 'dir', 'symlink'] },
+  size: { type: 'integer' },
+  mode: { type: 'integer', description: 'permission bits (mode & 0o7777)' },
+  mtimeMs: { type: 'number' },
+  target: { type: 'string', description: 'a symbolic link\'s target' },
+  changed: { type: 'boolean', description: 'the file changed while it was backed up: its content is what the last read saw' }
+}, ['name', 'type', 'size', 'mode', 'mtimeMs'])
+const restoreGrantSchema = closed({ id: str, snapshotId: str, deviceId: str, grantedBy: str, grantedAt: str, expiresAt: str })
+// One chunk queued beside the socket's: the store already reads a few ahead.
+const STREAM = { highWaterMark: 1 }
+const DEFAULT_GRANT_MINUTES = 24 * 60
+
+function restoreGrantView (g: BackupRestoreGrantRecord): object {
+  return { ...g, grantedAt: g.grantedAt.toISOString(), expiresAt: g.expiresAt.toISOString() }
+}
+
+/**
+ * A snapshot's content for administrators, read on the server: one directory at a time, and a
+ * file's download (streamed chunk by chunk, each verified; damage ends the download with an
+ * error rather than short data; audited `backup.download`). And restore grants: another device
+ * may restore a snapshot until the grant expires or an administrator revokes it. Policies,
+ * holds, scrubs: backup-routes.ts.
+ */
+export function backupSnapshotRoutes (ctx: WebContext): FastifyPluginAsync {
+  const { api } = ctx
+  const backups = (): BackupAdmin => backupAdminOf(api)
+  const record = backupAuditor(ctx)
+
+  return async app => {
+    app.get<{ Params: { id: string }, Querystring: { path?: string } }>('/backup/snapshots/:id/tree', {
+      config: { access: 'admin' },
+      schema: {
+        summary: 'One directory of a snapshot: its entries by name (`path` from the snapshot\'s root, like home/ada/Documents; the root when absent)',
+        tags: ['backup'],
+        params: snapshotParams,
+        querystring: closed({ path: snapshotPathSchema }, []),
+        response: responses(closed({ snapshot: str, path: str, entries: { type: 'array', items: itemSchema } }))
+      }
+    }, async request => {
+      const path = request.query.path ?? ''
+      return { snapshot: request.params.id, path, entries: await backups().browse().list(request.params.id, path) }
+    })
+
+    app.get<{ Params: { id: string }, Querystring: { path: string } }>('/backup/snapshots/:id/file', {
+      config: { access: 'admin' },
+      schema: {
+        summary: 'Download one file of a snapshot (`path` from the snapshot\'s root); every chunk is verified, and a damaged one ends the download with an error',
+        tags: ['backup'],
+        params: snapshotParams,
+        querystring: closed({ path: snapshotPathSchema }),
+        response: responses({ description: 'the file\'s bytes', content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } })
+      },
+      // After the app's own headers: a downloaded file is never a page of this origin.
+      onSend: async (_request, reply, payload) => {
+        void reply.header('Content-Security-Policy', DOWNLOAD_CSP)
+        return payload
+      }
+    }, async (request, reply) => {
+      const { id } = request.params
+      const { path } = request.query
+      // Reads the file's first chunk: a file whose start is damaged is refused before any header is sent.
+      const file = await backups().browse().open(id, path)
+      record(request, 'backup.download', id, { path, bytes: file.size })
+      const content = async function * (): AsyncGenerator<Uint8Array> {
+        try {
+          yield * file.content
+        } catch (err) {
+          // The response is cut short (its Content-Length is not reached), so the browser reports a failed download.
+          ctx.log(`download of ${path} from snapshot ${id} failed: ${(err as Error).message}`)
+          throw err
+        }
+      }
+      void reply
+        .header('Content-Type', contentTypeOf(file.name))
+        .header('Content-Disposition', contentDisposition(file.name))
+        .header('Content-Length', String(file.size))
+        .header('Last-Modified', new Date(file.mtimeMs).toUTCString())
+      return reply.send(Readable.from(content(), STREAM))
+    })
+
+    app.post<{ Params: { id: string }, Body: { device: string, ttlMinutes?: number } }>('/backup/snapshots/:id/restore-grants', {
+      config: { access: 'admin' },
+      schema: {
+        summary: 'Let another device restore this snapshot (`aerie restore SNAPSHOT --to DIR` on that device) until the grant expires or is revoked',
+        tags: ['backup'],
+        params: snapshotParams,
+        body: closed({ device: idParamSchema, ttlMinutes: { type: 'integer', minimum: 5, maximum: 60 * 24 * 30 } }, ['device']),
+        response: responses(closed({ grant: restoreGrantSchema, command: str }))
+      }
+    }, async request => {
+      const { device, ttlMinutes } = request.body
+      const target = api.devices().find(d => d.deviceId === device)
+      if (target === undefined) throw new NotFoundError(`no enrolled device has the id "${device}"; GET /api/v1/devices lists them`)
+      if (target.revokedAt !== undefined) throw new InvalidInputError(`device ${device} is revoked: it cannot restore anything`)
+      const grant = backups().grantRestore(request.params.id, device, (ttlMinutes ?? DEFAULT_GRANT_MINUTES) * 60_000, actorOf(request))
+      const snapshot = backups().snapshots().find(s => s.id === grant.snapshotId)!
+      record(request, 'backup.restore_granted', grant.snapshotId, { from: snapshot.deviceId, to: device, toUser: target.user, expiresAt: grant.expiresAt.toISOString(), grant: grant.id })
+      return { grant: restoreGrantView(grant), command: `aerie restore ${grant.snapshotId} --to DIR` }
+    })
+
+    app.get('/backup/restore-grants', {
+      config: { access: 'admin' },
+      schema: {
+        summary: 'Restore grants in force (not expired, not revoked), oldest first',
+        tags: ['backup'],
+        response: responses(closed({ grants: { type: 'array', items: restoreGrantSchema } }))
+      }
+    }, async () => ({ grants: backups().restoreGrants().map(restoreGrantView) }))
+
+    app.delete<{ Params: { id: string } }>('/backup/restore-grants/:id', {
+      config: { access: 'admin' },
+      schema: {
+        summary: 'Revoke a restore grant: its device can no longer open the snapshot (a restore it is running now finishes)',
+        tags: ['backup'],
+        params: closed({ id: idParamSchema }),
+        response: responses(closed({ grant: restoreGrantSchema }))
+      }
+    }, async request => {
+      const grant = backups().revokeRestoreGrant(request.params.id)
+      record(request, 'backup.restore_grant_revoked', grant.snapshotId, { grant: grant.id, device: grant.deviceId, expiresAt: grant.expiresAt.toISOString() })
+      return { grant: restoreGrantView(grant) }
+    })
+  }
+}
