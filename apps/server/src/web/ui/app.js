@@ -2,6 +2,7 @@ import { api, ApiError, setCsrfToken } from './api.js'
 import { h } from './dom.js'
 import * as account from './pages/account.js'
 import * as audit from './pages/audit.js'
+import * as backups from './pages/backups.js'
 import * as dashboard from './pages/dashboard.js'
 import * as devices from './pages/devices.js'
 import * as folder from './pages/folder.js'
@@ -9,6 +10,7 @@ import * as folders from './pages/folders.js'
 import * as login from './pages/login.js'
 import * as setup from './pages/setup.js'
 import * as shares from './pages/shares.js'
+import * as snapshot from './pages/snapshot.js'
 import * as users from './pages/users.js'
 
 // The console is one page: the URL's hash names the screen (#/devices) and, for a screen with a
@@ -19,6 +21,7 @@ const PAGES = {
   devices: { page: devices, title: 'Devices' },
   folders: { page: folders, title: 'Folders', detail: folder },
   shares: { page: shares, title: 'Shares', detail: shares },
+  backups: { page: backups, title: 'Backups', admin: true, detail: snapshot },
   users: { page: users, title: 'Users', admin: true },
   audit: { page: audit, title: 'Audit log', admin: true },
   account: { page: account, title: 'Account' }

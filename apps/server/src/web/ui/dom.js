@@ -99,6 +99,15 @@ export function table (caption, headers, rows) {
       h('tbody', {}, rows)))
 }
 
+/** A breadcrumb from `label` (the root, '') down to `dir` ('a/b'); `hrefOf(dir)` is each step's address. */
+export function breadcrumb (label, dir, hrefOf) {
+  const segments = dir === '' ? [] : dir.split('/')
+  const crumbs = [{ text: label, dir: '' }, ...segments.map((s, i) => ({ text: s, dir: segments.slice(0, i + 1).join('/') }))]
+  return h('nav', { class: 'breadcrumb', 'aria-label': 'Breadcrumb' },
+    h('ol', {}, crumbs.map((c, i) => h('li', {},
+      h('a', { href: hrefOf(c.dir), 'aria-current': i === crumbs.length - 1 ? 'location' : undefined }, c.text)))))
+}
+
 export function pageHeading (text, ...extra) {
   return h('div', { class: 'page-head' }, h('h1', { id: 'page-title' }, text), extra)
 }

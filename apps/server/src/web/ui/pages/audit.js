@@ -7,8 +7,11 @@ const ACTIONS = [
   'user.created', 'user.disabled', 'user.enabled', 'enrollment_code.created', 'device.revoked',
   'api_token.created', 'api_token.revoked', 'audit.verified',
   'folder.member_set', 'folder.member_removed', 'version.restored', 'folder.retention_changed',
+  'backup.retention_set', 'backup.retention_cleared', 'backup.hold_set', 'backup.hold_lifted', 'backup.restore_granted',
+  'backup.restore_grant_revoked', 'backup.download', 'backup.scrub_requested',
   // Recorded by the server process itself.
-  'device.enrolled', 'device.enrollment_refused', 'server.unlocked'
+  'device.enrolled', 'device.enrollment_refused', 'server.unlocked',
+  'backup.snapshot_added', 'backup.restore', 'backup.snapshot_forgotten', 'backup.scrub', 'backup.scrub_damage'
 ]
 
 function localToIso (value) {

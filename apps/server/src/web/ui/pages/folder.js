@@ -1,5 +1,5 @@
 import { api } from '../api.js'
-import { bytes, confirmAction, errorBox, field, fill, h, onSubmit, pageHeading, status, table, time, timeText } from '../dom.js'
+import { breadcrumb, bytes, confirmAction, errorBox, field, fill, h, onSubmit, pageHeading, status, table, time, timeText } from '../dom.js'
 import { shareHref } from './shares.js'
 
 // One folder of the central copy (#/folders/ID/dir/sub): a file browser with deleted files, each
@@ -145,21 +145,13 @@ export async function render (main, ctx, [folderId, ...segments]) {
   fill(main,
     pageHeading(folder.label, h('a', { class: 'button secondary small', href: shareHref(folderId, dir), id: 'share-here' }, dir === '' ? 'Share this folder' : 'Share this directory'), h('a', { href: '#/folders' }, 'All folders')),
     h('p', { class: 'muted' }, `Folder id ${folder.id} · ${folder.files.toLocaleString()} files · ${bytes(folder.bytes)}`),
-    breadcrumb(folderId, folder.label, dir),
+    breadcrumb(folder.label, dir, d => folderHref(folderId, d)),
     h('section', { class: 'panel', 'aria-labelledby': 'listing-title' },
       h('h2', { id: 'listing-title' }, dir === '' ? 'Files' : ['Files in ', h('span', { class: 'wrap' }, dir)]),
       listingBody),
     versionsPanel,
     retentionSection(filesPath, retention, isAdmin))
   showListing(listing.entries)
-}
-
-function breadcrumb (folderId, label, dir) {
-  const segments = dir === '' ? [] : dir.split('/')
-  const crumbs = [{ text: label, dir: '' }, ...segments.map((s, i) => ({ text: s, dir: segments.slice(0, i + 1).join('/') }))]
-  return h('nav', { class: 'breadcrumb', 'aria-label': 'Breadcrumb' },
-    h('ol', {}, crumbs.map((c, i) => h('li', {},
-      h('a', { href: folderHref(folderId, c.dir), 'aria-current': i === crumbs.length - 1 ? 'location' : undefined }, c.text)))))
 }
 
 function retentionSection (filesPath, policy, isAdmin) {
