@@ -89,6 +89,14 @@ describe('endpoint backup administration', () => {
     const audit = (await api('GET', '/audit?limit=200')).body.entries as Array<{ action: string, target: string, actor: string, detail: Record<string, string> }>
     expect(audit.find(e => e.action === 'backup.restore_granted')).toMatchObject({ target: first.id, actor: 'admin@example.com' })
     expect(audit.find(e => e.action === 'backup.restore' && e.actor.startsWith('bob@example.com'))).toMatchObject({ target: first.id, detail: { grantedBy: 'admin@example.com' } })
+
+    // The admin reads the same snapshot on the server; a revoked grant refuses the device's next restore.
+    const listed = await api('GET', `/backup/snapshots/${first.id}/tree?${new URLSearchParams({ path: `${docs.slice(1)}/photos` })}`)
+    expect(listed.body.entries).toEqual([expect.objectContaining({ name: 'big.raw', type: 'file', size: big.byteLength })])
+    expect((await api('DELETE', `/backup/restore-grants/${grant.body.grant.id as string}`)).status).toBe(200)
+    const after = await bob.cli('restore', first.id, '--to', join(root, 'bob-after'))
+    expect(after.code).toBe(1)
+    expect(after.stderr).toMatch(/has no snapshot/)
   })
 
   it('applies a device\'s retention policy after each new snapshot, and not while its user is on hold', async () => {
