@@ -85,9 +85,23 @@ export async function scanFolder (options: ScanOptions): Promise<ScanResult> {
 
   const known = index.localStats(folderId)
   const skip = (path: string, isDir: boolean): boolean => rules.ignores(path, isDir) || (options.ignore?.(path, isDir) ?? false)
-  // Changes are held until the walk is over: a brake must be able to discard all of them.
+  // Changes are held while a brake could still discard them: until enough of the known paths
+  // were seen again that even losing all the others would not be a mass deletion. From then
+  // on (at once on a first scan) they are recorded in batches, which bounds the memory.
   const changes: LocalChange[] = []
   const seen = new Set<string>()
+  const knownFiles = known.size
+  const deletedBefore = options.deletedBefore ?? 0
+  const counted = knownFiles + deletedBefore
+  const brakeAt = counted * (options.brakeFraction ?? 0.5)
+  let seenKnown = 0
+  let recorded = 0
+  let added = 0
+  const brakePossible = (gone: number): boolean => !options.confirmDeletions && gone > 0 && counted >= BRAKE_MIN_FILES && gone + deletedBefore > brakeAt
+  const record = (batch: LocalChange[]): void => {
+    index.updateLocal(folderId, batch)
+    recorded += batch.length
+  }
   // Directories that could not be listed: what the index holds below them is unknown, not gone.
   const unreadable = new Set<string>()
   const walk: WalkOptions = { skip, onProblem: (p) => result.problems.push(p), onUnreadable: (path) => unreadable.add(path) }
@@ -95,6 +109,7 @@ export async function scanFolder (options: ScanOptions): Promise<ScanResult> {
   const examine = async (entries: WalkEntry[]): Promise<void> => {
     signal?.throwIfAborted()
     for (const entry of entries) {
+      if (!seen.has(entry.path) && known.has(entry.path)) seenKnown++
       seen.add(entry.path)
       result.files++
       const clash = clashes.add(entry.path)
@@ -103,9 +118,13 @@ export async function scanFolder (options: ScanOptions): Promise<ScanResult> {
       const before = known.get(entry.path)
       if (before != null && unchanged(before, entry)) continue
       const change = await describe(entry, result, signal)
-      if (change != null) changes.push(change)
+      if (change == null) continue
+      changes.push(change)
+      if (before == null) added++
     }
-    options.onProgress?.({ files: result.files, hashedBytes: result.hashedBytes, changed: changes.length })
+    // At most every known path not seen yet could turn out gone.
+    if (changes.length >= BATCH && !brakePossible(knownFiles - seenKnown)) record(changes.splice(0))
+    options.onProgress?.({ files: result.files, hashedBytes: result.hashedBytes, changed: recorded + changes.length })
   }
 
   if (scope == null) {
@@ -124,22 +143,16 @@ export async function scanFolder (options: ScanOptions): Promise<ScanResult> {
 
   const gone = [...known.keys()].filter(path => !seen.has(path) && (scope == null || within(scope, path)) &&
     !within(unreadable, path) && !skip(path, known.get(path)!.type === 'dir'))
-  const knownFiles = known.size
-  const deletedBefore = options.deletedBefore ?? 0
-  const counted = knownFiles + deletedBefore
-  if (!options.confirmDeletions && gone.length > 0 && counted >= BRAKE_MIN_FILES && gone.length + deletedBefore > counted * (options.brakeFraction ?? 0.5)) {
+  if (brakePossible(gone.length)) {
     return { ...result, changed: 0, brake: 'mass-deletion' }
   }
-  const added = changes.filter(change => !known.has(change.path)).length
   for (const path of gone) {
     const before = known.get(path)!
     changes.push({ path, type: before.type, size: 0, mtimeMs: Date.now(), mode: before.mode, deleted: true, chunks: [] })
     result.deleted++
   }
-  for (let i = 0; i < changes.length; i += BATCH) {
-    index.updateLocal(folderId, changes.slice(i, i + BATCH))
-  }
-  result.changed = changes.length
+  for (let i = 0; i < changes.length; i += BATCH) record(changes.slice(i, i + BATCH))
+  result.changed = recorded
   result.total = knownFiles + added - result.deleted
   return result
 }

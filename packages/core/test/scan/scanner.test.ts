@@ -104,6 +104,28 @@ describe('scanner', () => {
     expect(local('f0')?.deleted).toBe(true)
   })
 
+  it('records changes in batches as it walks once a brake is ruled out, and none of the thousands it saw when one applies', async () => {
+    const files = 3000
+    await mkdir(join(root, 'd'))
+    for (let i = 0; i < files; i++) await writeFile(join(root, `d/f${i}`), `${i}`)
+    // A first scan cannot brake: what it walked is in the index before the walk ends.
+    let recordedWhileWalking = false
+    const first = await scan({ onProgress: () => { recordedWhileWalking ||= index.getLocal('f1', 'd/f0') !== undefined } })
+    expect(recordedWhileWalking).toBe(true)
+    expect(first.changed).toBe(files + 1)
+    expect(index.getLocal('f1', 'd/f2999')?.size).toBe(4)
+    // Gone: 1700 of 3000 (more than half); edited: the 1300 left.
+    for (let i = 0; i < 1700; i++) await rm(join(root, `d/f${i}`))
+    for (let i = 1700; i < files; i++) await writeFile(join(root, `d/f${i}`), `edited ${i}`)
+    const braked = await scan()
+    expect(braked.brake).toBe('mass-deletion')
+    expect(index.getLocal('f1', 'd/f2999')?.size).toBe(4)
+    expect(index.getLocal('f1', 'd/f0')?.deleted).toBe(false)
+    const confirmed = await scan({ confirmDeletions: true })
+    expect(confirmed.changed).toBe(files)
+    expect(index.getLocal('f1', 'd/f2999')?.size).toBe('edited 2999'.length)
+  })
+
   it('records nothing when the folder marker is gone (an empty mount point)', async () => {
     await writeFile(join(root, 'keep'), 'x')
     await scan()
