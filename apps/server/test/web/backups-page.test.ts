@@ -1,8 +1,11 @@
+import { randomBytes } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
+import { chunkId } from '@aerie/core'
 import type { Browser, BrowserContext, Page, Route } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { backupAdmin } from '../../src/backup/backup-admin.ts'
 import { runScrub } from '../../src/backup/scrub.ts'
+import { collectGarbage } from '../../src/backup/chunk-gc.ts'
 import { ADA_LAPTOP as ADA, backedUpTree, BOB_DESKTOP as BOB } from '../backup/snapshot-fixture.ts'
 import type { BackedUpTree } from '../backup/snapshot-fixture.ts'
 import { ARTIFACTS, launchChromium } from './chromium.ts'
@@ -31,7 +34,13 @@ describe('the Backups page in a browser', () => {
     web = await startWebApp()
     const snapshots = web.temp.metadata.backups
     web.api.backup = backupAdmin({
-      snapshots, audit: web.audit, log: () => {}, store: tree.store, scrub: async () => await runScrub({ store: tree.store, snapshots, centralFiles: () => [] })
+      snapshots,
+      audit: web.audit,
+      log: () => {},
+      store: tree.store,
+      scrub: async () => await runScrub({ store: tree.store, snapshots, centralFiles: () => [] }),
+      // No grace: what no snapshot names is swept at once (the server's default is a day).
+      collect: async () => await collectGarbage({ store: tree.store, snapshots, centralFiles: () => [], openRoots: () => [], graceMs: 0 })
     })
     admin = await setUpAdmin(web.base)
     // An hour apart: OLDER, NEWER, then Bob's.
@@ -178,6 +187,20 @@ describe('the Backups page in a browser', () => {
     expect(await page.locator('#scrub-damaged').textContent()).toMatch(/✕.*1 chunk/)
     expect(await page.locator(`#snapshot-list tr[data-snapshot="${NEWER}"]`).textContent()).toMatch(/✕.*Damaged/)
     await shot('backups')
+    expect(problems).toEqual([])
+  })
+
+  it('frees space on demand: a chunk no snapshot needs is swept, and the report says how much', async () => {
+    const garbage = randomBytes(100_000)
+    await tree.store.put(chunkId(garbage), garbage)
+    await page.goto(`${web.base}/#/backups`)
+    await page.getByRole('heading', { name: 'Space', level: 2 }).waitFor()
+    expect(await page.locator('#gc-report').textContent()).toMatch(/No collection since the server started/)
+    await page.getByRole('button', { name: 'Free space now' }).click()
+    await page.locator('#gc-status').getByText(/Collection finished/).waitFor()
+    expect(await page.locator('#gc-freed').textContent()).toMatch(/^1 chunk \(100 KB of data\)/)
+    expect(await tree.store.has([chunkId(garbage)])).toEqual([false])
+    expect([...web.temp.metadata.audit.entries()].map(e => e.action)).toContain('backup.gc')
     expect(problems).toEqual([])
   })
 })

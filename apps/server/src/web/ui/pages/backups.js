@@ -4,19 +4,20 @@ import { holdsSection, retentionSection } from './backup-policies.js'
 import { restoreCommand, snapshotHref } from './snapshot.js'
 
 // Endpoint backups, for administrators (#/backups): the store's integrity (the last scrub, and a
-// scrub now), every device's snapshots (browse one: snapshot.js), the restore grants in force,
+// scrub now), its space (the last garbage collection, and one now), every device's snapshots (browse one: snapshot.js), the restore grants in force,
 // retention policies and legal holds (backup-policies.js).
 
 const SHOWN_FILES = 50
 
 export async function render (main, ctx) {
-  const [{ snapshots }, { devices }, { grants }, { policies }, { holds }, { report }] = await Promise.all([
+  const [{ snapshots }, { devices }, { grants }, { policies }, { holds }, { report }, gc] = await Promise.all([
     api('GET', '/backup/snapshots'),
     api('GET', '/devices'),
     api('GET', '/backup/restore-grants'),
     api('GET', '/backup/retention'),
     api('GET', '/backup/holds'),
-    api('GET', '/backup/scrub')
+    api('GET', '/backup/scrub'),
+    api('GET', '/backup/gc')
   ])
   const deviceNames = new Map(devices.map(d => [d.deviceId, d.deviceName]))
   for (const s of snapshots) if (!deviceNames.has(s.deviceId)) deviceNames.set(s.deviceId, s.deviceName)
@@ -32,6 +33,7 @@ export async function render (main, ctx) {
     pageHeading('Backups'),
     h('p', { class: 'muted' }, 'Each device backs up to this server; only the server forgets snapshots, by the retention policies below, and never while a legal hold is on.'),
     integrity.el,
+    spaceSection(gc.report),
     snapshotList.el,
     grantList.el,
     retentionSection(policies, backupDevices, deviceNames, afterForgetting),
@@ -165,6 +167,51 @@ function integritySection (initial, onScrubbed) {
   }
   show()
   return { el: section, damagedSnapshots: () => new Set(report?.snapshots.map(s => s.id) ?? []) }
+}
+
+/** The last garbage collection, and one now: what forgotten snapshots and pruned versions alone needed is freed. */
+function spaceSection (initial) {
+  let report = initial
+  const body = h('div', { id: 'gc-report' })
+  const announce = h('p', { id: 'gc-status', role: 'status' })
+  const button = h('button', { type: 'button', id: 'gc-now', class: 'secondary' }, 'Free space now')
+  const section = h('section', { class: 'panel', 'aria-labelledby': 'space-title' },
+    h('h2', { id: 'space-title' }, 'Space'),
+    h('p', { class: 'muted' }, 'Forgetting a snapshot frees nothing by itself. A garbage collection frees the chunks that no snapshot, no central-copy file and no backup in progress needs any more; anything stored or used in the last day is kept. The server collects daily.'),
+    body,
+    h('div', { class: 'actions' }, button),
+    announce)
+  const show = () => {
+    if (!report) {
+      fill(body, h('p', {}, 'No collection since the server started (the audit log lists earlier ones).'))
+      return
+    }
+    fill(body, h('dl', { class: 'facts' },
+      h('dt', {}, 'Last collection'), h('dd', {}, time(report.finishedAt)),
+      h('dt', {}, 'Chunks still needed'), h('dd', {}, report.live.toLocaleString()),
+      h('dt', {}, 'Freed'), h('dd', { id: 'gc-freed' }, report.skipped
+        ? status('warn', `Nothing swept: ${report.skipped}`)
+        : `${report.swept.toLocaleString()} ${report.swept === 1 ? 'chunk' : 'chunks'} (${bytes(report.sweptBytes)} of data); ${bytes(Math.max(0, report.freedBytes))} of disk given back`)))
+  }
+  button.addEventListener('click', async () => {
+    button.disabled = true
+    button.textContent = 'Collecting…'
+    section.setAttribute('aria-busy', 'true')
+    fill(announce, 'Collecting: finding what is still needed, then freeing the rest.')
+    try {
+      report = (await api('POST', '/backup/gc')).report
+      show()
+      fill(announce, status('ok', `Collection finished: ${bytes(Math.max(0, report.freedBytes))} freed.`))
+    } catch (err) {
+      fill(announce, status('bad', `Could not collect: ${err.message}`))
+    } finally {
+      button.disabled = false
+      button.textContent = 'Free space now'
+      section.removeAttribute('aria-busy')
+    }
+  })
+  show()
+  return section
 }
 
 /** What the damage hurts, prominently: in words and icons, not by colour alone. */
