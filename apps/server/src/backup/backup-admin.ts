@@ -89,14 +89,18 @@ export function backupAdmin (init: BackupAdminInit): BackupAdmin {
       const byDevice = new Map<string, BackupSnapshotRecord[]>()
       for (const s of snapshots.listSnapshots(filter)) byDevice.set(s.deviceId, [...(byDevice.get(s.deviceId) ?? []), s])
       const fallback = snapshots.retention(DEFAULT_SCOPE)
+      // A snapshot another device may restore under a grant in force is kept until the grant ends.
+      const granted = new Set(snapshots.allRestoreGrants(now()).map(g => g.snapshotId))
       const forgotten: BackupSnapshotRecord[] = []
       for (const [deviceId, mine] of byDevice) {
-        const policy = (snapshots.retention(deviceId) ?? fallback)?.policy
+        // The device's own policy, else its user's (every device of theirs), else the default.
+        const policy = (snapshots.retention(deviceId) ?? snapshots.retention(userScope(mine[0]!.user)) ?? fallback)?.policy
         if (policy === undefined) continue
         // Held if any of its snapshots' users is (a device keeps its user, but be sure).
         if (mine.some(s => admin.held(s))) continue
         const choice = chooseSnapshots(mine.map(s => ({ id: s.id, time: s.committedAt })), policy)
         for (const id of choice.forget) {
+          if (granted.has(id)) continue
           const record = mine.find(s => s.id === id)!
           if (!snapshots.forgetSnapshot(id)) continue
           forgotten.push(record)
@@ -216,4 +220,9 @@ export function backupMaintenance (admin: BackupAdmin, options: { retentionMs: n
   gc.unref()
   scrub.unref()
   return { stop () { clearInterval(retention); clearInterval(gc); clearInterval(scrub) } }
+}
+
+/** The retention scope of a user's policy, which covers every device of theirs without its own. */
+export function userScope (email: string): string {
+  return `user:${email.toLowerCase()}`
 }

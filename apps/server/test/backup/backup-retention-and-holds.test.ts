@@ -47,6 +47,29 @@ describe('backup retention and legal hold (admin API)', () => {
     ])
   })
 
+  it('a user\'s policy covers every device of theirs without its own, between the device\'s and the default', async () => {
+    await admin.request('PUT', '/api/v1/backup/retention/default', { ...none, last: 4 })
+    const set = await admin.request('PUT', '/api/v1/backup/retention/user:BOB@example.org', { ...none, last: 2 })
+    expect(set.status).toBe(200)
+    expect(ids(BOB)).toEqual(['snap0008', 'snap0010'])
+    expect(ids(ADA)).toHaveLength(4)
+    expect((await admin.get('/api/v1/backup/retention')).body.policies.map((p: { scope: string }) => p.scope)).toContain('user:bob@example.org')
+    // The device's own policy still wins.
+    await admin.request('PUT', `/api/v1/backup/retention/${BOB.deviceId}`, { ...none, last: 1 })
+    expect(ids(BOB)).toEqual(['snap0010'])
+    expect((await admin.delete('/api/v1/backup/retention/user:bob@example.org')).status).toBe(200)
+    expect((await admin.request('PUT', '/api/v1/backup/retention/user:not-an-address', { ...none, last: 1 })).status).toBe(400)
+  })
+
+  it('keeps a snapshot another device may restore under a grant in force, and forgets it once the grant is revoked', async () => {
+    const granted = await admin.post('/api/v1/backup/snapshots/snap0001/restore-grants', { device: BOB.deviceId, ttlMinutes: 60 })
+    expect(granted.status).toBe(200)
+    expect((await admin.request('PUT', `/api/v1/backup/retention/${ADA.deviceId}`, { ...none, last: 1 })).body.forgotten).toEqual(['snap0003', 'snap0005', 'snap0007'])
+    expect(ids(ADA)).toEqual(['snap0001', 'snap0009'])
+    expect((await admin.delete(`/api/v1/backup/restore-grants/${granted.body.grant.id as string}`)).status).toBe(200)
+    expect((await admin.post('/api/v1/backup/retention/apply')).body.forgotten).toEqual(['snap0001'])
+  })
+
   it('a hold on a user (any case) or a device stops retention until it is lifted', async () => {
     const hold = await admin.request('PUT', '/api/v1/backup/holds/user/bob@example.org', { reason: 'case 2030-17' })
     expect(hold.body.hold).toMatchObject({ kind: 'user', subject: 'bob@example.org', reason: 'case 2030-17', setBy: 'ada@example.org' })

@@ -1,8 +1,9 @@
-import { RETENTION_RULES } from '@aerie/core'
+import { InvalidInputError, RETENTION_RULES } from '@aerie/core'
 import type { BackupRetention } from '@aerie/core'
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import { NotFoundError } from '../../accounts/errors.ts'
 import type { BackupAdmin } from '../../backup/backup-admin.ts'
+import { userScope } from '../../backup/backup-admin.ts'
 import { DEFAULT_SCOPE } from '../../metadata/stores.ts'
 import type { BackupHoldRecord, BackupSnapshotRecord, ScrubReport } from '../../metadata/stores.ts'
 import type { TeamServerApi } from '../../team-server-api.ts'
@@ -60,7 +61,16 @@ export function backupAuditor (ctx: WebContext): (request: FastifyRequest, actio
 export function backupRoutes (ctx: WebContext): FastifyPluginAsync {
   const { api } = ctx
   const backups = (): BackupAdmin => backupAdminOf(api)
-  const scopeOf = (scope: string): string => scope === 'default' ? DEFAULT_SCOPE : scope
+  // A scope in a URL: `default`, a device id, or `user:EMAIL` (every device of that user without its own).
+  const scopeOf = (scope: string): string => {
+    if (scope === 'default') return DEFAULT_SCOPE
+    if (!scope.startsWith('user:')) return scope
+    const email = scope.slice('user:'.length)
+    if (!/^[^@\s]+@[^@\s]+$/.test(email)) throw new InvalidInputError(`"${email}" is not an e-mail address; a user's policy is set at /backup/retention/user:EMAIL`)
+    return userScope(email)
+  }
+  // Applying after a change: one device's snapshots when the scope is a device, else everyone's.
+  const applyAfter = (scope: string): BackupSnapshotRecord[] => backups().applyRetention(scope === 'default' || scope.startsWith('user:') ? {} : { deviceId: scope })
   const record = backupAuditor(ctx)
   const view = (s: BackupSnapshotRecord): object => ({
     id: s.id, deviceId: s.deviceId, deviceName: s.deviceName, user: s.user, root: s.root, paths: s.paths, startedAt: s.startedAt.toISOString(),
@@ -85,7 +95,7 @@ export function backupRoutes (ctx: WebContext): FastifyPluginAsync {
     app.get('/backup/retention', {
       config: { access: 'admin' },
       schema: {
-        summary: 'Every retention policy set: the default (scope default) and each device\'s own (scope: its id); a device without one follows the default',
+        summary: 'Every retention policy set: the default (scope default), each user\'s (scope user:EMAIL) and each device\'s own (scope: its id); a device follows its own, else its user\'s, else the default',
         tags: ['backup'],
         response: responses(closed({ policies: { type: 'array', items: closed({ scope: str, policy: retentionSchema, setBy: str, setAt: str }) } }))
       }
@@ -96,7 +106,7 @@ export function backupRoutes (ctx: WebContext): FastifyPluginAsync {
     app.get<{ Params: { scope: string } }>('/backup/retention/:scope', {
       config: { access: 'admin' },
       schema: {
-        summary: 'A device\'s retention policy (scope: its id), or the default (scope: default); null when none is set (everything is kept)',
+        summary: 'A device\'s retention policy (scope: its id), a user\'s (scope: user:EMAIL), or the default (scope: default); null when none is set',
         tags: ['backup'],
         params: scopeParams,
         response: responses(closed({ scope: str, policy: nullableRetention }))
@@ -114,17 +124,17 @@ export function backupRoutes (ctx: WebContext): FastifyPluginAsync {
       }
     }, async request => {
       const { scope } = request.params
-      if (scope !== 'default') knownDevice(scope)
+      if (scope !== 'default' && !scope.startsWith('user:')) knownDevice(scope)
       backups().setRetention(scopeOf(scope), request.body, actorOf(request))
       record(request, 'backup.retention_set', scope, { policy: JSON.stringify(request.body) })
-      const forgotten = backups().applyRetention(scope === 'default' ? {} : { deviceId: scope })
+      const forgotten = applyAfter(scope)
       return { scope, policy: request.body, forgotten: forgotten.map(s => s.id) }
     })
 
     app.delete<{ Params: { scope: string } }>('/backup/retention/:scope', {
       config: { access: 'admin' },
       schema: {
-        summary: 'Clear a device\'s own policy (it follows the default again), or the default (devices without their own keep everything)',
+        summary: 'Clear a device\'s own policy (it follows its user\'s or the default again), a user\'s, or the default (devices without any keep everything)',
         tags: ['backup'],
         params: scopeParams,
         response: responses(closed({ scope: str, forgotten: { type: 'array', items: str } }))
@@ -133,7 +143,7 @@ export function backupRoutes (ctx: WebContext): FastifyPluginAsync {
       const { scope } = request.params
       backups().setRetention(scopeOf(scope), undefined, actorOf(request))
       record(request, 'backup.retention_cleared', scope, {})
-      const forgotten = backups().applyRetention(scope === 'default' ? {} : { deviceId: scope })
+      const forgotten = applyAfter(scope)
       return { scope, forgotten: forgotten.map(s => s.id) }
     })
 

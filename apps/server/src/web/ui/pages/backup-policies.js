@@ -1,7 +1,7 @@
 import { api } from '../api.js'
 import { confirmAction, errorBox, field, fill, h, onSubmit, status, table, time } from '../dom.js'
 
-// The Backups page's policies: retention (the default and each device's own) and legal holds.
+// The Backups page's policies: retention (the default, each user's, each device's own) and legal holds.
 // Each change forgets at once what the policies no longer keep, so the page's snapshot list is
 // reloaded after it (`afterForgetting`).
 
@@ -21,7 +21,7 @@ export function retentionSection (initial, devices, deviceNames, afterForgetting
   let policies = initial
   const body = h('div', { id: 'retention-list' })
   const result = h('p', { id: 'retention-result', role: 'status' })
-  const scopeName = scope => scope === 'default' ? 'Default' : deviceNames.get(scope) ?? scope
+  const scopeName = scope => scope === 'default' ? 'Default' : scope.startsWith('user:') ? `Every device of ${scope.slice(5)}` : deviceNames.get(scope) ?? scope
   const reload = async () => {
     policies = (await api('GET', '/backup/retention')).policies
     show()
@@ -64,6 +64,7 @@ export function retentionSection (initial, devices, deviceNames, afterForgetting
   const errors = errorBox()
   const scope = h('select', { name: 'scope', id: 'retention-scope' },
     h('option', { value: 'default' }, 'Default (devices without their own)'),
+    [...new Set(devices.map(d => d.user.toLowerCase()))].sort().map(user => h('option', { value: `user:${user}` }, `Every device of ${user} (without its own)`)),
     devices.map(d => h('option', { value: d.deviceId }, `${d.deviceName} (${d.user})`)))
   const inputs = Object.fromEntries(RULES.map(([rule]) => [rule, h('input', { name: rule, id: `retention-${rule}`, type: 'number', min: 0, max: 100000, step: 1, inputmode: 'numeric', required: true, value: 0 })]))
   // The form starts from the chosen scope's policy, so changing one number keeps the others.
