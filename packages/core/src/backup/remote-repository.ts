@@ -55,15 +55,30 @@ export async function openRemoteRepository (connection: Connection): Promise<Rem
     }
   })()
 
+  // Requests made in one turn of the event loop go out in one write (a restore asks for many
+  // chunks at once), one write at a time, in the order the answers are expected.
+  let outbox: Uint8Array[] = []
+  function send (frame: Uint8Array): Promise<void> {
+    outbox.push(frame)
+    if (outbox.length === 1) {
+      const previous = writing
+      writing = new Promise<void>(resolve => setImmediate(resolve)).then(async () => {
+        await previous
+        const going = outbox
+        outbox = []
+        await channel.writeMany(going)
+      })
+      writing.catch((err: Error) => { fail(err) })
+    }
+    return writing
+  }
+
   async function call (frame: Uint8Array): Promise<Uint8Array> {
     while (failure === undefined && pending.length >= BACKUP_WINDOW) await new Promise<void>(resolve => slots.push(resolve))
     if (failure !== undefined) throw failure
     const answer = new Promise<Uint8Array>((resolve, reject) => { pending.push({ resolve, reject }) })
     answer.catch(() => {})
-    // One write at a time, in the order the answers are expected.
-    const write = writing.then(async () => { await channel.write(frame) })
-    writing = write.catch((err: Error) => { fail(err) })
-    await write
+    await send(frame)
     const reply = await answer
     if (reply[0] === BACKUP_ERROR) {
       let error: { code?: string, message?: string } = {}

@@ -1,19 +1,24 @@
 import { randomBytes } from 'node:crypto'
 import { chmod, lstat, lutimes, mkdir, open, rename, rm, symlink, utimes } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
-import { isChunk } from '../chunking/chunk-id.ts'
+import { StoreDamagedError } from '../errors.ts'
+import { readChunks } from '../store/chunk-streams.ts'
+import { syncDirectory, writeAll } from '../store/pack-files.ts'
+import { ByteBudget } from '../util/byte-budget.ts'
 import { inParallel } from '../util/in-parallel.ts'
 import { RestoreConflictError, SnapshotNotFoundError } from './errors.ts'
-import { fileChunks, readTree } from './tree.ts'
+import { fileChunks, getVerified, readTree } from './tree.ts'
+import type { ChunkStore } from '../store/chunk-store.ts'
 import type { BlobSource, TreeEntry } from './tree.ts'
 
 /**
  * The restore writer: a file, a directory or a whole snapshot, written under `to` with its
  * modes and mtimes. Every file is assembled in a temporary file beside its place, each chunk
  * verified against its id, fsynced and renamed into place, so a file is either restored whole
- * or not at all. Existing files are never replaced unless `overwrite` is given (then the check
- * happens before anything is written). A damaged or missing chunk fails the files that need it,
- * each named in `failed`, and only those.
+ * or not at all; the directories are synced last, so a restore that has ended survives a power
+ * cut. Existing files are never replaced unless `overwrite` is given (then the check happens
+ * before anything is written). A damaged or missing chunk fails the files that need it, each
+ * named in `failed`, and only those.
  */
 export interface RestoreOptions {
   source: BlobSource
@@ -73,8 +78,10 @@ export async function restoreSnapshot (options: RestoreOptions): Promise<Restore
   async function plan (entry: TreeEntry, disk: string): Promise<void> {
     signal?.throwIfAborted()
     if (entry.type === 'dir') {
+      // A directory comes before everything below it (so `dirs` reversed is deepest first); its
+      // subdirectories' objects are asked for together, not one round trip after another.
       dirs.push({ entry, disk })
-      for (const child of await readTree(source, entry.tree!)) await plan(child, join(disk, child.name))
+      await Promise.all((await readTree(source, entry.tree!)).map(async child => { await plan(child, join(disk, child.name)) }))
     } else if (entry.type === 'symlink') {
       links.push({ entry, disk })
     } else {
@@ -84,29 +91,29 @@ export async function restoreSnapshot (options: RestoreOptions): Promise<Restore
     }
   }
   if (isRoot) {
-    for (const child of await readTree(source, top.tree!)) await plan(child, join(to, child.name))
+    await Promise.all((await readTree(source, top.tree!)).map(async child => { await plan(child, join(to, child.name)) }))
   } else {
     await plan(top, join(to, top.name))
   }
 
   // Refuse before writing anything: a half-restored tree over the user's files helps nobody.
   const conflicts: string[] = []
-  for (const { entry, disk } of [...files, ...links, ...dirs]) {
+  await inParallel([...files, ...links, ...dirs], FILES_AT_ONCE, async ({ entry, disk }) => {
     const existing = await lstat(disk).catch(() => undefined)
-    if (existing === undefined) continue
-    if (entry.type === 'dir' && existing.isDirectory()) continue
+    if (existing === undefined) return
+    if (entry.type === 'dir' && existing.isDirectory()) return
     if (options.overwrite !== true || (entry.type !== 'dir') !== !existing.isDirectory()) conflicts.push(disk)
-  }
-  if (conflicts.length > 0) throw new RestoreConflictError(conflicts, to)
+  })
+  if (conflicts.length > 0) throw new RestoreConflictError(conflicts.sort(), to)
 
   await mkdir(to, { recursive: true })
   for (const { disk } of dirs) await mkdir(disk, { recursive: true })
   const result: RestoreResult = { files: 0, dirs: dirs.length, symlinks: 0, bytes: 0, failed: [] }
   options.onProgress?.({ ...progress })
-  // A few files at a time: small files are bound by round trips, large ones by the disk.
-  await inParallel(files, 4, async ({ entry, disk }) => {
+  const shared: Shared = { source: verifying(source), budget: new ByteBudget(READ_AHEAD_BYTES), syncs: new ByteBudget(SYNCS_AT_ONCE), signal }
+  await inParallel(files, FILES_AT_ONCE, async ({ entry, disk }) => {
     try {
-      await writeFile(source, entry, disk, signal)
+      await writeFile(shared, entry, disk)
       result.files++
       result.bytes += entry.size
     } catch (err) {
@@ -127,6 +134,12 @@ export async function restoreSnapshot (options: RestoreOptions): Promise<Restore
       result.failed.push({ path: disk, reason: (err as Error).message })
     }
   }
+  // Every file was fsynced before its rename; the renames themselves are durable once their
+  // directories are, so a restore that has ended survives a power cut. Before the modes are
+  // set: a directory restored without read permission cannot be opened to be synced.
+  await inParallel([to, ...dirs.map(d => d.disk)], SYNCS_AT_ONCE, async dir => {
+    await syncDirectory(dir).catch((err: Error) => { result.failed.push({ path: dir, reason: `what was restored into it may not survive a power cut: it could not be synced (${err.message})` }) })
+  })
   // Deepest first: writing into a directory changes its mtime.
   for (const { entry, disk } of dirs.reverse()) {
     await chmod(disk, entry.mode)
@@ -136,41 +149,87 @@ export async function restoreSnapshot (options: RestoreOptions): Promise<Restore
   return result
 }
 
-/** Chunks fetched ahead of the one being written. */
-const READ_AHEAD = 8
+/**
+ * Files restored at once. Small files are bound by round trips and fsyncs, so several go
+ * together; READ_AHEAD_BYTES bounds what they hold.
+ */
+const FILES_AT_ONCE = 16
+/** Chunk bytes asked for and not yet written, across all files: enough to fill the repository's window of requests. */
+const READ_AHEAD_BYTES = 16 * 1024 * 1024
+/** Chunks of one file asked for ahead of the one being written, while READ_AHEAD_BYTES allows. */
+const READ_AHEAD_CHUNKS = 256
+/** Chunks are written together, up to this many bytes per write (per file, beside READ_AHEAD_BYTES). */
+const WRITE_BYTES = 1024 * 1024
+/** Bytes of a file written between its early fdatasyncs. */
+const EARLY_SYNC_BYTES = 8 * 1024 * 1024
+/** fsyncs at once: each holds one of libuv's four threads while the disk works, and the other files' writes need them. */
+const SYNCS_AT_ONCE = 2
 
-async function writeFile (source: BlobSource, entry: TreeEntry, disk: string, signal?: AbortSignal): Promise<void> {
+interface Shared {
+  source: Pick<ChunkStore, 'get'>
+  budget: ByteBudget
+  /** Sync slots: a ByteBudget of SYNCS_AT_ONCE that counts syncs, not bytes. */
+  syncs: ByteBudget
+  signal: AbortSignal | undefined
+}
+
+/** The source's blobs, each checked against its id (missing or damaged: a StoreDamagedError naming it). */
+function verifying (source: BlobSource): Pick<ChunkStore, 'get'> {
+  return { get: async hash => await getVerified(source, hash) }
+}
+
+async function writeFile ({ source, budget, syncs, signal }: Shared, entry: TreeEntry, disk: string): Promise<void> {
   const chunks = await fileChunks(source, entry)
   const temp = join(dirname(disk), `.${entry.name.slice(0, 200)}.${randomBytes(6).toString('hex')}.aerie-restore`)
   const file = await open(temp, 'wx', 0o600)
   let closed = false
+  // A large file's bytes go to the disk while the rest still arrive (an early fdatasync, when a
+  // sync slot is free), not all at its final fsync: the page cache alone would hold them all.
+  // An early one's failure fails the file: Linux reports a write-back error to one sync only.
+  let early: Promise<void> | undefined
+  let syncing = false
+  let earlyFailure: unknown
+  let unsynced = 0
   try {
-    const reads: Array<Promise<Uint8Array | undefined>> = []
     let written = 0
-    for (let i = 0; i < chunks.length; i++) {
-      signal?.throwIfAborted()
-      while (reads.length < Math.min(i + READ_AHEAD, chunks.length)) {
-        const reading = source.get(chunks[reads.length]!.hash)
-        reading.catch(() => {}) // a failure is thrown when its turn comes
-        reads.push(reading)
+    let pending: Uint8Array[] = []
+    let pendingBytes = 0
+    const flush = async (): Promise<void> => {
+      await writeAll(file, pending, written)
+      written += pendingBytes
+      unsynced += pendingBytes
+      pending = []
+      pendingBytes = 0
+      if (unsynced >= EARLY_SYNC_BYTES && !syncing && syncs.tryTake(1)) {
+        unsynced = 0
+        syncing = true
+        early = file.datasync().catch((err: unknown) => { earlyFailure ??= err }).finally(() => { syncing = false; syncs.give(1) })
       }
-      const chunk = chunks[i]!
-      const bytes = await reads[i]!
-      reads[i] = Promise.resolve(undefined)
-      const id = Buffer.from(chunk.hash).toString('hex').slice(0, 16)
-      if (bytes === undefined) throw new Error(`chunk ${id}… (bytes ${written}–${written + chunk.size}) is missing from the repository`)
-      if (bytes.byteLength !== chunk.size || !isChunk(bytes, chunk.hash)) throw new Error(`chunk ${id}… (bytes ${written}–${written + chunk.size}) is damaged: it does not match its SHA-256`)
-      await file.write(bytes)
-      written += bytes.byteLength
     }
+    for await (const bytes of readChunks(source, chunks, 0, undefined, { budget, readAhead: READ_AHEAD_CHUNKS })) {
+      signal?.throwIfAborted()
+      pending.push(bytes)
+      pendingBytes += bytes.byteLength
+      if (pendingBytes >= WRITE_BYTES) await flush()
+    }
+    if (pendingBytes > 0) await flush()
+    if (written !== entry.size) throw new StoreDamagedError(`its chunks hold ${written} bytes, not the ${entry.size} its entry says`)
     await file.chmod(entry.mode)
-    await file.sync()
+    await file.utimes(entry.mtimeMs / 1000, entry.mtimeMs / 1000)
+    await early
+    if (earlyFailure !== undefined) throw earlyFailure
+    await syncs.take(1)
+    try {
+      await file.sync()
+    } finally {
+      syncs.give(1)
+    }
     await file.close()
     closed = true
-    await utimes(temp, entry.mtimeMs / 1000, entry.mtimeMs / 1000)
     // Over an existing file (with overwrite) the rename replaces it in one step.
     await rename(temp, disk)
   } catch (err) {
+    await early
     if (!closed) await file.close().catch(() => {})
     await rm(temp, { force: true })
     throw err
