@@ -59,10 +59,14 @@ const LAST_RUN_FILE = 'backup-state.json'
 const TICK_MS = 30_000
 /** After a failed scheduled run (server offline), the next try. */
 const RETRY_MS = 60_000
+/** The longest a job request waits for the job to end before it answers with the progress. */
+const MAX_JOB_WAIT_MS = 5_000
 
 export function createBackupAgent (init: BackupAgentInit): BackupAgent {
   const { home, host, log } = init
   let job: BackupJob | undefined
+  /** Resolves when the job ends: a CLI waiting on it learns so at once, not at its next poll. */
+  let jobEnded: Promise<void> = Promise.resolve()
   let nextId = 1
   let timer: NodeJS.Timeout | undefined
   let stopped = false
@@ -97,7 +101,7 @@ export function createBackupAgent (init: BackupAgentInit): BackupAgent {
     }
     const current: BackupJob = { id: nextId++, kind, state: 'running', progress: { files: 0, needFiles: 0, bytes: 0, needBytes: 0 }, ...restore === undefined ? {} : { restore } }
     job = current
-    work(current).then(result => {
+    jobEnded = work(current).then(result => {
       current.result = result
       current.state = 'done'
     }, (err: Error) => {
@@ -191,9 +195,17 @@ export function createBackupAgent (init: BackupAgentInit): BackupAgent {
       return startJob('backup', backup)
     },
     'POST /v1/backup/job': async (body) => {
-      const id = Number((body as { id?: unknown } | undefined)?.id)
-      if (job === undefined || job.id !== id) throw new InvalidInputError(`no backup or restore job ${id} on this agent`)
-      return job
+      const { id, waitMs } = (body ?? {}) as { id?: unknown, waitMs?: unknown }
+      const asked = job
+      if (asked === undefined || asked.id !== Number(id)) throw new InvalidInputError(`no backup or restore job ${Number(id)} on this agent`)
+      // `waitMs`: answer when the job ends, or with its progress after that long at most.
+      const wait = Math.min(Math.max(Number(waitMs) || 0, 0), MAX_JOB_WAIT_MS)
+      if (asked.state === 'running' && wait > 0) {
+        let timeout: NodeJS.Timeout | undefined
+        await Promise.race([jobEnded, new Promise(resolve => { timeout = setTimeout(resolve, wait) })])
+        clearTimeout(timeout)
+      }
+      return asked
     },
     'POST /v1/backup/reload': async () => { schedule(0); return { reloaded: true } },
     'POST /v1/restore/list': async () => ({ snapshots: await withRepository(async repo => await repo.list()) }),

@@ -109,8 +109,11 @@ async function follow (home: CommandContext['home'], started: BackupJob, what: s
     while (job.state === 'running') {
       const p = job.progress
       line.show({ folder: what, doneFiles: p.files, needFiles: Math.max(p.needFiles, p.files + 1), doneBytes: p.bytes, needBytes: p.needBytes, localBytes: 0, networkBytes: p.sentBytes ?? 0 })
-      await sleep(POLL_MS)
-      job = await callAgent<BackupJob>(home, 'POST', '/v1/backup/job', { id: job.id })
+      // The agent answers as soon as the job ends, or with its progress after POLL_MS.
+      const asked = Date.now()
+      job = await callAgent<BackupJob>(home, 'POST', '/v1/backup/job', { id: job.id, waitMs: POLL_MS })
+      // An agent from before waitMs answers at once: no busy loop.
+      if (job.state === 'running') await sleep(Math.max(0, POLL_MS - (Date.now() - asked)))
     }
   } finally {
     line.clear()
