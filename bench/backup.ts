@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path'
 import { promisify } from 'node:util'
 import { PASSPHRASE } from '../test/support/agents.ts'
 import { writeRandomFile } from './support/folder-trees.ts'
-import { BenchError, checkFlags, flag, formatBytes, machine, peakRss, resetPeakRss, scratchDir, UsageError } from './support/measure.ts'
+import { BenchError, checkFlags, cpuSeconds, flag, formatBytes, machine, peakRss, resetPeakRss, scratchDir, UsageError } from './support/measure.ts'
 import { startServerAndAgent } from './support/server-agent.ts'
 
 /**
@@ -83,8 +83,10 @@ export async function run (args: string[]): Promise<void> {
   const snapshot = (JSON.parse(await aerie('restore', 'list', '--json')) as Array<{ id: string }>).at(-1)!.id
   resetPeakRss(setup.serverPid())
   resetPeakRss(setup.agentPid())
+  const restoreCpu = cpuOf(setup.agentPid(), setup.serverPid())
   const restored = await timed(async () => await aerie('restore', snapshot, '--to', join(dir, 'restored')))
   const restoreRss = { server: peakRss(setup.serverPid()), agent: peakRss(setup.agentPid()) }
+  const restoreCpuUsed = restoreCpu()
   const resticRestore = restic === undefined ? undefined : (await timed(async () => { await resticRun('restore', 'latest', '--target', join(dir, 'restic-restored')) })).s
   const cp = await timed(async () => { await exec('cp', ['-a', source, join(dir, 'cp-copy')]) })
 
@@ -97,8 +99,19 @@ export async function run (args: string[]): Promise<void> {
     `store grew ${formatBytes(growth)}${versus(third.s, resticThird)}${restic === undefined ? '' : `, repository grew ${formatBytes(resticGrowth)}`}`)
   console.log(`${label('restore')}${restored.s.toFixed(2)} s   ${rate(restored.s)}   ${(restored.s / cp.s).toFixed(2)}x cp -a (${cp.s.toFixed(2)} s)` +
     `${resticRestore === undefined ? '' : `   restic ${resticRestore.toFixed(2)} s (aerie at ${(resticRestore / restored.s).toFixed(2)}x its speed)`}`)
+  if (restoreCpuUsed !== undefined) console.log(`${label('  cpu')}agent ${restoreCpuUsed.agent.toFixed(2)} s, server ${restoreCpuUsed.server.toFixed(2)} s (CPU seconds, all threads: steadier than wall time on a shared machine)`)
   console.log(`${label('peak RSS')}backup: agent ${formatBytes(Math.max(first.agentRss ?? 0, third.agentRss ?? 0))}, server ${formatBytes(Math.max(first.serverRss ?? 0, third.serverRss ?? 0))}; ` +
     `restore: agent ${formatBytes(restoreRss.agent ?? 0)}, server ${formatBytes(restoreRss.server ?? 0)}`)
+}
+
+/** CPU seconds the agent and the server use from now until the returned function is called (undefined off Linux). */
+function cpuOf (agentPid: number, serverPid: number): () => { agent: number, server: number } | undefined {
+  const before = [cpuSeconds(agentPid), cpuSeconds(serverPid)]
+  return () => {
+    const after = [cpuSeconds(agentPid), cpuSeconds(serverPid)]
+    if ([...before, ...after].some(x => x === undefined)) return undefined
+    return { agent: after[0]! - before[0]!, server: after[1]! - before[1]! }
+  }
 }
 
 function label (what: string): string {
