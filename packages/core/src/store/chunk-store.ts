@@ -19,8 +19,11 @@ export interface ChunkStore {
    * already there costs nothing. Resolves once the chunk is durable (on disk and indexed).
    */
   put(hash: Uint8Array, bytes: Uint8Array, options?: PutOptions): Promise<void>
-  /** A chunk's bytes, verified against its hash; undefined when it is not stored. Damage throws StoreDamagedError. */
-  get(hash: Uint8Array): Promise<Uint8Array | undefined>
+  /**
+   * A chunk's bytes, verified against its hash (unless the caller verifies them itself:
+   * `callerVerifies`); undefined when it is not stored. Damage throws StoreDamagedError.
+   */
+  get(hash: Uint8Array, options?: GetOptions): Promise<Uint8Array | undefined>
   /** Chunks stored, their plain bytes, and the bytes they take on disk (with packing and encryption). */
   stats(): Promise<ChunkStoreStats>
   /**
@@ -74,6 +77,16 @@ export interface CollectResult {
 export interface PutOptions {
   /** The caller has just checked that the bytes hash to `hash` (as the puller does on receipt): not hashed again. */
   verified?: boolean
+}
+
+export interface GetOptions {
+  /**
+   * The caller checks the bytes against the hash itself (a device restoring a backup hashes
+   * every chunk it is sent): the store does not hash them too. It still checks what it can
+   * without a hash: a store that seals its chunks bound to their hash (pack-store.ts) still
+   * finds bytes changed on disk and an index row pointing at another chunk.
+   */
+  callerVerifies?: boolean
 }
 
 export interface ChunkStoreStats {

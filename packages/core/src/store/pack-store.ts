@@ -9,7 +9,7 @@ import { createPack, ENTRY_HEADER_BYTES, entryHeader, newPackName, PACK_MAGIC, p
 import { openPackIndex } from './pack-index.ts'
 import type { KeyObject } from 'node:crypto'
 import type { FileHandle } from 'node:fs/promises'
-import type { ChunkStore, CollectOptions, CollectResult, DamagedChunk } from './chunk-store.ts'
+import type { ChunkStore, CollectOptions, CollectResult, DamagedChunk, GetOptions } from './chunk-store.ts'
 import type { PackAppender } from './pack-files.ts'
 import type { ChunkPlace, PackIndex, PackRecord } from './pack-index.ts'
 
@@ -191,19 +191,23 @@ export async function openPackStore (options: PackStoreOptions): Promise<ChunkSt
       cause === undefined ? undefined : { cause })
   }
 
-  /** The chunk's plain bytes, or why they are not it. */
-  function unseal (place: ChunkPlace, sealed: Uint8Array): Buffer | string {
+  /**
+   * The chunk's plain bytes, or why they are not it. Without `hashed`, only what the seal shows:
+   * it is bound to the index row's hash, so changed bytes and a row pointing at another chunk's
+   * bytes still fail; a chunk sealed under a hash it does not have (which put refuses) would not.
+   */
+  function unseal (place: ChunkPlace, sealed: Uint8Array, hashed = true): Buffer | string {
     let plain: Buffer
     try {
       plain = openBlob(dataKey, sealed, place.hash)
     } catch {
       return 'its bytes changed: it does not authenticate'
     }
-    if (plain.byteLength !== place.size || !isChunk(plain, place.hash)) return 'it authenticates but is not the chunk its index row names'
+    if (plain.byteLength !== place.size || (hashed && !isChunk(plain, place.hash))) return 'it authenticates but is not the chunk its index row names'
     return plain
   }
 
-  async function get (hash: Uint8Array, retry = true): Promise<Uint8Array | undefined> {
+  async function get (hash: Uint8Array, options: GetOptions, retry = true): Promise<Uint8Array | undefined> {
     const place = index.find(hash)
     if (place === undefined) return undefined
     const sealed = Buffer.allocUnsafe(place.length)
@@ -211,7 +215,7 @@ export async function openPackStore (options: PackStoreOptions): Promise<ChunkSt
     let cause: unknown
     try {
       const got = await readers.use(packPath(place.pack), async file => await readFully(file, sealed, 0, sealed.byteLength, place.at))
-      plain = got < place.length ? 'its pack file is cut short' : unseal(place, sealed)
+      plain = got < place.length ? 'its pack file is cut short' : unseal(place, sealed, options.callerVerifies !== true)
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
       plain = 'its pack file is missing'
@@ -219,7 +223,7 @@ export async function openPackStore (options: PackStoreOptions): Promise<ChunkSt
     }
     if (typeof plain !== 'string') { touch(hash); return plain }
     // A good copy put while this one was read has taken its place: read that instead (once).
-    if (!index.markDamaged(place, plain) && retry) return await get(hash, false)
+    if (!index.markDamaged(place, plain) && retry) return await get(hash, options, false)
     throw damaged(place, plain, cause)
   }
 
@@ -432,9 +436,9 @@ export async function openPackStore (options: PackStoreOptions): Promise<ChunkSt
       return await done.promise
     },
 
-    async get (hash) {
+    async get (hash, options = {}) {
       checkOpen()
-      return await track(get(hash))
+      return await track(get(hash, options))
     },
 
     async stats () {

@@ -108,6 +108,17 @@ describe('pack store', () => {
     expect(damaged[0]!.where).toContain(entry.path.slice(dir.length + 1))
   })
 
+  it('finds changed pack bytes by their seal also for a caller that hashes the chunks itself', async () => {
+    const chunks = [randomChunk(10_000), randomChunk(70_000)]
+    const [a, b] = chunks as [TestChunk, TestChunk]
+    await putAll(chunks)
+    const entry = await findEntry(b)
+    await flipByte(entry.path, entry.at + 36 + 60_000)
+    expect(Buffer.from((await store.get(a.hash, { callerVerifies: true }))!)).toEqual(a.bytes)
+    await expect(store.get(b.hash, { callerVerifies: true })).rejects.toThrow(StoreDamagedError)
+    expect(await store.has([a.hash, b.hash])).toEqual([true, false])
+  })
+
   it('counts a damaged chunk as missing until a good copy is put, which replaces it', async () => {
     const chunks = [randomChunk(10_000), randomChunk(20_000)]
     const [a, b] = chunks as [TestChunk, TestChunk]
