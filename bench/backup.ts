@@ -13,7 +13,8 @@ import { startServerAndAgent } from './support/server-agent.ts'
  * scale 1: small text files, medium and large random ones) to a real aerie-server on 127.0.0.1,
  * beside Debian's `restic` backing up the same tree to a local repository in the same run: the
  * first backup, a second with nothing changed, an incremental after 2% of the files are edited
- * (one with an insertion at the start of a large file), and a full restore against `cp -a`.
+ * (one with an insertion at the start of a large file), and a full restore against `cp -a` (and
+ * `cp -a` with every file fsynced, as a restore does).
  * Times include each command's process start (the aerie CLI asks the running agent).
  *
  *   npm run bench -- backup [--scale 1]
@@ -89,6 +90,12 @@ export async function run (args: string[]): Promise<void> {
   const restoreCpuUsed = restoreCpu()
   const resticRestore = restic === undefined ? undefined : (await timed(async () => { await resticRun('restore', 'latest', '--target', join(dir, 'restic-restored')) })).s
   const cp = await timed(async () => { await exec('cp', ['-a', source, join(dir, 'cp-copy')]) })
+  // A restore fsyncs every file before it renames it into place; cp -a leaves its copy in the
+  // page cache. The same copy made durable (coreutils sync fsyncs each file and directory named):
+  const cpSynced = await timed(async () => {
+    await exec('cp', ['-a', source, join(dir, 'cp-synced')])
+    await exec('find', [join(dir, 'cp-synced'), '-exec', 'sync', '{}', '+'])
+  })
 
   const rate = (s: number): string => `${(total / s / 1e6).toFixed(0)} MB/s`
   const versus = (ours: number, theirs: number | undefined): string => theirs === undefined ? '' : `   restic ${theirs.toFixed(2)} s (aerie at ${(theirs / ours).toFixed(2)}x its speed)`
@@ -97,7 +104,8 @@ export async function run (args: string[]): Promise<void> {
   console.log(`${label('unchanged')}${second.s.toFixed(2)} s   sent ${formatBytes(second.sent)}${versus(second.s, resticSecond)}`)
   console.log(`${label('2% edited')}${third.s.toFixed(2)} s   ${edited} files edited (one with an insertion at its start), sent ${formatBytes(third.sent)}, ` +
     `store grew ${formatBytes(growth)}${versus(third.s, resticThird)}${restic === undefined ? '' : `, repository grew ${formatBytes(resticGrowth)}`}`)
-  console.log(`${label('restore')}${restored.s.toFixed(2)} s   ${rate(restored.s)}   ${(restored.s / cp.s).toFixed(2)}x cp -a (${cp.s.toFixed(2)} s)` +
+  console.log(`${label('restore')}${restored.s.toFixed(2)} s   ${rate(restored.s)}   ${(restored.s / cp.s).toFixed(2)}x cp -a (${cp.s.toFixed(2)} s), ` +
+    `${(restored.s / cpSynced.s).toFixed(2)}x cp -a + fsync of each file (${cpSynced.s.toFixed(2)} s)` +
     `${resticRestore === undefined ? '' : `   restic ${resticRestore.toFixed(2)} s (aerie at ${(resticRestore / restored.s).toFixed(2)}x its speed)`}`)
   if (restoreCpuUsed !== undefined) console.log(`${label('  cpu')}agent ${restoreCpuUsed.agent.toFixed(2)} s, server ${restoreCpuUsed.server.toFixed(2)} s (CPU seconds, all threads: steadier than wall time on a shared machine)`)
   console.log(`${label('peak RSS')}backup: agent ${formatBytes(Math.max(first.agentRss ?? 0, third.agentRss ?? 0))}, server ${formatBytes(Math.max(first.serverRss ?? 0, third.serverRss ?? 0))}; ` +
