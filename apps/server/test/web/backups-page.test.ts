@@ -128,16 +128,17 @@ describe('the Backups page in a browser', () => {
     await holds.getByLabel('Reason').fill('case 2030-17')
     await holds.getByRole('button', { name: 'Put on hold' }).click()
     await page.locator('#hold-result').getByText('ada@example.org is on legal hold').waitFor()
-    expect(await page.locator('#hold-list tbody').textContent()).toMatch(/User ada@example\.org.*case 2030-17.*ada@example\.org/)
+    // Lists re-render after the result is shown: wait for them rather than read them at once.
+    await page.locator('#hold-list tbody').filter({ hasText: /User ada@example\.org.*case 2030-17.*ada@example\.org/ }).waitFor()
 
     const retention = page.locator('#retention-form')
     await retention.getByLabel('Applies to').selectOption(ADA.deviceId)
     await retention.getByLabel('Last').fill('1')
     await retention.getByRole('button', { name: 'Save policy' }).click()
     await page.locator('#retention-result').getByText("Policy of Ada's laptop saved. No snapshot was forgotten.").waitFor()
-    expect(await page.locator(`#retention-list tr[data-scope="${ADA.deviceId}"]`).textContent()).toMatch(/^Ada's laptop1000/)
-    expect(await page.locator('#retention-no-default').textContent()).toMatch(/keeps every snapshot/)
-    expect(await page.locator(`#snapshot-list tr[data-snapshot="${OLDER}"]`).textContent()).toContain('Held')
+    await page.locator(`#retention-list tr[data-scope="${ADA.deviceId}"]`).filter({ hasText: /^Ada's laptop1000/ }).waitFor()
+    await page.locator('#retention-no-default').filter({ hasText: /keeps every snapshot/ }).waitFor()
+    await page.locator(`#snapshot-list tr[data-snapshot="${OLDER}"]`).filter({ hasText: 'Held' }).waitFor()
 
     await page.getByRole('button', { name: 'Lift the hold on ada@example.org' }).click()
     await confirm('Lift hold')
