@@ -164,8 +164,9 @@ const WRITE_BYTES = 1024 * 1024
 const EARLY_SYNC_BYTES = 8 * 1024 * 1024
 /**
  * fsyncs (and early fdatasyncs) at once: as many as libuv has threads. Concurrent fsyncs share
- * the file system's journal commits; measured on small files, 4 at once took about half the
- * time of 2 (the other files' writes wait for a thread meanwhile, but their fsyncs come next).
+ * the file system's journal commits: the restore's steps for 2000 small files alone took
+ * 0.4–0.9x the time with 4 at once as with 2 (the other files' writes wait for a thread
+ * meanwhile, but their fsyncs come next); in whole restores the difference was within the noise.
  */
 const SYNCS_AT_ONCE = 4
 
