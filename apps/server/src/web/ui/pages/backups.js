@@ -133,23 +133,15 @@ function integritySection (initial, onScrubbed) {
     body,
     h('div', { class: 'actions' }, button),
     announce)
-  button.addEventListener('click', async () => {
-    button.disabled = true
-    button.textContent = 'Scrubbing…'
-    section.setAttribute('aria-busy', 'true')
-    fill(announce, 'Scrubbing: reading back every chunk. This can take a while on a large store.')
-    try {
-      report = (await api('POST', '/backup/scrub')).report
-      show()
-      fill(announce, report.damaged.length === 0 ? status('ok', 'Scrub finished: no damage found.') : status('bad', `Scrub finished: ${report.damaged.length} damaged ${report.damaged.length === 1 ? 'chunk' : 'chunks'} found.`))
-      await onScrubbed()
-    } catch (err) {
-      fill(announce, status('bad', `Could not scrub: ${err.message}`))
-    } finally {
-      button.disabled = false
-      button.textContent = 'Scrub now'
-      section.removeAttribute('aria-busy')
-    }
+  onLongTask(button, section, announce, {
+    busyLabel: 'Scrubbing…',
+    busyText: 'Scrubbing: reading back every chunk. This can take a while on a large store.',
+    failure: 'Could not scrub'
+  }, async () => {
+    report = (await api('POST', '/backup/scrub')).report
+    show()
+    await onScrubbed()
+    return report.damaged.length === 0 ? status('ok', 'Scrub finished: no damage found.') : status('bad', `Scrub finished: ${report.damaged.length} damaged ${report.damaged.length === 1 ? 'chunk' : 'chunks'} found.`)
   })
   const show = () => {
     if (!report) {
@@ -193,25 +185,41 @@ function spaceSection (initial) {
         ? status('warn', `Nothing swept: ${report.skipped}`)
         : `${report.swept.toLocaleString()} ${report.swept === 1 ? 'chunk' : 'chunks'} (${bytes(report.sweptBytes)} of data); ${bytes(Math.max(0, report.freedBytes))} of disk given back`)))
   }
-  button.addEventListener('click', async () => {
-    button.disabled = true
-    button.textContent = 'Collecting…'
-    section.setAttribute('aria-busy', 'true')
-    fill(announce, 'Collecting: finding what is still needed, then freeing the rest.')
-    try {
-      report = (await api('POST', '/backup/gc')).report
-      show()
-      fill(announce, status('ok', `Collection finished: ${bytes(Math.max(0, report.freedBytes))} freed.`))
-    } catch (err) {
-      fill(announce, status('bad', `Could not collect: ${err.message}`))
-    } finally {
-      button.disabled = false
-      button.textContent = 'Free space now'
-      section.removeAttribute('aria-busy')
-    }
+  onLongTask(button, section, announce, {
+    busyLabel: 'Collecting…',
+    busyText: 'Collecting: finding what is still needed, then freeing the rest.',
+    failure: 'Could not collect'
+  }, async () => {
+    report = (await api('POST', '/backup/gc')).report
+    show()
+    return status('ok', `Collection finished: ${bytes(Math.max(0, report.freedBytes))} freed.`)
   })
   show()
   return section
+}
+
+/**
+ * A button that starts a task the server answers only when done (a scrub, a collection): while
+ * it runs the button says `busyLabel` and is off, its section is aria-busy, and `announce` says
+ * `busyText`; then `announce` says what `run` returns, or why it failed.
+ */
+function onLongTask (button, section, announce, { busyLabel, busyText, failure }, run) {
+  const label = button.textContent
+  button.addEventListener('click', async () => {
+    button.disabled = true
+    button.textContent = busyLabel
+    section.setAttribute('aria-busy', 'true')
+    fill(announce, busyText)
+    try {
+      fill(announce, await run())
+    } catch (err) {
+      fill(announce, status('bad', `${failure}: ${err.message}`))
+    } finally {
+      button.disabled = false
+      button.textContent = label
+      section.removeAttribute('aria-busy')
+    }
+  })
 }
 
 /** What the damage hurts, prominently: in words and icons, not by colour alone. */
