@@ -18,21 +18,10 @@ type Json = any
 interface Snapshot { id: string, deviceId: string }
 interface RunResult { snapshot: Snapshot }
 
-/** An admin signed in to the console's API (session cookie + CSRF token). */
+/** The first admin, signed in to the console's API: `api('GET', '/devices')`. */
 async function adminClient (server: ServerProcess): Promise<(method: string, path: string, body?: unknown) => Promise<{ status: number, body: Json }>> {
-  const base = (await server.state()).webUrl!
-  const token = (await readFile(join(server.dataDir, 'setup-token'), 'utf8')).trim()
-  const setup = await fetch(`${base}/api/v1/setup`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token, email: 'admin@example.com', password: 'a long admin passphrase' }) })
-  const cookie = setup.headers.getSetCookie()[0]!.split(';')[0]!
-  const { csrfToken } = await setup.json() as { csrfToken: string }
-  return async (method, path, body) => {
-    const response = await fetch(`${base}/api/v1${path}`, {
-      method,
-      headers: { cookie, 'x-csrf-token': csrfToken, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) })
-    })
-    return { status: response.status, body: await response.json() }
-  }
+  const admin = await server.setUpAdmin()
+  return async (method, path, body) => await admin.request(method, `/api/v1${path}`, body)
 }
 
 describe('endpoint backup administration', () => {
@@ -53,12 +42,9 @@ describe('endpoint backup administration', () => {
     await server.start([], { AERIE_GC_GRACE: '1s' })
     api = await adminClient(server)
     ada = await lab.device('ada')
-    await server.enroll(ada, 'ada')
-    await ada.start()
+    await server.connect(ada, 'ada')
     bob = await lab.device('bob')
-    await server.enroll(bob, 'bob')
-    await bob.start()
-    await waitFor(() => /connected to ada/.test(server.log) && /connected to bob/.test(server.log), `both devices to reach the server\n${server.log}`, 60_000)
+    await server.connect(bob, 'bob')
     docs = join(root, 'ada-home/Documents')
     await mkdir(join(docs, 'photos'), { recursive: true })
     await writeFile(join(docs, 'photos/big.raw'), big)

@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs'
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
@@ -46,7 +46,7 @@ describe('team server console, end to end', () => {
   })
 
   it('sets up the admin with TOTP, enrolls a device from the console\'s code, revokes it, and audits each step', async () => {
-    const token = (await readFile(join(server.dataDir, 'setup-token'), 'utf8')).trim()
+    const token = await server.setupToken()
     expect(server.log).toContain(`/setup?token=${token}`)
     await page.goto(`${base}/setup?token=${token}`)
     await page.getByLabel('Email').fill(ADMIN.email)

@@ -58,7 +58,7 @@ describe('team server behind a proxy', () => {
       const server = new ServerProcess(join(root, `proxy-${String(trust)}`))
       servers.push(server)
       const { webUrl } = await server.start(trust ? ['--trust-proxy'] : [])
-      const token = (await readFile(join(server.dataDir, 'setup-token'), 'utf8')).trim()
+      const token = await server.setupToken()
       const admin = new Client(webUrl!)
       const setup = await admin.request('POST', '/api/v1/setup', { token, email: 'admin@example.com', password: 'a long admin password' }, { 'x-forwarded-for': '203.0.113.7' })
       expect(setup.status).toBe(200)

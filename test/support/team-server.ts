@@ -86,6 +86,13 @@ export class ServerProcess {
     await device.ok('enroll', await this.invite(`${name}@example.com`), '--name', name, '--listen', '/ip4/127.0.0.1/tcp/0')
   }
 
+  /** Enrolls a device as NAME@example.com, starts it, and waits until the server says it is connected. */
+  async connect (device: Device, name: string): Promise<void> {
+    await this.enroll(device, name)
+    await device.start()
+    await waitFor(() => this.log.includes(`connected to ${name}`), `${name} to reach the server\n${this.log}`, 60_000)
+  }
+
   async invite (user: string): Promise<string> {
     return (await this.ok(['invite', '--user', user])).trim().split('\n').at(-1)!
   }
