@@ -1,4 +1,4 @@
-import { AerieError, chunkIdFromHex, chunkIdHex, decodeChunkList, decodeTree, referencesOf } from '@aerie/core'
+import { AerieError, chunkIdFromHex, chunkIdHex, decodeChunkList, walkDirectories } from '@aerie/core'
 import type { ChunkStore, CollectResult } from '@aerie/core'
 import type { BackupStore } from '../metadata/stores.ts'
 import type { CentralFileChunks } from './scrub.ts'
@@ -67,26 +67,19 @@ async function markLive (init: ChunkGcInit, signal?: AbortSignal): Promise<Set<s
     return bytes
   }
   const walk = async (root: string, of: string): Promise<void> => {
-    let queue = [root]
-    while (queue.length > 0) {
+    const directories = walkDirectories(chunkIdFromHex(root), async id => await read(id, 'directory object', of), key => walked.has(key))
+    for await (const { key, refs } of directories) {
       signal?.throwIfAborted()
-      const next: string[] = []
-      for (const key of queue) {
-        if (walked.has(key)) continue
-        walked.add(key)
-        live.add(key)
-        const refs = referencesOf(decodeTree(await read(chunkIdFromHex(key), 'directory object', of)))
-        for (const chunk of refs.chunks) live.add(chunkIdHex(chunk))
-        for (const list of refs.lists) {
-          const listKey = chunkIdHex(list)
-          live.add(listKey)
-          if (listed.has(listKey)) continue
-          listed.add(listKey)
-          for (const c of decodeChunkList(await read(list, 'chunk list', of))) live.add(chunkIdHex(c.hash))
-        }
-        next.push(...refs.trees.map(chunkIdHex))
+      walked.add(key)
+      live.add(key)
+      for (const chunk of refs.chunks) live.add(chunkIdHex(chunk))
+      for (const list of refs.lists) {
+        const listKey = chunkIdHex(list)
+        live.add(listKey)
+        if (listed.has(listKey)) continue
+        listed.add(listKey)
+        for (const c of decodeChunkList(await read(list, 'chunk list', of))) live.add(chunkIdHex(c.hash))
       }
-      queue = next
     }
   }
   for (const root of init.openRoots()) await walk(root, 'a snapshot being backed up or restored')

@@ -14,7 +14,7 @@
  * ```
  */
 export { BackupError, RestoreConflictError, RestoreIncompleteError, SnapshotIncompleteError, SnapshotNotFoundError } from './errors.ts'
-export { chunkListsOf, decodeChunkList, decodeTree, encodeChunkList, encodeTree, fileChunks, getVerified, INLINE_CHUNKS, isEntryName, LIST_CHUNKS, MAX_TREE_BYTES, readTree, referencesOf } from './tree.ts'
+export { chunkListsOf, decodeChunkList, decodeTree, encodeChunkList, encodeTree, fileChunks, getVerified, INLINE_CHUNKS, isEntryName, LIST_CHUNKS, MAX_TREE_BYTES, readTree, referencesOf, walkDirectories } from './tree.ts'
 export type { BlobSource, EntryType, TreeEntry } from './tree.ts'
 export { ChunkUploader, LACKS_BATCH, storeRepository } from './chunk-uploader.ts'
 export type { BackupTarget } from './chunk-uploader.ts'

@@ -147,6 +147,32 @@ export function referencesOf (entries: readonly TreeEntry[]): { trees: Uint8Arra
   return refs
 }
 
+/**
+ * Every directory object under `root` (root included), breadth first and each once, with the
+ * ids it refers to. `read` fetches a directory object and says in its own words what is wrong
+ * when it cannot; `skip` leaves out a directory (and all below it) the caller already knows.
+ */
+export async function * walkDirectories (
+  root: Uint8Array,
+  read: (id: Uint8Array) => Promise<Uint8Array>,
+  skip: (key: string) => boolean = () => false
+): AsyncGenerator<{ key: string, refs: ReturnType<typeof referencesOf> }> {
+  const seen = new Set<string>()
+  let queue = [root]
+  while (queue.length > 0) {
+    const next: Uint8Array[] = []
+    for (const id of queue) {
+      const key = chunkIdHex(id)
+      if (seen.has(key) || skip(key)) continue
+      seen.add(key)
+      const refs = referencesOf(decodeTree(await read(id)))
+      yield { key, refs }
+      next.push(...refs.trees)
+    }
+    queue = next
+  }
+}
+
 /** A chunk list blob: 32-byte id and 4-byte big-endian size per chunk. */
 export function encodeChunkList (chunks: readonly StoredChunk[]): Uint8Array {
   const out = Buffer.alloc(chunks.length * CHUNK_RECORD)
