@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { constants } from 'node:fs'
-import { copyFile, link, lstat, lutimes, mkdir, open, readdir, readlink, rename, rm, rmdir, symlink, unlink, utimes } from 'node:fs/promises'
+import { copyFile, link, lstat, lutimes, mkdir, open, readdir, readlink, rename, rm, rmdir, symlink, unlink } from 'node:fs/promises'
 import { dirname, extname, join } from 'node:path'
 import { InvalidInputError } from '../errors.ts'
 import { TEMP_PREFIX, VERSIONS_DIR } from '../scan/folder-marker.ts'
@@ -193,7 +193,8 @@ export function openVersionHistory (root: string, policy: Partial<RetentionPolic
     })
     const temp = join(dir, `${TEMP_PREFIX}${randomBytes(6).toString('hex')}`)
     try {
-      await copyVersion(version.diskPath, temp, now)
+      // A new file with the version's content and mode, dated `now` so that it syncs.
+      await copyEntry(version.diskPath, temp, now)
       if (current != null) await keep(path, now)
       await rename(temp, target)
     } catch (err) {
@@ -339,36 +340,23 @@ export async function linkOrCopy (from: string, to: string): Promise<void> {
   } catch (err) {
     if (!['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'EMLINK', 'ENOSYS'].includes(errorCode(err) ?? '')) throw err
   }
-  const st = await lstat(from)
-  if (st.isSymbolicLink()) {
-    await symlink(await readlink(from), to)
-    await lutimes(to, st.atime, st.mtime)
-    return
-  }
-  await copyFile(from, to, constants.COPYFILE_EXCL)
-  await utimes(to, st.atime, st.mtime)
-  const file = await open(to, 'r+')
-  try {
-    await file.chmod(st.mode & 0o777)
-    await file.sync()
-  } finally {
-    await file.close()
-  }
+  await copyEntry(from, to)
 }
 
-/** A new ordinary file (or symlink) with the version's content and mode, dated `now` so it syncs. */
-async function copyVersion (from: string, to: string, now: Date): Promise<void> {
+/** A copy of a file (content and mode, fsynced) or symlink at `to`, which must not exist; dated `at`, or as the original. */
+async function copyEntry (from: string, to: string, at?: Date): Promise<void> {
   const st = await lstat(from)
+  const [atime, mtime] = at === undefined ? [st.atime, st.mtime] : [at, at]
   if (st.isSymbolicLink()) {
     await symlink(await readlink(from), to)
-    await lutimes(to, now, now)
+    await lutimes(to, atime, mtime)
     return
   }
   await copyFile(from, to, constants.COPYFILE_EXCL)
   const file = await open(to, 'r+')
   try {
     await file.chmod(st.mode & 0o777)
-    await file.utimes(now, now)
+    await file.utimes(atime, mtime)
     await file.sync()
   } finally {
     await file.close()
