@@ -1,4 +1,4 @@
-import { InvalidInputError, RETENTION_RULES } from '@aerie/core'
+import { InvalidInputError, isValidEmail, RETENTION_RULES } from '@aerie/core'
 import type { BackupRetention } from '@aerie/core'
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import { NotFoundError } from '../../accounts/errors.ts'
@@ -66,7 +66,7 @@ export function backupRoutes (ctx: WebContext): FastifyPluginAsync {
     if (scope === 'default') return DEFAULT_SCOPE
     if (!scope.startsWith('user:')) return scope
     const email = scope.slice('user:'.length)
-    if (!/^[^@\s]+@[^@\s]+$/.test(email)) throw new InvalidInputError(`"${email}" is not an e-mail address; a user's policy is set at /backup/retention/user:EMAIL`)
+    if (!isValidEmail(email)) throw new InvalidInputError(`"${email}" does not look like an email address; a user's policy is set at /backup/retention/user:EMAIL, e.g. user:ada@example.org`)
     return userScope(email)
   }
   // Applying after a change: one device's snapshots when the scope is a device, else everyone's.
