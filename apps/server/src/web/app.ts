@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import fastifyCookie from '@fastify/cookie'
 import fastifyStatic from '@fastify/static'
@@ -59,6 +60,8 @@ export interface WebAppOptions {
 export interface WebRoute { method: string, url: string, access?: RouteAccess }
 
 const UI_DIR = fileURLToPath(new URL('./ui/', import.meta.url))
+/** The DOM helpers the console shares with the desktop UI (ui/dom.js re-exports them), read once. */
+const UI_KIT_DOM = readFileSync(fileURLToPath(import.meta.resolve('@aerie/ui-kit/dom.js')))
 const routeLists = new WeakMap<FastifyInstance, WebRoute[]>()
 
 // No inline script or style anywhere, so the policy can forbid both; QR codes are data: images.
@@ -152,6 +155,7 @@ export async function buildWebApp (options: WebAppOptions): Promise<FastifyInsta
   }), { prefix: '/s' })
   await app.register(fastifyStatic, { root: UI_DIR, prefix: '/', index: ['index.html'], cacheControl: false })
   app.get('/setup', { config: { access: 'public' }, schema: { hide: true } }, async (_request, reply) => reply.sendFile('index.html'))
+  app.get('/kit/dom.js', { config: { access: 'public' }, schema: { hide: true } }, async (_request, reply) => reply.type('text/javascript; charset=utf-8').send(UI_KIT_DOM))
   return app
 }
 

@@ -5,7 +5,7 @@ import type { RunningWebApp } from './harness.ts'
 
 // The only routes anyone may call without signing in. Adding one means adding it here, on purpose.
 const PUBLIC_API = ['POST /api/v1/setup', 'POST /api/v1/login', 'POST /api/v1/login/second-factor']
-const PUBLIC_OTHER = ['GET /api/openapi.json', 'HEAD /api/openapi.json', 'GET /api/docs', 'HEAD /api/docs', 'GET /setup', 'HEAD /setup']
+const PUBLIC_OTHER = ['GET /api/openapi.json', 'HEAD /api/openapi.json', 'GET /api/docs', 'HEAD /api/docs', 'GET /setup', 'HEAD /setup', 'GET /kit/dom.js', 'HEAD /kit/dom.js']
 // The public share-link pages: anyone with a link's token (share/public-pages.ts checks it on each).
 const SHARE_PAGES = ['/s/:token', '/s/:token/browse/*', '/s/:token/download', '/s/:token/download/*', '/s/:token/unlock', '/s/:token/upload']
 

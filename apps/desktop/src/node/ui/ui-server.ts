@@ -63,7 +63,9 @@ const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.j
  */
 const LIBRARIES: Record<string, string> = {
   // The Enroll screen's QR decoder (pages/enroll.js); its UMD build sets `self.jsQR`.
-  '/vendor/jsqr.js': 'jsqr/dist/jsQR.js'
+  '/vendor/jsqr.js': 'jsqr/dist/jsQR.js',
+  // The DOM helpers this UI shares with the team server's console (dom.js re-exports them).
+  '/kit/dom.js': '@aerie/ui-kit/dom.js'
 }
 /** Pushes are at most this often, however busy the sync is. */
 const PUSH_MS = 250

@@ -1,31 +1,7 @@
-// Small DOM helpers. Everything is built with createElement and text nodes (never innerHTML),
-// so nothing from the server can become markup.
-
-export function h (tag, props = {}, ...children) {
-  const el = document.createElement(tag)
-  for (const [key, value] of Object.entries(props)) {
-    if (value === undefined || value === null || value === false) continue
-    if (key.startsWith('on') && typeof value === 'function') el.addEventListener(key.slice(2), value)
-    else if (key === 'class') el.className = value
-    else if (value === true) el.setAttribute(key, '')
-    else el.setAttribute(key, String(value))
-  }
-  append(el, children)
-  return el
-}
-
-/** Replaces an element's children; like h(), it flattens arrays and skips null, undefined and false. */
-export function fill (el, ...children) {
-  el.replaceChildren()
-  append(el, children)
-}
-
-function append (el, children) {
-  for (const child of children) {
-    if (Array.isArray(child)) append(el, child)
-    else if (child !== undefined && child !== null && child !== false) el.append(child instanceof Node ? child : String(child))
-  }
-}
+// The console's DOM helpers: the shared ones (packages/ui-kit, served as /kit/dom.js), and what
+// only the console needs.
+import { h } from '/kit/dom.js'
+export { confirmAction, errorBox, field, fill, h, table } from '/kit/dom.js'
 
 /** A status shown by an icon and words, never by colour alone. */
 export function status (kind, text) {
@@ -52,28 +28,6 @@ export function timeText (iso, precision = 'minute') {
   return new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: precision === 'second' ? 'medium' : 'short' })
 }
 
-/** A labelled form field: the label is always visible and tied to its input. */
-export function field (label, input, hint) {
-  const id = input.id || `f-${Math.random().toString(36).slice(2, 9)}`
-  input.id = id
-  const hintEl = hint === undefined ? null : h('p', { class: 'hint', id: `${id}-hint` }, hint)
-  if (hintEl) input.setAttribute('aria-describedby', hintEl.id)
-  return h('div', { class: 'field' }, h('label', { for: id }, label), input, hintEl)
-}
-
-/** A place for a form's error, read out when it appears. */
-export function errorBox () {
-  const box = h('p', { class: 'form-error', role: 'alert', hidden: true })
-  return {
-    el: box,
-    show (message) {
-      box.replaceChildren(h('span', { 'aria-hidden': 'true' }, '✕ '), message)
-      box.hidden = false
-    },
-    clear () { box.hidden = true; box.replaceChildren() }
-  }
-}
-
 /** Runs a form's action with its button disabled, showing any error in the form. */
 export function onSubmit (form, errors, action) {
   form.addEventListener('submit', async event => {
@@ -89,14 +43,6 @@ export function onSubmit (form, errors, action) {
       buttons.forEach(b => { b.disabled = false })
     }
   })
-}
-
-export function table (caption, headers, rows) {
-  return h('div', { class: 'table-wrap' },
-    h('table', {},
-      h('caption', { class: 'visually-hidden' }, caption),
-      h('thead', {}, h('tr', {}, headers.map(text => h('th', { scope: 'col' }, text)))),
-      h('tbody', {}, rows)))
 }
 
 /** A breadcrumb from `label` (the root, '') down to `dir` ('a/b'); `hrefOf(dir)` is each step's address. */
@@ -116,16 +62,3 @@ export function svgImage (svg, alt) {
   return h('img', { class: 'qr', src: `data:image/svg+xml;charset=utf-8,${encodeURIComponent(svg)}`, alt })
 }
 
-/** Asks before something that cannot be undone, in an accessible modal dialog. */
-export function confirmAction (title, text, actionLabel) {
-  const dialog = document.getElementById('confirm')
-  document.getElementById('confirm-title').textContent = title
-  document.getElementById('confirm-text').textContent = text
-  document.getElementById('confirm-ok').textContent = actionLabel
-  dialog.returnValue = ''
-  dialog.showModal()
-  document.getElementById('confirm-cancel').focus()
-  return new Promise(resolve => {
-    dialog.addEventListener('close', () => resolve(dialog.returnValue === 'ok'), { once: true })
-  })
-}
