@@ -1,9 +1,9 @@
 import { DatabaseSync } from 'node:sqlite'
-import { migrateSchema } from '@aerie/core'
+import { inTransaction, migrateSchema } from '@aerie/core'
 import { ConflictError } from '../accounts/errors.ts'
 import { shareStore, SHARE_SCHEMA } from './share-store.ts'
 import { backupStore, BACKUP_ADMIN_SCHEMA, BACKUP_SCHEMA } from './backup-store.ts'
-import { date, optionalDate, optionalText, text, transaction } from './sqlite-rows.ts'
+import { date, optionalDate, optionalText, text } from './sqlite-rows.ts'
 import type { Row } from './sqlite-rows.ts'
 import { GENESIS_HASH } from './stores.ts'
 import type {
@@ -116,7 +116,7 @@ export function openServerMetadata (path: string): ServerMetadata {
 function upgradeSchema (db: DatabaseSync): void {
   const version = (): number => Number(db.prepare('PRAGMA user_version').get()?.user_version ?? 0)
   if (version() === SCHEMA_VERSION) return
-  transaction(db, () => {
+  inTransaction(db, () => {
     for (let next = version() + 1; next <= SCHEMA_VERSION; next++) {
       db.exec(UPGRADES[next]!)
       db.exec(`PRAGMA user_version = ${next}`)
@@ -173,7 +173,7 @@ function accountStore (db: DatabaseSync): AccountStore {
     setTotp (id, { secret, pendingSecret }) { s.totp.run(secret ?? null, pendingSecret ?? null, id) },
     useTotpStep: (id, step) => Number(s.step.run(step, id, step).changes) === 1,
     replaceRecoveryCodes (userId, codeHashes) {
-      transaction(db, () => {
+      inTransaction(db, () => {
         s.clearCodes.run(userId)
         for (const hash of codeHashes) s.addCode.run(userId, hash)
       })
@@ -312,7 +312,7 @@ function auditStore (db: DatabaseSync): AuditStore {
   })
   return {
     append (entry, chain) {
-      return transaction(db, () => {
+      return inTransaction(db, () => {
         const row = s.last.get()
         const last = row === undefined ? { seq: 0, hash: GENESIS_HASH } : { seq: Number(row.seq), hash: text(row.hash) }
         const hash = chain(last)

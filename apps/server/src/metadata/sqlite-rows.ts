@@ -1,19 +1,6 @@
-import type { DatabaseSync, SQLOutputValue } from 'node:sqlite'
+import type { SQLOutputValue } from 'node:sqlite'
 
-// Row conversion and transactions shared by the metadata database's stores.
-
-/** Runs `work` under the database's write lock, all or nothing. */
-export function transaction<T> (db: DatabaseSync, work: () => T): T {
-  db.exec('BEGIN IMMEDIATE')
-  try {
-    const result = work()
-    db.exec('COMMIT')
-    return result
-  } catch (err) {
-    db.exec('ROLLBACK')
-    throw err
-  }
-}
+// Row conversion shared by the metadata database's stores.
 
 export const text = (value: SQLOutputValue | undefined): string => String(value)
 export const date = (value: SQLOutputValue | undefined): Date => new Date(Number(value))

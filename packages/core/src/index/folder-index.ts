@@ -10,6 +10,7 @@ import { LOCAL_DEVICE, prepareStatements, rowOf, rowsOf } from './statements.ts'
 import type { ChunkRef, Content, FileRecord, LocalChange, LocalStat } from './types.ts'
 import { bumpVersion, compareVersions, decodeVersion, encodeVersion } from './version-vector.ts'
 import type { VersionVector } from './version-vector.ts'
+import { inTransaction } from '../util/sqlite-schema.ts'
 
 /** How the global version of a path names this device. */
 export const LOCAL = 'local'
@@ -103,17 +104,7 @@ export function openFolderIndex (path: string, localDeviceId: string): FolderInd
   const statements = prepareStatements(db)
 
   /** Every multi-row change in one transaction: a crash or an error leaves none of it. */
-  function transaction<T> (work: () => T): T {
-    db.exec('BEGIN IMMEDIATE')
-    try {
-      const result = work()
-      db.exec('COMMIT')
-      return result
-    } catch (err) {
-      if (db.isTransaction) db.exec('ROLLBACK')
-      throw err
-    }
-  }
+  const transaction = <T>(work: () => T): T => inTransaction(db, work)
 
   // Ids are looked up per call, not cached: a rolled-back transaction may have made one.
   function folderRow (folder: string): { id: number, sequence: number, indexId: string } | undefined {

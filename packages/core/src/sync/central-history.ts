@@ -1,6 +1,6 @@
 import { DatabaseSync } from 'node:sqlite'
 import { encodeChunks, decodeChunks } from '../index/record-codec.ts'
-import { migrateSchema } from '../util/sqlite-schema.ts'
+import { inTransaction, migrateSchema } from '../util/sqlite-schema.ts'
 import { InvalidInputError } from '../errors.ts'
 import { openBlob, sealBlob } from '../store/index.ts'
 import type { KeyObject } from 'node:crypto'
@@ -84,8 +84,7 @@ const placeOf = (folder: string, path: string): string => `aerie central history
  * transaction, so an interrupted upgrade leaves version 1 as it was.
  */
 function upgrade (db: DatabaseSync, key: KeyObject): void {
-  db.exec('BEGIN IMMEDIATE')
-  try {
+  inTransaction(db, () => {
     if (Number(db.prepare('PRAGMA user_version').get()?.user_version) === 1) {
       const old = db.prepare('SELECT id, folder, path, record, chunks, replaced_at, replaced_by FROM versions').all()
       db.exec(`ALTER TABLE versions RENAME TO versions_v1; DROP INDEX versions_by_path; ${VERSIONS_TABLE}`)
@@ -96,11 +95,7 @@ function upgrade (db: DatabaseSync, key: KeyObject): void {
       }
       db.exec(`DROP TABLE versions_v1; PRAGMA user_version = ${SCHEMA_VERSION}`)
     }
-    db.exec('COMMIT')
-  } catch (err) {
-    if (db.isTransaction) db.exec('ROLLBACK')
-    throw err
-  }
+  })
 }
 
 /** Opens (creating or upgrading) the history; `key` is the server's data key. */
@@ -146,14 +141,9 @@ export function openCentralHistory (path: string, key: KeyObject): CentralHistor
     },
     addMany (folder, versions, at = new Date()) {
       if (versions.length === 0) return
-      db.exec('BEGIN IMMEDIATE')
-      try {
+      inTransaction(db, () => {
         for (const { record, replacedBy } of versions) insert.run(folder, record.path, seal(key, folder, record), at.getTime(), replacedBy)
-        db.exec('COMMIT')
-      } catch (err) {
-        if (db.isTransaction) db.exec('ROLLBACK')
-        throw err
-      }
+      })
     },
     list (folder, path) {
       const prefix = path === '' || path === '.' ? '' : `${path}/`

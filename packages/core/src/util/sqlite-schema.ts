@@ -13,16 +13,24 @@ export function migrateSchema (db: DatabaseSync, init: { schema: string, version
   if (version > init.version) {
     throw new NotConfiguredError(`the ${init.what} was written by a newer version of Aerie; update Aerie on this machine`)
   }
-  db.exec('BEGIN IMMEDIATE')
-  try {
+  inTransaction(db, () => {
     // Re-read inside the write lock: another process may have just created it.
     if (current() === 0) {
       db.exec(init.schema)
       db.exec(`PRAGMA user_version = ${init.version}`)
     }
+  })
+}
+
+/** Runs `work` under the database's write lock, all or nothing: a crash or an error leaves none of it. */
+export function inTransaction<T> (db: DatabaseSync, work: () => T): T {
+  db.exec('BEGIN IMMEDIATE')
+  try {
+    const result = work()
     db.exec('COMMIT')
+    return result
   } catch (err) {
-    db.exec('ROLLBACK')
+    if (db.isTransaction) db.exec('ROLLBACK')
     throw err
   }
 }
