@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, open, readdir, readFile, rm, stat, writeFile } from 'no
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { Lab, waitFor } from './support/agents.ts'
+import { Lab } from './support/agents.ts'
 import { ServerProcess } from './support/team-server.ts'
 import type { Device } from './support/agents.ts'
 
@@ -163,8 +163,7 @@ describe('endpoint backup administration', () => {
     const central = randomBytes(3 * 1024 * 1024)
     await mkdir(team, { recursive: true })
     await writeFile(join(team, 'central.bin'), central)
-    await ada.ok('folder', 'add', team, '--id', 'team')
-    await waitFor(() => /folder team: kept \d+ of \d+ items/.test(server.log), `the server to keep the folder\n${server.log}`, 60_000)
+    await server.keepFolder(ada, team, 'team')
     const unique = randomBytes(12 * 1024 * 1024)
     await writeFile(join(docs, 'unique.bin'), unique)
     await writeFile(join(docs, 'central-copy.bin'), central)

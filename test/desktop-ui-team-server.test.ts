@@ -52,8 +52,7 @@ describe('the desktop UI with a team server', () => {
     adaDir = join(root, 'ada-team')
     await mkdir(join(adaDir, 'docs'), { recursive: true })
     await writeFile(join(adaDir, 'docs/report.pdf'), report)
-    await ada.ok('folder', 'add', adaDir, '--id', 'team', '--label', 'Team')
-    await waitFor(async () => /folder team: kept \d+ of \d+ items/.test(server.log), `the server to keep the folder\n${server.log}`, 60_000)
+    await server.keepFolder(ada, adaDir, 'team', '--label', 'Team')
 
     browser = await launchChromium()
     context = await browser.newContext({ viewport: { width: 1280, height: 900 } })

@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { Lab, waitFor } from './support/agents.ts'
+import { Lab } from './support/agents.ts'
 import { ServerProcess } from './support/team-server.ts'
 import type { Device } from './support/agents.ts'
 
@@ -33,8 +33,7 @@ describe('share links from the command line', () => {
     adaDir = join(root, 'ada-team')
     await mkdir(join(adaDir, 'docs'), { recursive: true })
     await writeFile(join(adaDir, 'docs/report.pdf'), bytes)
-    await ada.ok('folder', 'add', adaDir, '--id', 'team')
-    await waitFor(async () => /folder team: kept \d+ of \d+ items/.test(server.log), `the server to keep the folder\n${server.log}`, 60_000)
+    await server.keepFolder(ada, adaDir, 'team')
   })
 
   afterAll(async () => {
@@ -70,8 +69,7 @@ describe('share links from the command line', () => {
     const bobDir = join(root, 'bob-own')
     await mkdir(bobDir)
     await writeFile(join(bobDir, 'note.txt'), 'hi')
-    await bob.ok('folder', 'add', bobDir, '--id', 'bobs')
-    await waitFor(async () => /folder bobs: kept/.test(server.log), `the server to keep bob's folder\n${server.log}`, 60_000)
+    await server.keepFolder(bob, bobDir, 'bobs')
     const refused = await bob.cli('share', 'create', join(bobDir, 'note.txt'))
     expect(refused.code).toBe(1)
     expect(refused.stderr).toMatch(/bob@example.com has no active account on the team server/)

@@ -34,8 +34,7 @@ describe('share links, end to end', () => {
     await mkdir(join(aliceDir, 'reports'), { recursive: true })
     await writeFile(join(aliceDir, 'reports/big file.bin'), big)
     await writeFile(join(aliceDir, 'reports/summary – é.txt'), 'the summary\n')
-    await alice.ok('folder', 'add', aliceDir, '--id', 'team')
-    await waitFor(async () => /folder team: kept \d+ of \d+ items/.test(server.log), `the server to keep the folder\n${server.log}`, 60_000)
+    await server.keepFolder(alice, aliceDir, 'team')
 
     admin = await server.setUpAdmin()
   })

@@ -93,6 +93,12 @@ export class ServerProcess {
     await waitFor(() => this.log.includes(`connected to ${name}`), `${name} to reach the server\n${this.log}`, 60_000)
   }
 
+  /** Adds `dir` on `device` as folder `id` (more `folder add` flags after) and waits until this server keeps a copy of it. */
+  async keepFolder (device: Device, dir: string, id: string, ...flags: string[]): Promise<void> {
+    await device.ok('folder', 'add', dir, '--id', id, ...flags)
+    await waitFor(() => new RegExp(`folder ${id}: kept \\d+ of \\d+ items`).test(this.log), `the server to keep folder ${id}\n${this.log}`, 60_000)
+  }
+
   async invite (user: string): Promise<string> {
     return (await this.ok(['invite', '--user', user])).trim().split('\n').at(-1)!
   }
