@@ -1,5 +1,5 @@
 import { spawn, execFile } from 'node:child_process'
-import { readFile } from 'node:fs/promises'
+import { open, readdir, readFile, stat } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { promisify } from 'node:util'
 import { Client } from '../../apps/server/test/web/harness.ts'
@@ -97,6 +97,23 @@ export class ServerProcess {
   async keepFolder (device: Device, dir: string, id: string, ...flags: string[]): Promise<void> {
     await device.ok('folder', 'add', dir, '--id', id, ...flags)
     await waitFor(() => new RegExp(`folder ${id}: kept \\d+ of \\d+ items`).test(this.log), `the server to keep folder ${id}\n${this.log}`, 60_000)
+  }
+
+  /** Flips one byte, `at` bytes into the server's oldest pack file (damage on its disk); returns that pack's size. */
+  async flipPackByte (at: number): Promise<number> {
+    const packs = join(this.dataDir, 'store/packs')
+    const files = await Promise.all((await readdir(packs, { recursive: true })).map(async name => ({ path: join(packs, name), stats: await stat(join(packs, name)) })))
+    const oldest = files.filter(f => f.stats.isFile()).sort((a, b) => a.stats.mtimeMs - b.stats.mtimeMs)[0]!
+    const file = await open(oldest.path, 'r+')
+    try {
+      const byte = Buffer.alloc(1)
+      await file.read(byte, 0, 1, at)
+      byte[0]! ^= 0xff
+      await file.write(byte, 0, 1, at)
+    } finally {
+      await file.close()
+    }
+    return oldest.stats.size
   }
 
   async invite (user: string): Promise<string> {
