@@ -63,7 +63,9 @@ async function markLive (init: ChunkGcInit, signal?: AbortSignal): Promise<Set<s
     } catch (err) {
       throw new GcRefusedError(`${what} ${chunkIdHex(id).slice(0, 16)}… of ${of} cannot be read (${(err as Error).message}); nothing was collected. Run a scrub: it names what is damaged`, { cause: err })
     }
-    if (bytes === undefined) throw new GcRefusedError(`${what} ${chunkIdHex(id).slice(0, 16)}… of ${of} is not in the store; nothing was collected`)
+    if (bytes === undefined) {
+      throw new GcRefusedError(`${what} ${chunkIdHex(id).slice(0, 16)}… of ${of} is not in the store; nothing was collected. A backup of that device sends it again while its files are unchanged; once retention forgets that snapshot, collection runs again`)
+    }
     return bytes
   }
   const walk = async (root: string, of: string): Promise<void> => {
