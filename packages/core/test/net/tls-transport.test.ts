@@ -160,6 +160,27 @@ describe('TLS record phase', () => {
     const received = await got.promise
     expect(received).toEqual({ hash: sent, bytes: 3 * 1024 * 1024 })
   })
+
+  it('closing the connection right after a burst of sends still delivers every byte', async () => {
+    const a = await host(devices[0]!)
+    const b = await host(devices[1]!)
+    const got = Promise.withResolvers<{ hash: string, bytes: number }>()
+    await b.libp2p.handle(EXCHANGE, async (stream) => { got.resolve(await receiveAll(stream)) })
+    const connection = await a.libp2p.dial(multiaddr(b.addresses()[0]!))
+    const stream = await connection.newStream(EXCHANGE)
+    // Sent without waiting for drain, so most of it is still queued above the socket
+    // (muxer and record layer) when the close begins.
+    const hash = createHash('sha256')
+    let bytes = 0
+    for (const piece of pieces(8 * 1024 * 1024, randomBytes(64))) {
+      hash.update(piece)
+      bytes += piece.byteLength
+      stream.send(piece)
+    }
+    await stream.close({ signal: AbortSignal.timeout(30_000) })
+    await connection.close({ signal: AbortSignal.timeout(30_000) })
+    expect(await got.promise).toEqual({ hash: hash.digest('hex'), bytes })
+  }, 60_000)
 })
 
 describe('TLS connection lifecycle', () => {
