@@ -18,7 +18,7 @@ interface Job { id: number, state: 'running' | 'done' | 'failed', progress: Prog
 interface RunResult { snapshot: { id: string, received: { bytes: number } }, counters: { files: number, bytes: number, sentBytes: number } }
 
 const MiB = 1024 * 1024
-// The uploader sends a batch per 16 MiB, and a batch counts as sent once the server has stored
+// The uploader sends a batch per 8 MiB, and a batch counts as sent once the server has stored
 // it: 48 files of 1 MiB are still being read and sent for a while after the first one is stored.
 const FILES = 48
 

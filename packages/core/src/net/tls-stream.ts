@@ -178,6 +178,14 @@ export class TlsStream extends AbstractMessageStream {
   private error: Error | undefined
   private readonly incoming = new Uint8ArrayList()
   private flushScheduled = false
+  /** sendData stopped at a pending write: its completion lets sending go on. */
+  private waitingForWrite = false
+
+  private readonly onWritten = (): void => {
+    if (!this.waitingForWrite || this.tls.writableLength > 0) return
+    this.waitingForWrite = false
+    this.safeDispatchEvent('drain')
+  }
 
   private readonly flush = (): void => {
     this.flushScheduled = false
@@ -205,7 +213,6 @@ export class TlsStream extends AbstractMessageStream {
       this.flushScheduled = true
       setImmediate(this.flush)
     })
-    tls.on('drain', () => { this.safeDispatchEvent('drain') })
     // Every end of the stream delivers what arrived before it first.
     tls.on('end', () => { this.flush(); this.onRemoteCloseWrite() })
     tls.on('error', (err: Error) => {
@@ -221,18 +228,21 @@ export class TlsStream extends AbstractMessageStream {
   }
 
   sendData (data: Uint8ArrayList): SendResult {
-    // One write at a time, as a plain TLS sender would: once the TLSSocket buffers, the
-    // rest waits here for its 'drain'. Writes queued behind a pending one leave as one
-    // writev, which TLSWrap first copies into a single buffer, and joining a muxer frame's
-    // header to its payload costs the same copy into fresh memory: a payload is written as
-    // it came. Small buffers in a row (a yamux header, a message's length) are joined, so
-    // that at most one write ever waits behind a pending one. Measured with `npm run bench
-    // -- transport`: 2.4–2.5 CPU-s/GiB, TLS alone 2.3, where joining and writev took 2.7–3.0.
+    // One write at a time, as a plain TLS sender would: once a write is left pending (the
+    // socket is full), the rest waits here until it completes (onWritten). Writes queued
+    // behind a pending one would leave as one writev, which TLSWrap first copies into a
+    // single buffer, and joining a muxer frame's header to its payload is the same copy into
+    // fresh memory: a payload is written as it came. Small buffers in a row (a yamux header,
+    // a message's length) are joined. Measured with `npm run bench -- transport`: 2.4–2.5
+    // CPU-s/GiB, TLS alone 2.3, where joining and writev took 2.7–3.0.
     let sentBytes = 0
     let small: Uint8Array[] = []
     const write = (buf: Uint8Array): boolean => {
       sentBytes += buf.byteLength
-      return this.tls.write(buf)
+      this.tls.write(buf, this.onWritten)
+      if (this.tls.writableLength === 0) return true
+      this.waitingForWrite = true
+      return false
     }
     for (const buf of data) {
       if (buf.byteLength < SMALL_WRITE) {
