@@ -10,6 +10,9 @@ import type { Stream } from '@libp2p/interface'
 import type { AuditLog } from '../audit/audit-log.ts'
 import type { BackupRestoreGrantRecord, BackupSnapshotRecord, BackupStore, ScrubReport } from '../metadata/stores.ts'
 
+/** Bytes of one stream's requests the server holds while it works on them (its memory bound per device). */
+const MAX_HELD_BYTES = 32 * 1024 * 1024
+
 /**
  * The team server's side of `/aerie/backup/1.0.0`: devices' snapshots go into the server's one
  * chunk store (so they dedupe with the central copy and with every other device), and their
@@ -243,20 +246,23 @@ export function backupService (init: BackupServiceInit): BackupService {
       const current = session(device)
       // Requests are worked on together (puts then share the store's group commit) and answered in order.
       let inFlight = 0
+      let heldBytes = 0
       let wake: (() => void) | undefined
       let broken: Error | undefined
       let writer = Promise.resolve()
       try {
         for (;;) {
-          while (inFlight >= BACKUP_WINDOW && broken === undefined) await new Promise<void>(resolve => { wake = resolve })
+          while ((inFlight >= BACKUP_WINDOW || heldBytes >= MAX_HELD_BYTES) && broken === undefined) await new Promise<void>(resolve => { wake = resolve })
           if (broken !== undefined) throw broken
           const frame = await channel.read()
           if (frame === undefined) break
           inFlight++
+          heldBytes += frame.byteLength
           const reply = current.answer(frame)
           writer = writer.then(async () => {
             await channel.write(await reply)
             inFlight--
+            heldBytes -= frame.byteLength
             wake?.()
           })
           // A failed write ends the stream, which ends the read above.

@@ -11,6 +11,9 @@ import type { StoredChunk } from '../store/chunk-streams.ts'
 import type { BackupTarget } from './chunk-uploader.ts'
 import type { BlobSource, TreeEntry } from './tree.ts'
 
+/** Bytes of a file read at a time. */
+const READ_BYTES = 1024 * 1024
+
 /**
  * The backup walker: scans the chosen paths (skipping excludes), then chunks every file, sends
  * the repository only what it lacks, and writes the directory objects bottom-up. The snapshot's
@@ -155,7 +158,11 @@ export async function backupPaths (options: BackupOptions): Promise<BackupResult
     let after = before
     for (let attempt = 0; attempt < 2; attempt++) {
       chunks = []
-      for await (const chunk of chunkStream(createReadStream(node.path, { highWaterMark: 1024 * 1024 }), { keepBytes: true, ...(options.signal === undefined ? {} : { signal: options.signal }) })) {
+      // Reads and buffers sized to the file: most files are small, and 5 MiB of buffers for
+      // each was most of a first backup's garbage collection.
+      const expectedBytes = before.size
+      const source = createReadStream(node.path, { highWaterMark: Math.min(READ_BYTES, expectedBytes + 1) })
+      for await (const chunk of chunkStream(source, { keepBytes: true, expectedBytes, ...(options.signal === undefined ? {} : { signal: options.signal }) })) {
         chunks.push({ hash: chunk.hash, size: chunk.size })
         await uploader.add(chunk.hash, chunk.bytes!)
       }

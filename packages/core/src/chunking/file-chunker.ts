@@ -22,6 +22,12 @@ export interface ChunkingOptions {
   onProgress?: (bytes: number) => void
   /** chunkStream: each chunk carries a copy of its bytes (to store them as they come). */
   keepBytes?: boolean
+  /**
+   * chunkStream: the bytes the stream is expected to bring (a file's size). A small stream
+   * then gets a small buffer instead of one of MAX_CHUNK_SIZE + BLOCK_SIZE; the buffer grows
+   * if more come.
+   */
+  expectedBytes?: number
 }
 
 /** Bytes read at a time: large enough that a read and the tail copy cost little per byte. */
@@ -63,7 +69,9 @@ export async function chunkFile (path: string, options: ChunkingOptions = {}): P
  */
 export async function * chunkStream (source: AsyncIterable<Uint8Array>, options: ChunkingOptions = {}): AsyncGenerator<Chunk> {
   const { signal, onProgress, keepBytes = false } = options
-  const buf = Buffer.allocUnsafe(MAX_CHUNK_SIZE + BLOCK_SIZE)
+  const fullSize = MAX_CHUNK_SIZE + BLOCK_SIZE
+  // One byte more than expected, so that a stream of the expected size does not fill it.
+  let buf = Buffer.allocUnsafe(Math.min(fullSize, Math.max(0, options.expectedBytes ?? fullSize) + 1))
   let filled = 0
   let offset = 0 // of buf[0] in the stream
   for await (const piece of source) {
@@ -73,8 +81,13 @@ export async function * chunkStream (source: AsyncIterable<Uint8Array>, options:
       buf.set(piece.subarray(copied, copied + n), filled)
       copied += n
       filled += n
-      // Cut only when full, so each byte is scanned about once whatever the piece sizes.
-      if (filled === buf.byteLength) {
+      if (filled === buf.byteLength && buf.byteLength < fullSize) {
+        // More than expected: a small buffer never cuts before the end, it grows.
+        const grown = Buffer.allocUnsafe(fullSize)
+        grown.set(buf)
+        buf = grown
+      } else if (filled === buf.byteLength) {
+        // Cut only when full, so each byte is scanned about once whatever the piece sizes.
         const chunks: Chunk[] = []
         const rest = cutChunks(buf, 0, filled, false, offset, chunks, keepBytes)
         buf.copyWithin(0, rest, filled)

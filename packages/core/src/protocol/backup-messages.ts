@@ -17,7 +17,12 @@ export const BACKUP_PROTOCOL = '/aerie/backup/1.0.0'
 export const MAX_BACKUP_BLOB = 16 * 1024 * 1024
 export const MAX_BACKUP_FRAME = 1 + 32 + MAX_BACKUP_BLOB
 export const MAX_LACKS = 1024
-export const BACKUP_WINDOW = 256
+/**
+ * Requests a device may keep in flight. Puts are answered once stored (fsynced), so this must
+ * hold more than one group commit of small chunks: at 256, about 6 MiB of 24 KiB chunks, the
+ * server committed in driblets and sat idle between them.
+ */
+export const BACKUP_WINDOW = 1024
 export const MAX_BACKUP_JSON = 1024 * 1024
 
 export const BACKUP_LACKS = 1

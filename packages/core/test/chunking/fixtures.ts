@@ -11,11 +11,11 @@ export function pseudoRandomBytes (seed: string, length: number): Buffer {
   return createCipheriv('aes-256-ctr', key, Buffer.alloc(16)).update(Buffer.alloc(length))
 }
 
-/** Collects what chunkStream yields for these pieces. */
-export async function chunksOfPieces (pieces: Uint8Array[]): Promise<Chunk[]> {
+/** Collects what chunkStream yields for these pieces (told to expect `expectedBytes`, if given). */
+export async function chunksOfPieces (pieces: Uint8Array[], expectedBytes?: number): Promise<Chunk[]> {
   async function * source (): AsyncGenerator<Uint8Array> { yield * pieces }
   const chunks: Chunk[] = []
-  for await (const chunk of chunkStream(source())) chunks.push(chunk)
+  for await (const chunk of chunkStream(source(), expectedBytes === undefined ? {} : { expectedBytes })) chunks.push(chunk)
   return chunks
 }
 

@@ -36,6 +36,18 @@ describe('streaming', () => {
     expect(await chunksOfPieces(pieces)).toEqual(hashChunksOfBuffer(data))
   })
 
+  it('chunkStream yields the whole-buffer chunks whatever size it was told to expect (a file that grew or shrank)', async () => {
+    const data = pseudoRandomBytes('expected size', 6 * 1024 * 1024 + 777)
+    const whole = hashChunksOfBuffer(data)
+    const pieces: Uint8Array[] = []
+    for (let at = 0; at < data.length; at += 1024 * 1024) pieces.push(data.subarray(at, at + 1024 * 1024))
+    for (const expected of [0, 1, 1000, 300 * 1024, data.length - 1, data.length, data.length + 1, 64 * 1024 * 1024]) {
+      expect(await chunksOfPieces(pieces, expected)).toEqual(whole)
+    }
+    const small = data.subarray(0, 5000)
+    expect(await chunksOfPieces([small], 4999)).toEqual(hashChunksOfBuffer(small))
+  })
+
   it('chunkStream of nothing yields nothing', async () => {
     expect(await chunksOfPieces([])).toEqual([])
     expect(await chunksOfPieces([new Uint8Array(0), new Uint8Array(0)])).toEqual([])
