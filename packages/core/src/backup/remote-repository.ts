@@ -12,7 +12,10 @@ import type { BlobSource } from './tree.ts'
 
 /**
  * The team server's backup repository as a device sees it (`/aerie/backup/1.0.0`): requests are
- * pipelined on one stream, up to BACKUP_WINDOW in flight, and answered in order.
+ * pipelined on one stream, up to BACKUP_WINDOW in flight, and answered in order. Which chunks
+ * the server lacks is asked on a second stream: on the first, that answer would wait behind
+ * every put before it, each answered only once stored and fsynced, and the next batch's
+ * puts would wait for it.
  */
 export interface RemoteRepository extends BackupTarget, BlobSource {
   list(): Promise<SnapshotSummary[]>
@@ -25,7 +28,15 @@ export interface RemoteRepository extends BackupTarget, BlobSource {
 
 interface Pending { resolve(frame: Uint8Array): void, reject(err: Error): void }
 
-export async function openRemoteRepository (connection: Connection): Promise<RemoteRepository> {
+/** One backup stream: requests pipelined, up to BACKUP_WINDOW in flight, answered in order. */
+interface RequestStream {
+  /** Sends a request frame and resolves with its answer (an error answer is thrown). */
+  call(frame: Uint8Array): Promise<Uint8Array>
+  readonly bytesOut: number
+  close(): Promise<void>
+}
+
+async function openRequestStream (connection: Connection): Promise<RequestStream> {
   // No signal: libp2p would keep it on the stream, and a timeout would cut a long backup.
   const stream = await connection.newStream(BACKUP_PROTOCOL)
   const channel: MessageChannel = messageChannel(stream, MAX_BACKUP_FRAME)
@@ -73,20 +84,39 @@ export async function openRemoteRepository (connection: Connection): Promise<Rem
     return writing
   }
 
-  async function call (frame: Uint8Array): Promise<Uint8Array> {
-    while (failure === undefined && pending.length >= BACKUP_WINDOW) await new Promise<void>(resolve => slots.push(resolve))
-    if (failure !== undefined) throw failure
-    const answer = new Promise<Uint8Array>((resolve, reject) => { pending.push({ resolve, reject }) })
-    answer.catch(() => {})
-    await send(frame)
-    const reply = await answer
-    if (reply[0] === BACKUP_ERROR) {
-      let error: { code?: string, message?: string } = {}
-      try { error = JSON.parse(new TextDecoder().decode(reply.subarray(1))) as typeof error } catch {}
-      throw new AerieError(String(error.code ?? 'ERR_PROTOCOL'), `the team server says: ${String(error.message ?? 'no reason given').slice(0, 2000)}`)
+  return {
+    get bytesOut () { return channel.bytesOut },
+    async call (frame) {
+      while (failure === undefined && pending.length >= BACKUP_WINDOW) await new Promise<void>(resolve => slots.push(resolve))
+      if (failure !== undefined) throw failure
+      const answer = new Promise<Uint8Array>((resolve, reject) => { pending.push({ resolve, reject }) })
+      answer.catch(() => {})
+      await send(frame)
+      const reply = await answer
+      if (reply[0] === BACKUP_ERROR) {
+        let error: { code?: string, message?: string } = {}
+        try { error = JSON.parse(new TextDecoder().decode(reply.subarray(1))) as typeof error } catch {}
+        throw new AerieError(String(error.code ?? 'ERR_PROTOCOL'), `the team server says: ${String(error.message ?? 'no reason given').slice(0, 2000)}`)
+      }
+      return reply
+    },
+    async close () {
+      fail(new ProtocolError('the backup stream was closed'))
+      await stream.close().catch(() => { stream.abort(new Error('closed')) })
     }
-    return reply
   }
+}
+
+export async function openRemoteRepository (connection: Connection): Promise<RemoteRepository> {
+  const main = await openRequestStream(connection)
+  // Opened with the first question, so a restore never opens it.
+  let queries: Promise<RequestStream> | undefined
+  let opened: RequestStream | undefined
+  const ask = async (frame: Uint8Array): Promise<Uint8Array> => {
+    queries ??= openRequestStream(connection).then(stream => (opened = stream))
+    return await (await queries).call(frame)
+  }
+  const call = main.call.bind(main)
 
   async function request (message: BackupRequest): Promise<BackupResponse> {
     const reply = await call(backupFrame(BACKUP_REQUEST, new TextEncoder().encode(JSON.stringify(message))))
@@ -97,11 +127,11 @@ export async function openRemoteRepository (connection: Connection): Promise<Rem
   }
 
   return {
-    get bytesOut () { return channel.bytesOut },
+    get bytesOut () { return main.bytesOut + (opened?.bytesOut ?? 0) },
     async lacks (hashes) {
       const answers: boolean[] = []
       const asks = []
-      for (let i = 0; i < hashes.length; i += MAX_LACKS) asks.push(call(backupFrame(BACKUP_LACKS, ...hashes.slice(i, i + MAX_LACKS))))
+      for (let i = 0; i < hashes.length; i += MAX_LACKS) asks.push(ask(backupFrame(BACKUP_LACKS, ...hashes.slice(i, i + MAX_LACKS))))
       for (const [n, ask] of asks.entries()) {
         const reply = await ask
         const count = Math.min(MAX_LACKS, hashes.length - n * MAX_LACKS)
@@ -137,8 +167,8 @@ export async function openRemoteRepository (connection: Connection): Promise<Rem
       return answer.snapshot
     },
     async close () {
-      fail(new ProtocolError('the backup stream was closed'))
-      await stream.close().catch(() => { stream.abort(new Error('closed')) })
+      const extra = await queries?.catch(() => undefined)
+      await Promise.all([main.close(), extra?.close()])
     }
   }
 }
