@@ -1,4 +1,4 @@
-import { AerieError } from '@aerie/core'
+import { AerieError } from '@aerie/core/basics'
 import type { DeviceHome } from './device-home.ts'
 
 export class AgentNotRunningError extends AerieError {

@@ -1,7 +1,7 @@
 import { chmod, mkdir, readFile, stat } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { NotConfiguredError, writeFileAtomic } from '@aerie/core'
+import { NotConfiguredError, writeFileAtomic } from '@aerie/core/basics'
 
 /**
  * A device's state directory (`--home`, `AERIE_HOME`, default ~/.aerie). Everything the

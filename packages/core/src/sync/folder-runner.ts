@@ -1,5 +1,5 @@
 import { TypedEventEmitter } from '@libp2p/interface'
-import { FOLDER_MARKER, IGNORE_FILE, NO_IGNORE_FILE, scanFolder, watchFolder } from '../scan/index.ts'
+import { IGNORE_FILE, NO_IGNORE_FILE, scanFolder, watchFolder } from '../scan/index.ts'
 import type { FolderIndex } from '../index/index.ts'
 import type { BrakeReason, FolderWatcher, IgnoreRules, ScanProgress } from '../scan/index.ts'
 
@@ -50,19 +50,6 @@ export interface FolderRunnerInit {
 const MAX_PROBLEMS_SHOWN = 100
 /** More changed paths than this are found sooner by one scan of the whole folder. */
 const MAX_SCOPED_PATHS = 10_000
-
-/** What the user should do about a folder that waits for confirmation (for the CLI, logs, UI). */
-export function brakeAdvice (folder: Pick<FolderStatus, 'id' | 'path' | 'brake'>): string | undefined {
-  switch (folder.brake) {
-    case 'root-missing':
-    case 'marker-missing':
-      return `${folder.path} is missing or not mounted (no ${FOLDER_MARKER} marker), so nothing was recorded: mount the disk or restore the folder; if it moved, \`aerie folder remove ${folder.id}\` and add the new place`
-    case 'mass-deletion':
-      return `most files of ${folder.path} are gone, so nothing was recorded: put them back, or \`aerie folder confirm ${folder.id}\` if they really should be deleted everywhere`
-    default:
-      return undefined
-  }
-}
 
 export class FolderRunner extends TypedEventEmitter<FolderRunnerEvents> {
   private readonly init: FolderRunnerInit

@@ -1,5 +1,6 @@
 /** Folders on this device and, as it grows, their exchange with peers. */
-export { brakeAdvice, FolderRunner } from './folder-runner.ts'
+export { FolderRunner } from './folder-runner.ts'
+export { brakeAdvice } from './brake-advice.ts'
 export type { FolderRunnerInit, FolderState, FolderStatus } from './folder-runner.ts'
 export { assertNoSymlinkParents, DEFAULT_RETENTION, openVersionHistory } from './version-history.ts'
 export type { FileVersion, RetentionPolicy, VersionHistory } from './version-history.ts'

@@ -1,6 +1,6 @@
 import { isAbsolute, resolve } from 'node:path'
 import { stat } from 'node:fs/promises'
-import { InvalidInputError } from '@aerie/core'
+import { InvalidInputError } from '@aerie/core/basics'
 import { parseDuration } from '../cli/args.ts'
 import type { BackupConfig, DeviceHome } from '../device-home.ts'
 

@@ -1,10 +1,6 @@
-import { brakeAdvice, dialableAddresses, NotConfiguredError, readDeviceCertificate } from '@aerie/core'
-import { Agent } from '../agent.ts'
+import { brakeAdvice, NotConfiguredError } from '@aerie/core/basics'
 import { callAgent, tryCallAgent } from '../control-client.ts'
-import { caPassphrase } from '../passphrase.ts'
-import { startEnrollUi } from '../ui/enroll-ui.ts'
 import { readUiSecret, uiLink } from '../ui/ui-secret.ts'
-import { enrollDevice } from './enroll-command.ts'
 import { parse, UsageError } from './args.ts'
 import { formatBytes, progressLine } from './progress-line.ts'
 import type { AgentStatus } from '../agent.ts'
@@ -13,6 +9,9 @@ import type { CommandContext } from './main.ts'
 /** `aerie run`: the agent in the foreground until Ctrl-C / SIGTERM. */
 export async function run ({ home, args, out }: CommandContext): Promise<void> {
   const { values } = parse(args, { listen: { type: 'string', multiple: true }, 'no-mdns': { type: 'boolean' } }, { min: 0, max: 0, names: '' })
+  // The engine, loaded here rather than at the top: the other commands of this module only ask the agent.
+  const { Agent } = await import('../agent.ts')
+  const { caPassphrase } = await import('../passphrase.ts')
   const progress = progressLine(process.stderr)
   const log = (line: string): void => { progress.clear(); out(`${new Date().toISOString()} ${line}`) }
   let requestStop = (): void => {}
@@ -50,6 +49,8 @@ export async function run ({ home, args, out }: CommandContext): Promise<void> {
  * for the agent to keep), or until Ctrl-C / `aerie stop` (then undefined).
  */
 async function enrollFirst (home: CommandContext['home'], listen: string[] | undefined, log: (line: string) => void): Promise<number | undefined> {
+  const { startEnrollUi } = await import('../ui/enroll-ui.ts')
+  const { enrollDevice } = await import('./enroll-command.ts')
   const waiting = await startEnrollUi({
     home,
     log,
@@ -112,6 +113,7 @@ export async function ui ({ home, args, out }: CommandContext): Promise<void> {
 /** `aerie id`: who this device is and where it can be reached. */
 export async function id ({ home, args, out }: CommandContext): Promise<void> {
   const { values } = parse(args, { json: { type: 'boolean' } }, { min: 0, max: 0, names: '' })
+  const { dialableAddresses, readDeviceCertificate } = await import('@aerie/core')
   const identity = readDeviceCertificate(await home.read('device.crt'))
   const running = await tryCallAgent<AgentStatus>(home, 'GET', '/v1/status')
   const addresses = running?.addresses ?? dialableAddresses((await home.readConfig()).listen)

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util'
 import type { ParseArgsOptionsConfig } from 'node:util'
-import { AerieError, parseDuration as parseCoreDuration } from '@aerie/core'
+import { AerieError, parseDuration as parseCoreDuration } from '@aerie/core/basics'
 import { USAGE } from './usage.ts'
 
 export class UsageError extends AerieError {

@@ -1,14 +1,13 @@
-import { AerieError } from '@aerie/core'
+import { AerieError } from '@aerie/core/basics'
 import { DeviceHome, resolveHome } from '../device-home.ts'
-import { caInit, devices, invite, revoke } from './ca-commands.ts'
-import { enroll } from './enroll-command.ts'
-import { configLanOnly, configLimit, configName, configShow } from './config-commands.ts'
-import { id, peerAdd, run, status, stopAgent, ui } from './agent-commands.ts'
-import { folderAdd, folderConfirm, folderPause, folderRemove, folderRescan, folderResume, folderShare, folderUnshare } from './folder-commands.ts'
-import { shareCreate, shareList, shareRevoke } from './share-commands.ts'
-import { versions, versionsRestore } from './version-commands.ts'
-import { backupAdd, backupExclude, backupRemove, backupRun, backupSchedule, backupShow, restore, restoreBrowse, restoreList } from './backup-commands.ts'
 import { UsageError } from './args.ts'
+import type * as CaCommands from './ca-commands.ts'
+import type * as ConfigCommands from './config-commands.ts'
+import type * as AgentCommands from './agent-commands.ts'
+import type * as FolderCommands from './folder-commands.ts'
+import type * as ShareCommands from './share-commands.ts'
+import type * as VersionCommands from './version-commands.ts'
+import type * as BackupCommands from './backup-commands.ts'
 import { USAGE } from './usage.ts'
 
 /**
@@ -23,45 +22,56 @@ export interface CommandContext {
 
 type Command = (ctx: CommandContext) => Promise<void>
 
-const commands: Record<string, Command> = {
-  'ca init': caInit,
-  invite,
-  enroll,
-  id,
-  devices,
-  revoke,
-  'peer add': peerAdd,
-  config: configShow,
-  'config lan-only': configLanOnly,
-  'config upload-limit': configLimit('uploadLimit'),
-  'config download-limit': configLimit('downloadLimit'),
-  'config name': configName,
-  'folder add': folderAdd,
-  'folder remove': folderRemove,
-  'folder share': folderShare,
-  'folder rescan': folderRescan,
-  'folder unshare': folderUnshare,
-  'folder confirm': folderConfirm,
-  'folder pause': folderPause,
-  'folder resume': folderResume,
-  versions,
-  'versions restore': versionsRestore,
-  'share create': shareCreate,
-  'share list': shareList,
-  'share revoke': shareRevoke,
-  'backup add': backupAdd,
-  'backup remove': backupRemove,
-  'backup exclude': backupExclude,
-  'backup schedule': backupSchedule,
-  'backup show': backupShow,
-  'backup run': backupRun,
-  'restore list': restoreList,
-  'restore browse': restoreBrowse,
-  restore,
-  run,
-  status,
-  ui,
-  stop: stopAgent
+// Each command's module is loaded when it runs: most commands only talk to the running agent
+// and need none of the engine, whose import (`@aerie/core`: libp2p, node-forge, ...) takes
+// ≈ 0.4 s, longer than many a command's own work.
+const ca = async (): Promise<typeof CaCommands> => await import('./ca-commands.ts')
+const config = async (): Promise<typeof ConfigCommands> => await import('./config-commands.ts')
+const agent = async (): Promise<typeof AgentCommands> => await import('./agent-commands.ts')
+const folder = async (): Promise<typeof FolderCommands> => await import('./folder-commands.ts')
+const share = async (): Promise<typeof ShareCommands> => await import('./share-commands.ts')
+const version = async (): Promise<typeof VersionCommands> => await import('./version-commands.ts')
+const backup = async (): Promise<typeof BackupCommands> => await import('./backup-commands.ts')
+
+const commands: Record<string, () => Promise<Command>> = {
+  'ca init': async () => (await ca()).caInit,
+  invite: async () => (await ca()).invite,
+  enroll: async () => (await import('./enroll-command.ts')).enroll,
+  id: async () => (await agent()).id,
+  devices: async () => (await ca()).devices,
+  revoke: async () => (await ca()).revoke,
+  'peer add': async () => (await agent()).peerAdd,
+  config: async () => (await config()).configShow,
+  'config lan-only': async () => (await config()).configLanOnly,
+  'config upload-limit': async () => (await config()).configLimit('uploadLimit'),
+  'config download-limit': async () => (await config()).configLimit('downloadLimit'),
+  'config name': async () => (await config()).configName,
+  'folder add': async () => (await folder()).folderAdd,
+  'folder remove': async () => (await folder()).folderRemove,
+  'folder share': async () => (await folder()).folderShare,
+  'folder rescan': async () => (await folder()).folderRescan,
+  'folder unshare': async () => (await folder()).folderUnshare,
+  'folder confirm': async () => (await folder()).folderConfirm,
+  'folder pause': async () => (await folder()).folderPause,
+  'folder resume': async () => (await folder()).folderResume,
+  versions: async () => (await version()).versions,
+  'versions restore': async () => (await version()).versionsRestore,
+  'share create': async () => (await share()).shareCreate,
+  'share list': async () => (await share()).shareList,
+  'share revoke': async () => (await share()).shareRevoke,
+  'backup add': async () => (await backup()).backupAdd,
+  'backup remove': async () => (await backup()).backupRemove,
+  'backup exclude': async () => (await backup()).backupExclude,
+  'backup schedule': async () => (await backup()).backupSchedule,
+  'backup show': async () => (await backup()).backupShow,
+  'backup run': async () => (await backup()).backupRun,
+  'restore list': async () => (await backup()).restoreList,
+  'restore browse': async () => (await backup()).restoreBrowse,
+  restore: async () => (await backup()).restore,
+  run: async () => (await agent()).run,
+  status: async () => (await agent()).status,
+  ui: async () => (await agent()).ui,
+  stop: async () => (await agent()).stopAgent
 }
 
 export async function main (argv: string[]): Promise<number> {
@@ -78,9 +88,10 @@ export async function main (argv: string[]): Promise<number> {
   }
   const two = `${rest[0]} ${rest[1] ?? ''}`
   const [name, args] = commands[two] != null ? [two, rest.slice(2)] : [rest[0]!, rest.slice(1)]
-  const command = commands[name]
+  const load = commands[name]
   try {
-    if (command == null) throw new UsageError(`unknown command "${rest.join(' ')}"`)
+    if (load == null) throw new UsageError(`unknown command "${rest.join(' ')}"`)
+    const command = await load()
     await command({ home: new DeviceHome(resolveHome(homeFlag)), args, out: (line) => { process.stdout.write(line + '\n') } })
     return 0
   } catch (err) {

@@ -32,3 +32,11 @@ export function progressLine (stream: Pick<NodeJS.WriteStream, 'isTTY' | 'write'
     }
   }
 }
+
+/** Local time with its UTC offset, to the second: readable, and `--at` takes it back. */
+export function formatTime (date: Date): string {
+  const pad = (n: number): string => String(n).padStart(2, '0')
+  const offset = -date.getTimezoneOffset()
+  const zone = `${offset < 0 ? '-' : '+'}${pad(Math.floor(Math.abs(offset) / 60))}:${pad(Math.abs(offset) % 60)}`
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}T${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}${zone}`
+}

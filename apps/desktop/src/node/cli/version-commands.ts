@@ -4,7 +4,7 @@ import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'nod
 import { brakeAdvice, DEFAULT_RETENTION, InvalidInputError, VERSIONS_DIR } from '@aerie/core'
 import { tryCallAgent } from '../control-client.ts'
 import { restoreVersion, versionsOf } from '../versions.ts'
-import { formatBytes } from './progress-line.ts'
+import { formatBytes, formatTime } from './progress-line.ts'
 import { parse, parseDuration, UsageError } from './args.ts'
 import type { FolderStatus, ServerVersion } from '@aerie/core'
 import type { VersionTarget } from '../versions.ts'
@@ -191,13 +191,6 @@ export function parseTime (text: string, now = new Date()): Date {
   return at
 }
 
-/** Local time with its UTC offset, to the second: readable, and `--at` takes it back. */
-export function formatTime (date: Date): string {
-  const pad = (n: number): string => String(n).padStart(2, '0')
-  const offset = -date.getTimezoneOffset()
-  const zone = `${offset < 0 ? '-' : '+'}${pad(Math.floor(Math.abs(offset) / 60))}:${pad(Math.abs(offset) % 60)}`
-  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}T${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}${zone}`
-}
 
 /** The path to type for a version listed under `arg`: the argument as given, extended. */
 function pathFor (arg: string, rel: string, versionPath: string): string {
