@@ -90,20 +90,26 @@ export async function backupPaths (options: BackupOptions): Promise<BackupResult
   const report = (): void => { progress.sentBytes = uploader.sentBytes; options.onProgress?.({ ...progress }) }
   report()
 
+  /** A directory's entries in the parent snapshot (never fails: a parent that cannot be read only costs reading the files again). */
   async function parentEntries (tree: Uint8Array | undefined): Promise<Map<string, TreeEntry>> {
     if (tree === undefined || options.parent === undefined) return new Map()
-    // A parent that cannot be read only costs reading the files again.
     const entries = await readTree(options.parent.source, tree).catch(() => [])
     return new Map(entries.map(e => [e.name, e]))
   }
 
-  async function writeDir (node: ScanNode, parentTree: Uint8Array | undefined): Promise<Uint8Array> {
-    const before = await parentEntries(parentTree)
+  async function writeDir (node: ScanNode, parent: Promise<Map<string, TreeEntry>>): Promise<Uint8Array> {
+    const before = await parent
+    // The parent snapshot's subdirectories are asked for together, not one round trip to the
+    // server per directory as the walk reaches it.
+    const below = new Map<string, Promise<Map<string, TreeEntry>>>()
+    for (const child of node.children ?? []) {
+      const old = before.get(child.name)
+      if (child.stat.isDirectory() && old?.type === 'dir') below.set(child.name, parentEntries(old.tree))
+    }
     const entries: TreeEntry[] = []
     for (const child of node.children ?? []) {
       options.signal?.throwIfAborted()
-      const old = before.get(child.name)
-      const entry = await writeEntry(child, old)
+      const entry = await writeEntry(child, before.get(child.name), below.get(child.name))
       if (entry !== undefined) entries.push(entry)
     }
     const { id, bytes } = encodeTree(entries)
@@ -112,12 +118,12 @@ export async function backupPaths (options: BackupOptions): Promise<BackupResult
     return id
   }
 
-  async function writeEntry (node: ScanNode, old: TreeEntry | undefined): Promise<TreeEntry | undefined> {
+  async function writeEntry (node: ScanNode, old: TreeEntry | undefined, oldDir: Promise<Map<string, TreeEntry>> | undefined): Promise<TreeEntry | undefined> {
     const { stat } = node
     const base = { name: node.name, mode: stat.mode & 0o7777, mtimeMs: stat.mtimeMs }
     if (stat.isDirectory()) {
       counters.dirs++
-      return { ...base, type: 'dir', size: 0, tree: await writeDir(node, old?.type === 'dir' ? old.tree : undefined) }
+      return { ...base, type: 'dir', size: 0, tree: await writeDir(node, oldDir ?? parentEntries(undefined)) }
     }
     if (stat.isSymbolicLink()) {
       try {
@@ -190,7 +196,7 @@ export async function backupPaths (options: BackupOptions): Promise<BackupResult
     return entry
   }
 
-  const rootId = await writeDir(root, options.parent?.root)
+  const rootId = await writeDir(root, parentEntries(options.parent?.root))
   await uploader.finish()
   counters.sentChunks = uploader.sentChunks
   counters.sentBytes = uploader.sentBytes
