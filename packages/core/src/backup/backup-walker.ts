@@ -3,6 +3,7 @@ import { lstat, readdir, readlink } from 'node:fs/promises'
 import { isAbsolute, join, resolve, sep } from 'node:path'
 import ignore from 'ignore'
 import { chunkStream } from '../chunking/index.ts'
+import { inParallel } from '../util/in-parallel.ts'
 import { BackupError } from './errors.ts'
 import { ChunkUploader } from './chunk-uploader.ts'
 import { chunkListsOf, encodeTree, MAX_TREE_BYTES, readTree } from './tree.ts'
@@ -15,6 +16,8 @@ import type { BlobSource, TreeEntry } from './tree.ts'
 const READ_BYTES = 1024 * 1024
 /** Directory entries lstat()ed at once by the scan. */
 const STAT_BATCH = 64
+/** Files read at once. */
+const FILES_IN_FLIGHT = 4
 
 /**
  * The backup walker: scans the chosen paths (skipping excludes), then chunks every file, sends
@@ -108,12 +111,21 @@ export async function backupPaths (options: BackupOptions): Promise<BackupResult
       const old = before.get(child.name)
       if (child.stat.isDirectory() && old?.type === 'dir') below.set(child.name, parentEntries(old.tree))
     }
-    const entries: TreeEntry[] = []
-    for (const child of node.children ?? []) {
+    // A directory's files are read FILES_IN_FLIGHT at a time: one after the other, each small
+    // file's open, reads and close (round trips through libuv's threadpool) kept the agent and
+    // the server waiting. Its subdirectories follow one at a time, so that no more files than
+    // that are ever read at once. Entries keep their order.
+    const children = (node.children ?? []).map((child, at) => ({ child, at }))
+    const results: Array<TreeEntry | undefined> = []
+    await inParallel(children.filter(c => !c.child.stat.isDirectory()), FILES_IN_FLIGHT, async ({ child, at }) => {
       options.signal?.throwIfAborted()
-      const entry = await writeEntry(child, before.get(child.name), below.get(child.name))
-      if (entry !== undefined) entries.push(entry)
+      results[at] = await writeEntry(child, before.get(child.name), undefined)
+    })
+    for (const { child, at } of children.filter(c => c.child.stat.isDirectory())) {
+      options.signal?.throwIfAborted()
+      results[at] = await writeEntry(child, before.get(child.name), below.get(child.name))
     }
+    const entries = results.filter((entry): entry is TreeEntry => entry !== undefined)
     const { id, bytes } = encodeTree(entries)
     if (bytes.byteLength > MAX_TREE_BYTES) throw new BackupError(`${node.path} holds too many entries (${entries.length}) for one directory object; exclude some of them or split the directory`)
     await uploader.add(id, bytes)
