@@ -116,10 +116,9 @@ export async function openRemoteRepository (connection: Connection): Promise<Rem
     queries ??= openRequestStream(connection).then(stream => (opened = stream))
     return await (await queries).call(frame)
   }
-  const call = main.call.bind(main)
 
   async function request (message: BackupRequest): Promise<BackupResponse> {
-    const reply = await call(backupFrame(BACKUP_REQUEST, new TextEncoder().encode(JSON.stringify(message))))
+    const reply = await main.call(backupFrame(BACKUP_REQUEST, new TextEncoder().encode(JSON.stringify(message))))
     if (reply[0] !== BACKUP_OK) throw new ProtocolError('the team server answered a request with a bad status')
     let json: unknown
     try { json = JSON.parse(new TextDecoder().decode(reply.subarray(1))) } catch { throw new ProtocolError('the team server sent an answer that is not JSON') }
@@ -141,11 +140,11 @@ export async function openRemoteRepository (connection: Connection): Promise<Rem
       return answers
     },
     async put (hash, bytes) {
-      const reply = await call(backupFrame(BACKUP_PUT, hash, bytes))
+      const reply = await main.call(backupFrame(BACKUP_PUT, hash, bytes))
       if (reply[0] !== BACKUP_OK) throw new ProtocolError('the team server did not store a chunk')
     },
     async get (hash) {
-      const reply = await call(backupFrame(BACKUP_GET, hash))
+      const reply = await main.call(backupFrame(BACKUP_GET, hash))
       if (reply[0] === BACKUP_OK) return reply.subarray(1)
       if (reply[0] === BACKUP_NOT_FOUND) return undefined
       if (reply[0] === BACKUP_REFUSED) throw new ProtocolError('the team server refused a chunk that is not in a snapshot this device opened')

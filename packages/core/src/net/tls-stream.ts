@@ -266,10 +266,8 @@ export class TlsStream extends AbstractMessageStream {
   sendReset (err: Error): void { this.raw.abort(err) }
   sendPause (): void { this.tls.pause() }
   sendResume (): void { this.tls.resume() }
-  async close (options?: AbortOptions): Promise<void> {
-    await this.flushed(options)
-    await this.raw.close(options)
-  }
+  // The raw connection's close (sendClose, set in upgradeToTls) waits for flushed() first.
+  async close (options?: AbortOptions): Promise<void> { await this.raw.close(options) }
 }
 
 function joined (buffers: Uint8Array[]): Uint8Array {
