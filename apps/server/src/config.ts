@@ -41,7 +41,7 @@ export interface ServerConfig {
 
 export const DEFAULT_PORT = 8443
 export const DEFAULT_P2P_LISTEN = '/ip4/0.0.0.0/tcp/4401'
-export const DEFAULT_GC_GRACE_MS = 24 * 3_600_000
+const DEFAULT_GC_GRACE_MS = 24 * 3_600_000
 
 /** Each setting: its file key, environment variable and flag, and how to read it. */
 const SETTINGS = {

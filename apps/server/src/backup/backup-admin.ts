@@ -32,6 +32,8 @@ export interface BackupAdminInit {
 export interface BackupAdmin {
   /** Oldest first; one device's or everyone's. For the admin API and console. */
   snapshots(deviceId?: string): BackupSnapshotRecord[]
+  /** One snapshot by its whole id. */
+  snapshot(id: string): BackupSnapshotRecord | undefined
   /** A device's own policy (or the default's, scope DEFAULT_SCOPE), undefined when none is set. */
   retention(scope: string): BackupRetention | undefined
   /** Every policy set, by scope (DEFAULT_SCOPE for the default). */
@@ -40,8 +42,11 @@ export interface BackupAdmin {
   holds(): BackupHoldRecord[]
   setHold(kind: BackupHoldRecord['kind'], subject: string, reason: string, actor: string): BackupHoldRecord
   liftHold(kind: BackupHoldRecord['kind'], subject: string): boolean
-  /** Whether a snapshot's device or user is on hold: nothing of theirs is forgotten while it is. */
-  held(snapshot: { deviceId: string, user: string }): boolean
+  /**
+   * Whether a snapshot's device or user is on hold (nothing of theirs is forgotten while it is),
+   * as the holds stand now: read once, for as many snapshots as needed.
+   */
+  holdTest(): (snapshot: { deviceId: string, user: string }) => boolean
   /** Applies every device's policy (or one device's); returns the forgotten snapshots. */
   applyRetention(filter?: { deviceId?: string }): BackupSnapshotRecord[]
   /** Lets `toDevice` open (and restore) `snapshotId` until `ttlMs` from now. */
@@ -70,6 +75,7 @@ export function backupAdmin (init: BackupAdminInit): BackupAdmin {
 
   const admin: BackupAdmin = {
     snapshots: deviceId => snapshots.listSnapshots(deviceId === undefined ? {} : { deviceId }),
+    snapshot: id => snapshots.snapshot(id),
     retention: scope => snapshots.retention(scope)?.policy,
     retentionPolicies: () => snapshots.retentionPolicies(),
     setRetention (scope, policy, actor) {
@@ -82,22 +88,24 @@ export function backupAdmin (init: BackupAdminInit): BackupAdmin {
       return snapshots.holds().find(h => h.kind === kind && h.subject === (kind === 'user' ? subject.toLowerCase() : subject))!
     },
     liftHold: (kind, subject) => snapshots.liftHold(kind, subject),
-    held (snapshot) {
-      return snapshots.holds().some(h => (h.kind === 'device' && h.subject === snapshot.deviceId) || (h.kind === 'user' && h.subject === snapshot.user.toLowerCase()))
+    holdTest () {
+      const holds = snapshots.holds()
+      return snapshot => holds.some(h => (h.kind === 'device' && h.subject === snapshot.deviceId) || (h.kind === 'user' && h.subject === snapshot.user.toLowerCase()))
     },
     applyRetention (filter = {}) {
       const byDevice = new Map<string, BackupSnapshotRecord[]>()
       for (const s of snapshots.listSnapshots(filter)) byDevice.set(s.deviceId, [...(byDevice.get(s.deviceId) ?? []), s])
-      const fallback = snapshots.retention(DEFAULT_SCOPE)
+      const policies = new Map(snapshots.retentionPolicies().map(r => [r.scope, r.policy]))
+      const held = admin.holdTest()
       // A snapshot another device may restore under a grant in force is kept until the grant ends.
       const granted = new Set(snapshots.allRestoreGrants(now()).map(g => g.snapshotId))
       const forgotten: BackupSnapshotRecord[] = []
       for (const [deviceId, mine] of byDevice) {
         // The device's own policy, else its user's (every device of theirs), else the default.
-        const policy = (snapshots.retention(deviceId) ?? snapshots.retention(userScope(mine[0]!.user)) ?? fallback)?.policy
+        const policy = policies.get(deviceId) ?? policies.get(userScope(mine[0]!.user)) ?? policies.get(DEFAULT_SCOPE)
         if (policy === undefined) continue
         // Held if any of its snapshots' users is (a device keeps its user, but be sure).
-        if (mine.some(s => admin.held(s))) continue
+        if (mine.some(held)) continue
         const choice = chooseSnapshots(mine.map(s => ({ id: s.id, time: s.committedAt })), policy)
         for (const id of choice.forget) {
           if (granted.has(id)) continue
@@ -112,7 +120,7 @@ export function backupAdmin (init: BackupAdminInit): BackupAdmin {
           }, now())
         }
       }
-      if (forgotten.length > 0) init.log(`backup retention: forgot ${forgotten.length} snapshot${forgotten.length === 1 ? '' : 's'} (records only; their chunks stay in the store)`)
+      if (forgotten.length > 0) init.log(`backup retention: forgot ${forgotten.length} snapshot${forgotten.length === 1 ? '' : 's'} (records only; the next garbage collection frees the chunks no snapshot needs any more)`)
       return forgotten
     },
     grantRestore (snapshotId, toDevice, ttlMs, actor) {
@@ -211,7 +219,8 @@ export function backupMaintenance (admin: BackupAdmin, options: { retentionMs: n
     try { admin.applyRetention() } catch (err) { options.log(`backup retention failed: ${(err as Error).message}`) }
   }, options.retentionMs)
   const gc = setInterval(() => {
-    admin.collectGarbage().catch((err: Error) => { options.log(`garbage collection failed: ${err.message}`) })
+    // A failure is logged and audited by collectGarbage itself.
+    admin.collectGarbage().catch(() => {})
   }, options.gcMs)
   const scrub = setInterval(() => {
     admin.scrub().catch((err: Error) => { options.log(`backup scrub failed: ${err.message}`) })

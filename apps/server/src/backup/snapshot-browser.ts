@@ -48,7 +48,8 @@ export interface SnapshotBrowser {
 
 export function snapshotBrowser (init: SnapshotBrowserInit): SnapshotBrowser {
   const { store, snapshots } = init
-  const source: BlobSource = { get: async hash => await store.get(hash) }
+  // Directory objects and chunk lists are hashed by core as they are read (getVerified); file chunks go through readChunks, which the store checks.
+  const source: BlobSource = { get: async hash => await store.get(hash, { callerVerifies: true }) }
 
   /** The entry at `path` in the snapshot; the path is checked before anything is read. */
   async function entryAt (snapshotId: string, path: string, rootAllowed: boolean): Promise<TreeEntry> {
@@ -66,7 +67,7 @@ export function snapshotBrowser (init: SnapshotBrowserInit): SnapshotBrowser {
   return {
     async list (snapshotId, dir) {
       const entry = await entryAt(snapshotId, dir, true)
-      if (entry.type !== 'dir') throw new InvalidInputError(`/${dir} is a ${entry.type} in this snapshot, not a directory`)
+      if (entry.type !== 'dir') throw new InvalidInputError(`/${dir} is a ${entry.type} in this snapshot, not a directory${entry.type === 'file' ? `; download it with GET /api/v1/backup/snapshots/${snapshotId}/file?path=${encodeURIComponent(dir)}` : ''}`)
       return (await readTree(source, entry.tree!)).map(item)
     },
     async open (snapshotId, path) {

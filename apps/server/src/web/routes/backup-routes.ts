@@ -40,7 +40,7 @@ const gcSchema = closed({
 
 /** The running server's BackupAdmin; 404 while it is still starting. */
 export function backupAdminOf (api: TeamServerApi): BackupAdmin {
-  if (api.backup === undefined) throw new NotFoundError('this server does not serve endpoint backups yet (it is still starting)')
+  if (api.backup === undefined) throw new NotFoundError('this server does not serve endpoint backups yet (it is still starting); try again in a few seconds')
   return api.backup
 }
 
@@ -72,9 +72,9 @@ export function backupRoutes (ctx: WebContext): FastifyPluginAsync {
   // Applying after a change: one device's snapshots when the scope is a device, else everyone's.
   const applyAfter = (scope: string): BackupSnapshotRecord[] => backups().applyRetention(scope === 'default' || scope.startsWith('user:') ? {} : { deviceId: scope })
   const record = backupAuditor(ctx)
-  const view = (s: BackupSnapshotRecord): object => ({
+  const view = (s: BackupSnapshotRecord, held: boolean): object => ({
     id: s.id, deviceId: s.deviceId, deviceName: s.deviceName, user: s.user, root: s.root, paths: s.paths, startedAt: s.startedAt.toISOString(),
-    committedAt: s.committedAt.toISOString(), counters: s.counters, held: backups().held(s)
+    committedAt: s.committedAt.toISOString(), counters: s.counters, held
   })
   const holdView = (h: BackupHoldRecord): object => ({ ...h, setAt: h.setAt.toISOString() })
   const knownDevice = (deviceId: string): void => {
@@ -90,7 +90,10 @@ export function backupRoutes (ctx: WebContext): FastifyPluginAsync {
         querystring: closed({ device: idParamSchema }, []),
         response: responses(closed({ snapshots: { type: 'array', items: snapshotSchema } }))
       }
-    }, async request => ({ snapshots: backups().snapshots(request.query.device).map(view) }))
+    }, async request => {
+      const held = backups().holdTest()
+      return { snapshots: backups().snapshots(request.query.device).map(s => view(s, held(s))) }
+    })
 
     app.get('/backup/retention', {
       config: { access: 'admin' },

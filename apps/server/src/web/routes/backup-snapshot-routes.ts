@@ -110,9 +110,9 @@ export function backupSnapshotRoutes (ctx: WebContext): FastifyPluginAsync {
       const { device, ttlMinutes } = request.body
       const target = api.devices().find(d => d.deviceId === device)
       if (target === undefined) throw new NotFoundError(`no enrolled device has the id "${device}"; GET /api/v1/devices lists them`)
-      if (target.revokedAt !== undefined) throw new InvalidInputError(`device ${device} is revoked: it cannot restore anything`)
+      if (target.revokedAt !== undefined) throw new InvalidInputError(`device ${device} is revoked: it cannot restore anything; grant the restore to a device in use (GET /api/v1/devices lists them)`)
       const grant = backups().grantRestore(request.params.id, device, (ttlMinutes ?? DEFAULT_GRANT_MINUTES) * 60_000, actorOf(request))
-      const snapshot = backups().snapshots().find(s => s.id === grant.snapshotId)!
+      const snapshot = backups().snapshot(grant.snapshotId)!
       record(request, 'backup.restore_granted', grant.snapshotId, { from: snapshot.deviceId, to: device, toUser: target.user, expiresAt: grant.expiresAt.toISOString(), grant: grant.id })
       return { grant: restoreGrantView(grant), command: `aerie restore ${grant.snapshotId} --to DIR` }
     })

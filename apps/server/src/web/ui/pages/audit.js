@@ -8,10 +8,11 @@ const ACTIONS = [
   'api_token.created', 'api_token.revoked', 'audit.verified',
   'folder.member_set', 'folder.member_removed', 'version.restored', 'folder.retention_changed',
   'backup.retention_set', 'backup.retention_cleared', 'backup.hold_set', 'backup.hold_lifted', 'backup.restore_granted',
-  'backup.restore_grant_revoked', 'backup.download', 'backup.scrub_requested',
+  'backup.restore_grant_revoked', 'backup.download', 'backup.scrub_requested', 'backup.gc_requested',
   // Recorded by the server process itself.
   'device.enrolled', 'device.enrollment_refused', 'server.unlocked',
-  'backup.snapshot_added', 'backup.restore', 'backup.snapshot_forgotten', 'backup.scrub', 'backup.scrub_damage'
+  'backup.snapshot_added', 'backup.restore', 'backup.snapshot_forgotten', 'backup.scrub', 'backup.scrub_damage',
+  'backup.gc', 'backup.gc_failed'
 ]
 
 function localToIso (value) {
