@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { chmod, mkdir, readdir, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises'
+import { chmod, lstat, mkdir, readdir, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Lab, waitFor } from './support/agents.ts'
@@ -79,6 +79,25 @@ describe('a folder shared by two devices', () => {
     // What the sync deleted or replaced on bob is in bob's version history, not gone.
     const versions = await readdir(join(b, '.aerie-versions', 'docs', 'deep', 'er'))
     expect(versions.some(name => name.startsWith('notes~'))).toBe(true)
+  })
+
+  it('a file replaced by a directory or a symlink on one device is replaced on the other, the old file kept in its history', async () => {
+    await writeFile(join(a, 'turns-into-dir'), 'a file first')
+    await writeFile(join(a, 'turns-into-link'), 'a file too')
+    await alice.ok('folder', 'rescan', 'team')
+    await inSync()
+    await rm(join(a, 'turns-into-dir'))
+    await mkdir(join(a, 'turns-into-dir'))
+    await writeFile(join(a, 'turns-into-dir', 'inside.txt'), 'now a directory')
+    await rm(join(a, 'turns-into-link'))
+    await symlink('docs/readme.md', join(a, 'turns-into-link'))
+    await alice.ok('folder', 'rescan', 'team')
+    await inSync()
+    expect(await readFile(join(b, 'turns-into-dir', 'inside.txt'), 'utf8')).toBe('now a directory')
+    expect((await lstat(join(b, 'turns-into-link'))).isSymbolicLink()).toBe(true)
+    const kept = await readdir(join(b, '.aerie-versions'))
+    expect(kept.some(name => name.startsWith('turns-into-dir~'))).toBe(true)
+    expect(kept.some(name => name.startsWith('turns-into-link~'))).toBe(true)
   })
 
   it('a file renamed on one device is renamed on the other, not sent again', async () => {

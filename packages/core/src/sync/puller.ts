@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { constants } from 'node:fs'
-import { chmod, lstat, mkdir, open, readlink, rename, rmdir, symlink, utimes } from 'node:fs/promises'
+import { chmod, lstat, mkdir, open, readlink, rename, rmdir, symlink, unlink, utimes } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { encodeVersion, LOCAL } from '../index/index.ts'
 import { TEMP_PREFIX } from '../scan/folder-marker.ts'
@@ -177,7 +177,7 @@ export async function pullFolder (init: PullerInit, signal?: AbortSignal): Promi
         const stats = await lstatOrUndefined(disk)
         if (stats !== undefined && !stats.isDirectory()) {
           if (!await diskMatchesIndex(init, item.path, stats)) { result.skipped++; return }
-          await setAside(init, item, disk)
+          await setAside(init, item, disk, 'made anew')
         }
         await mkdir(disk, { recursive: true, mode: item.winner.mode })
         await chmod(disk, item.winner.mode)
@@ -205,7 +205,7 @@ export async function pullFolder (init: PullerInit, signal?: AbortSignal): Promi
         if (stats !== undefined) {
           if (stats.isSymbolicLink() && await readlink(disk) === item.winner.target) { done(item.winner, stats); return }
           if (!await diskMatchesIndex(init, item.path, stats)) { result.skipped++; return }
-          await setAside(init, item, disk)
+          await setAside(init, item, disk, 'made anew')
         }
         await mkdir(dirname(disk), { recursive: true })
         await symlink(item.winner.target as string, disk)
@@ -274,7 +274,7 @@ async function moveFile (pass: Pass, item: Needed, from: string): Promise<Stats 
   const existing = await lstatOrUndefined(target)
   if (existing !== undefined) {
     if (!await diskMatchesIndex(init, item.path, existing)) return 'skipped'
-    await setAside(init, item, target)
+    await setAside(init, item, target, 'renamed over')
   }
   await assertNoSymlinkParents(init.root, from)
   await mkdir(dirname(target), { recursive: true })
@@ -349,7 +349,7 @@ async function buildFile (pass: Pass, item: Needed): Promise<Stats | 'skipped'> 
   const now = await lstatOrUndefined(target)
   if (now !== undefined) {
     if (!await diskMatchesIndex(init, item.path, now)) return 'skipped'
-    await setAside(init, item, target)
+    await setAside(init, item, target, 'renamed over')
   }
   await rename(temp, target)
   sourcing.moved(temp, target)
@@ -373,12 +373,14 @@ async function verifiedPrefix (file: Awaited<ReturnType<typeof open>>, winner: F
 }
 
 /**
- * Keeps what is at a path before the winner is renamed over it: in the version history when
- * the winner is newer, or as a sync-conflict copy when the local version lost a conflict (it
- * was concurrent, not older). Both are second names (hard links), so the path is never
- * missing in between; an empty directory in the way is removed.
+ * Keeps what is at a path before the winner takes it: in the version history when the winner
+ * is newer, or as a sync-conflict copy when the local version lost a conflict (it was
+ * concurrent, not older). Both are second names (hard links). A file the winner is
+ * `renamed over` stays at the path until then, so the path is never missing in between; where
+ * the winner is `made anew` (a directory, a symlink) the old name is removed. An empty
+ * directory in the way is removed.
  */
-async function setAside (init: PullerInit, item: Needed, disk: string): Promise<void> {
+async function setAside (init: PullerInit, item: Needed, disk: string, winner: 'renamed over' | 'made anew'): Promise<void> {
   const local = init.index.getLocal(init.folder, item.path)
   const concurrent = local !== undefined && !local.deleted && isConcurrent(init, item)
   const stats = await lstat(disk)
@@ -392,6 +394,7 @@ async function setAside (init: PullerInit, item: Needed, disk: string): Promise<
   } else {
     await init.history.keep(item.path)
   }
+  if (winner === 'made anew' && !stats.isDirectory()) await unlink(disk)
 }
 
 function isConcurrent (init: PullerInit, item: Needed): boolean {
