@@ -22,14 +22,15 @@ export class RestoreConflictError extends AerieError {
   }
 }
 
-/** Some files could not be restored (a damaged or missing chunk, a disk error); the others were. */
+/** Some files could not be restored (a damaged or missing chunk, a local disk error); the others were. */
 export class RestoreIncompleteError extends AerieError {
   readonly failed: Array<{ path: string, reason: string }>
 
   constructor (failed: Array<{ path: string, reason: string }>) {
     const shown = failed.slice(0, 10).map(f => `  ${f.path}: ${f.reason}`).join('\n')
     super('ERR_RESTORE_INCOMPLETE', `${failed.length} ${failed.length === 1 ? 'file was' : 'files were'} NOT restored (the rest were):\n${shown}${failed.length > 10 ? '\n  …' : ''}\n` +
-      'the repository is damaged for these files: ask an administrator to run `aerie-server scrub`, and restore them from an older snapshot')
+      'each line says why: where a chunk is damaged or missing, ask an administrator to run `aerie-server scrub` and restore those files from an older snapshot; ' +
+      'where this disk failed (full, read-only, no permission), fix that and restore again with --overwrite')
     this.failed = failed
   }
 }
