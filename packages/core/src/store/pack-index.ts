@@ -1,6 +1,6 @@
 import { DatabaseSync } from 'node:sqlite'
 import { NotConfiguredError } from '../errors.ts'
-import { migrateSchema } from '../util/sqlite-schema.ts'
+import { inTransaction, migrateSchema } from '../util/sqlite-schema.ts'
 import { ENTRY_HEADER_BYTES } from './pack-files.ts'
 import type { ChunkStoreStats } from './chunk-store.ts'
 
@@ -129,17 +129,6 @@ export function openPackIndex (path: string): PackIndex {
     setMeta: db.prepare('INSERT INTO meta (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value')
   }
 
-  const transaction = (work: () => void): void => {
-    db.exec('BEGIN')
-    try {
-      work()
-      db.exec('COMMIT')
-    } catch (err) {
-      if (db.isTransaction) db.exec('ROLLBACK')
-      throw err
-    }
-  }
-
   const index: PackIndex = {
     find (hash) {
       const row = statements.find.get(hash)
@@ -176,8 +165,7 @@ export function openPackIndex (path: string): PackIndex {
     },
 
     record ({ packs, chunks }) {
-      db.exec('BEGIN')
-      try {
+      inTransaction(db, () => {
         for (const pack of packs) statements.addPack.run(pack.id, pack.name)
         // One update per pack, not per chunk: a commit holds hundreds of chunks of few packs.
         const growth = new Map<number, { chunks: number, plain: number, end: number }>()
@@ -198,12 +186,7 @@ export function openPackIndex (path: string): PackIndex {
           growth.set(chunk.pack, grown)
         }
         for (const [pack, grown] of growth) statements.growPack.run(grown.chunks, grown.plain, grown.end, pack)
-        db.exec('COMMIT')
-      } catch (err) {
-        // A failed COMMIT may have rolled back already; a second ROLLBACK would hide why.
-        if (db.isTransaction) db.exec('ROLLBACK')
-        throw err
-      }
+      })
     },
 
     stats () {
@@ -218,7 +201,7 @@ export function openPackIndex (path: string): PackIndex {
     },
 
     drop (places) {
-      transaction(() => {
+      inTransaction(db, () => {
         for (const place of places) {
           if (Number(statements.dropChunk.run(place.hash, place.pack, place.at).changes) !== 1) continue
           statements.shrinkPack.run(place.size, place.pack)
@@ -233,7 +216,7 @@ export function openPackIndex (path: string): PackIndex {
 
     relocate (to, isNew, moves) {
       let moved = 0
-      transaction(() => {
+      inTransaction(db, () => {
         if (isNew) statements.addPack.run(to.id, to.name)
         let plain = 0
         let end = 0
