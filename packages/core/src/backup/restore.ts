@@ -3,7 +3,7 @@ import { chmod, lstat, lutimes, mkdir, open, rename, rm, symlink, utimes } from 
 import { dirname, join } from 'node:path'
 import { StoreDamagedError } from '../errors.ts'
 import { readChunks } from '../store/chunk-streams.ts'
-import { syncDirectory, writeAll } from '../store/pack-files.ts'
+import { syncDirectory, writeAll } from '../util/durable-io.ts'
 import { ByteBudget } from '../util/byte-budget.ts'
 import { inParallel } from '../util/in-parallel.ts'
 import { RestoreConflictError, SnapshotNotFoundError } from './errors.ts'

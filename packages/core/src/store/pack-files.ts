@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { mkdir, open } from 'node:fs/promises'
 import { join } from 'node:path'
+import { writeAll } from '../util/durable-io.ts'
 import type { FileHandle } from 'node:fs/promises'
 
 /**
@@ -69,23 +70,3 @@ export async function reopenPack (dir: string, pack: { id: number, name: string,
   }
   return { id: pack.id, name: pack.name, file, end: pack.size, newDirs: [] }
 }
-
-/** Writes the buffers at `position`, all of them (writev may write less, e.g. on a full disk). */
-export async function writeAll (file: FileHandle, buffers: Uint8Array[], position: number): Promise<void> {
-  let rest = buffers
-  let at = position
-  // Bounded: every turn writes at least one byte or throws.
-  for (let total = rest.reduce((sum, b) => sum + b.byteLength, 0); total > 0;) {
-    const { bytesWritten } = await file.writev(rest, at)
-    if (bytesWritten === 0) throw new Error(`no bytes written at ${at} (is the disk full?)`)
-    total -= bytesWritten
-    at += bytesWritten
-    if (total > 0) rest = [Buffer.concat(rest).subarray(bytesWritten)]
-  }
-}
-
-export async function syncDirectory (path: string): Promise<void> {
-  const directory = await open(path, 'r')
-  try { await directory.sync() } finally { await directory.close() }
-}
-

@@ -5,6 +5,7 @@ import { dirname, extname, join } from 'node:path'
 import { InvalidInputError } from '../errors.ts'
 import { TEMP_PREFIX, VERSIONS_DIR } from '../scan/folder-marker.ts'
 import { pathProblem } from '../index/index.ts'
+import { syncDirectory } from '../util/durable-io.ts'
 import type { Stats } from 'node:fs'
 
 /**
@@ -379,11 +380,6 @@ async function removeEmptyDirectories (dir: string, stopAt: string): Promise<voi
     }
     dir = dirname(dir)
   }
-}
-
-async function syncDirectory (dir: string): Promise<void> {
-  const handle = await open(dir, 'r')
-  try { await handle.sync() } finally { await handle.close() }
 }
 
 async function lstatOrUndefined (path: string): Promise<Stats | undefined> {

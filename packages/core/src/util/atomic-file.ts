@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { mkdir, open, rename, rm } from 'node:fs/promises'
 import { dirname, join, basename } from 'node:path'
+import { syncDirectory } from './durable-io.ts'
 
 /**
  * Writes a file so that readers see either the old content or the new, never a part:
@@ -26,6 +27,5 @@ export async function writeFileAtomic (path: string, data: string | Uint8Array, 
     await rm(temp, { force: true })
     throw err
   }
-  const directory = await open(dir, 'r')
-  try { await directory.sync() } finally { await directory.close() }
+  await syncDirectory(dir)
 }
