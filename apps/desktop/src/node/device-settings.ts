@@ -1,4 +1,4 @@
-import { InvalidInputError } from '@aerie/core'
+import { InvalidInputError } from '@aerie/core/basics'
 import type { DeviceConfig } from './device-home.ts'
 
 /**

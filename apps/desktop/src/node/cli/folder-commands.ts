@@ -1,5 +1,5 @@
 import { resolve } from 'node:path'
-import { brakeAdvice } from '@aerie/core'
+import { brakeAdvice } from '@aerie/core/basics'
 import { addFolder, FOLDER_ID, removeFolder, setFolderPaused } from '../folder-config.ts'
 import { callAgent, tryCallAgent } from '../control-client.ts'
 import { parse, UsageError } from './args.ts'

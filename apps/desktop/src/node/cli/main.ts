@@ -1,13 +1,6 @@
 import { AerieError } from '@aerie/core/basics'
 import { DeviceHome, resolveHome } from '../device-home.ts'
 import { UsageError } from './args.ts'
-import type * as CaCommands from './ca-commands.ts'
-import type * as ConfigCommands from './config-commands.ts'
-import type * as AgentCommands from './agent-commands.ts'
-import type * as FolderCommands from './folder-commands.ts'
-import type * as ShareCommands from './share-commands.ts'
-import type * as VersionCommands from './version-commands.ts'
-import type * as BackupCommands from './backup-commands.ts'
 import { USAGE } from './usage.ts'
 
 /**
@@ -25,53 +18,45 @@ type Command = (ctx: CommandContext) => Promise<void>
 // Each command's module is loaded when it runs: most commands only talk to the running agent
 // and need none of the engine, whose import (`@aerie/core`: libp2p, node-forge, ...) takes
 // ≈ 0.4 s, longer than many a command's own work.
-const ca = async (): Promise<typeof CaCommands> => await import('./ca-commands.ts')
-const config = async (): Promise<typeof ConfigCommands> => await import('./config-commands.ts')
-const agent = async (): Promise<typeof AgentCommands> => await import('./agent-commands.ts')
-const folder = async (): Promise<typeof FolderCommands> => await import('./folder-commands.ts')
-const share = async (): Promise<typeof ShareCommands> => await import('./share-commands.ts')
-const version = async (): Promise<typeof VersionCommands> => await import('./version-commands.ts')
-const backup = async (): Promise<typeof BackupCommands> => await import('./backup-commands.ts')
-
 const commands: Record<string, () => Promise<Command>> = {
-  'ca init': async () => (await ca()).caInit,
-  invite: async () => (await ca()).invite,
+  'ca init': async () => (await import('./ca-commands.ts')).caInit,
+  invite: async () => (await import('./ca-commands.ts')).invite,
   enroll: async () => (await import('./enroll-command.ts')).enroll,
-  id: async () => (await agent()).id,
-  devices: async () => (await ca()).devices,
-  revoke: async () => (await ca()).revoke,
-  'peer add': async () => (await agent()).peerAdd,
-  config: async () => (await config()).configShow,
-  'config lan-only': async () => (await config()).configLanOnly,
-  'config upload-limit': async () => (await config()).configLimit('uploadLimit'),
-  'config download-limit': async () => (await config()).configLimit('downloadLimit'),
-  'config name': async () => (await config()).configName,
-  'folder add': async () => (await folder()).folderAdd,
-  'folder remove': async () => (await folder()).folderRemove,
-  'folder share': async () => (await folder()).folderShare,
-  'folder rescan': async () => (await folder()).folderRescan,
-  'folder unshare': async () => (await folder()).folderUnshare,
-  'folder confirm': async () => (await folder()).folderConfirm,
-  'folder pause': async () => (await folder()).folderPause,
-  'folder resume': async () => (await folder()).folderResume,
-  versions: async () => (await version()).versions,
-  'versions restore': async () => (await version()).versionsRestore,
-  'share create': async () => (await share()).shareCreate,
-  'share list': async () => (await share()).shareList,
-  'share revoke': async () => (await share()).shareRevoke,
-  'backup add': async () => (await backup()).backupAdd,
-  'backup remove': async () => (await backup()).backupRemove,
-  'backup exclude': async () => (await backup()).backupExclude,
-  'backup schedule': async () => (await backup()).backupSchedule,
-  'backup show': async () => (await backup()).backupShow,
-  'backup run': async () => (await backup()).backupRun,
-  'restore list': async () => (await backup()).restoreList,
-  'restore browse': async () => (await backup()).restoreBrowse,
-  restore: async () => (await backup()).restore,
-  run: async () => (await agent()).run,
-  status: async () => (await agent()).status,
-  ui: async () => (await agent()).ui,
-  stop: async () => (await agent()).stopAgent
+  id: async () => (await import('./agent-commands.ts')).id,
+  devices: async () => (await import('./ca-commands.ts')).devices,
+  revoke: async () => (await import('./ca-commands.ts')).revoke,
+  'peer add': async () => (await import('./agent-commands.ts')).peerAdd,
+  config: async () => (await import('./config-commands.ts')).configShow,
+  'config lan-only': async () => (await import('./config-commands.ts')).configLanOnly,
+  'config upload-limit': async () => (await import('./config-commands.ts')).configLimit('uploadLimit'),
+  'config download-limit': async () => (await import('./config-commands.ts')).configLimit('downloadLimit'),
+  'config name': async () => (await import('./config-commands.ts')).configName,
+  'folder add': async () => (await import('./folder-commands.ts')).folderAdd,
+  'folder remove': async () => (await import('./folder-commands.ts')).folderRemove,
+  'folder share': async () => (await import('./folder-commands.ts')).folderShare,
+  'folder rescan': async () => (await import('./folder-commands.ts')).folderRescan,
+  'folder unshare': async () => (await import('./folder-commands.ts')).folderUnshare,
+  'folder confirm': async () => (await import('./folder-commands.ts')).folderConfirm,
+  'folder pause': async () => (await import('./folder-commands.ts')).folderPause,
+  'folder resume': async () => (await import('./folder-commands.ts')).folderResume,
+  versions: async () => (await import('./version-commands.ts')).versions,
+  'versions restore': async () => (await import('./version-commands.ts')).versionsRestore,
+  'share create': async () => (await import('./share-commands.ts')).shareCreate,
+  'share list': async () => (await import('./share-commands.ts')).shareList,
+  'share revoke': async () => (await import('./share-commands.ts')).shareRevoke,
+  'backup add': async () => (await import('./backup-commands.ts')).backupAdd,
+  'backup remove': async () => (await import('./backup-commands.ts')).backupRemove,
+  'backup exclude': async () => (await import('./backup-commands.ts')).backupExclude,
+  'backup schedule': async () => (await import('./backup-commands.ts')).backupSchedule,
+  'backup show': async () => (await import('./backup-commands.ts')).backupShow,
+  'backup run': async () => (await import('./backup-commands.ts')).backupRun,
+  'restore list': async () => (await import('./backup-commands.ts')).restoreList,
+  'restore browse': async () => (await import('./backup-commands.ts')).restoreBrowse,
+  restore: async () => (await import('./backup-commands.ts')).restore,
+  run: async () => (await import('./agent-commands.ts')).run,
+  status: async () => (await import('./agent-commands.ts')).status,
+  ui: async () => (await import('./agent-commands.ts')).ui,
+  stop: async () => (await import('./agent-commands.ts')).stopAgent
 }
 
 export async function main (argv: string[]): Promise<number> {
