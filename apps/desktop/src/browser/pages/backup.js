@@ -56,7 +56,7 @@ export function render (main, ctx) {
       h('p', { class: 'facts' }, badge('bad', `${plural(failed.length, 'file')} could not be restored; the rest were restored${into}`)),
       h('ul', { 'aria-label': 'Files not restored' }, failed.slice(0, FAILED_SHOWN).map(f => h('li', {}, h('code', {}, f.path), `: ${f.reason}`))),
       failed.length > FAILED_SHOWN ? h('p', { class: 'muted' }, `and ${failed.length - FAILED_SHOWN} more`) : '',
-      h('p', {}, 'Each says why: fix what it names (disk space, permissions) and restore it again; if its backup copy is damaged, restore it from an older snapshot and ask an administrator to run aerie-server scrub.')
+      h('p', {}, 'Each says why: fix what it names (disk space, permissions) and restore it again; if its backup copy is damaged, restore it from an older snapshot and ask an administrator to run a scrub (Scrub now on the console, or aerie-server scrub).')
     ]
   }
 
@@ -188,9 +188,8 @@ export function render (main, ctx) {
           if (!await confirmAction('Replace existing files?', `${job.error.message}. Restoring anyway replaces them with the snapshot's versions.`, 'Replace them')) return
           job = await follow(await api('POST', '/restore/start', { snapshot, path, to: to.value, overwrite: true }), 'Restore', restoreProgress)
         }
-        if (job.state === 'done') ctx.toast(`Restored ${plural(job.result.files, 'file')} into ${job.restore?.to ?? to.value}`)
-        // An incomplete restore is told above, file by file.
-        else if (job.error && !(job.result?.failed?.length > 0)) throw new Error(job.error.message)
+        // The outcome stays on screen (above): what was restored, or file by file what was not.
+        if (job.state === 'failed' && job.error && !(job.result?.failed?.length > 0)) throw new Error(job.error.message)
       })
     })
     restoreBox.hidden = false

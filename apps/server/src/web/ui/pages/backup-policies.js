@@ -115,7 +115,7 @@ export function retentionSection (initial, devices, deviceNames, afterForgetting
   fillFrom()
   return h('section', { class: 'panel', 'aria-labelledby': 'retention-title' },
     h('h2', { id: 'retention-title' }, 'Retention'),
-    h('p', { class: 'muted' }, 'The server applies the policies hourly and after each new snapshot (times in UTC).'),
+    h('p', { class: 'muted' }, 'The server applies the policies hourly and after each new snapshot; hours, days, weeks and months are counted in UTC.'),
     body,
     h('div', { class: 'actions' }, apply),
     result,

@@ -182,7 +182,7 @@ function spaceSection (initial) {
       h('dt', {}, 'Last collection'), h('dd', {}, time(report.finishedAt)),
       h('dt', {}, 'Chunks still needed'), h('dd', {}, report.live.toLocaleString()),
       h('dt', {}, 'Freed'), h('dd', { id: 'gc-freed' }, report.skipped
-        ? status('warn', `Nothing swept: ${report.skipped}`)
+        ? status('warn', `Nothing freed: ${report.skipped}`)
         : `${report.swept.toLocaleString()} ${report.swept === 1 ? 'chunk' : 'chunks'} (${bytes(report.sweptBytes)} of data); ${bytes(Math.max(0, report.freedBytes))} of disk given back`)))
   }
   onLongTask(button, section, announce, {

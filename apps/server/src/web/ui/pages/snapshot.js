@@ -101,11 +101,11 @@ function restoreSection (ctx, snapshotId, dir, devices) {
   onSubmit(form, errors, async data => {
     const device = devices.find(d => d.deviceId === data.get('device'))
     if (device === undefined) throw new Error('Choose the device to restore on.')
-    const { grant, command } = await api('POST', `/backup/snapshots/${encodeURIComponent(snapshotId)}/restore-grants`, { device: device.deviceId, ttlMinutes: Number(data.get('ttl')) })
+    const { grant } = await api('POST', `/backup/snapshots/${encodeURIComponent(snapshotId)}/restore-grants`, { device: device.deviceId, ttlMinutes: Number(data.get('ttl')) })
     fill(result, h('section', { class: 'highlight', 'aria-labelledby': 'grant-title' },
       h('h3', { id: 'grant-title', tabindex: '-1' }, `${device.deviceName} may restore this snapshot`),
       h('p', {}, 'Until ', time(grant.expiresAt), '. On ', device.deviceName, ', run (DIR is where the files go; existing files are never replaced unless you add --overwrite):'),
-      h('pre', { class: 'command', id: 'grant-command' }, h('code', {}, command)),
+      h('pre', { class: 'command', id: 'grant-command' }, h('code', {}, restoreCommand(grant.snapshotId))),
       dir === ''
         ? null
         : [h('p', {}, 'Or only ', h('code', { class: 'wrap' }, `/${dir}`), ':'), h('pre', { class: 'command', id: 'grant-command-dir' }, h('code', {}, restoreCommand(grant.snapshotId, dir)))],
