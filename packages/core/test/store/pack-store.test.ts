@@ -244,6 +244,69 @@ describe('pack store', () => {
     expect(await store.verify()).toEqual([])
   })
 
+  /** The FileHandle methods, to spy on every file's writev and sync. */
+  const fileMethods = async (): Promise<{ sync(): Promise<void>, writev(...args: unknown[]): Promise<unknown> }> => {
+    const probe = await open(join(dir, 'chunks.db'), 'r')
+    await probe.close()
+    return Object.getPrototypeOf(probe)
+  }
+  /** Two group commits' worth (8 MiB each) of 100 KiB chunks. */
+  const twoGroups = (): TestChunk[] => Array.from({ length: 160 }, () => randomChunk(100 * 1024))
+  const until = async (what: () => boolean): Promise<void> => {
+    for (let i = 0; i < 500 && !what(); i++) await new Promise(resolve => setTimeout(resolve, 10))
+    expect(what()).toBe(true)
+  }
+
+  it('writes the next group while the one before it is fsynced, and indexes each only after its own fsync', async () => {
+    const chunks = twoGroups()
+    const methods = await fileMethods()
+    const writev = vi.spyOn(methods, 'writev')
+    const release = Promise.withResolvers<void>()
+    const original = methods.sync
+    let writesBeforeSync = -1
+    const sync = vi.spyOn(methods, 'sync').mockImplementationOnce(async function (this: unknown) {
+      writesBeforeSync = writev.mock.calls.length
+      await release.promise
+      return await original.call(this)
+    })
+    try {
+      const puts = Promise.all(chunks.map(async chunk => { await store.put(chunk.hash, chunk.bytes) }))
+      await until(() => writesBeforeSync >= 0 && writev.mock.calls.length > writesBeforeSync)
+      expect(await store.has(chunks.map(c => c.hash))).toEqual(chunks.map(() => false))
+      release.resolve()
+      await puts
+    } finally {
+      release.resolve()
+      writev.mockRestore()
+      sync.mockRestore()
+    }
+    await reopen()
+    await expectReadable(chunks)
+    expect(await store.verify()).toEqual([])
+  })
+
+  it('fails the group written behind a failed fsync too, and carries on in a new pack', async () => {
+    const chunks = twoGroups()
+    const methods = await fileMethods()
+    const sync = vi.spyOn(methods, 'sync').mockImplementationOnce(async () => {
+      await new Promise(resolve => setTimeout(resolve, 100))
+      throw Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' })
+    })
+    let results: Array<PromiseSettledResult<void>>
+    try {
+      results = await Promise.allSettled(chunks.map(async chunk => { await store.put(chunk.hash, chunk.bytes) }))
+    } finally {
+      sync.mockRestore()
+    }
+    // Both groups: the first's fsync failed, the second was written behind it.
+    expect(results.filter(r => r.status === 'rejected')).toHaveLength(chunks.length)
+    expect(await store.has(chunks.map(c => c.hash))).toEqual(chunks.map(() => false))
+    await putAll(chunks)
+    await reopen()
+    await expectReadable(chunks)
+    expect(await store.verify()).toEqual([])
+  })
+
   it('finishes puts under way when closed', async () => {
     const chunks = Array.from({ length: 20 }, () => randomChunk(5000))
     const puts = Promise.all(chunks.map(async chunk => { await store.put(chunk.hash, chunk.bytes) }))
