@@ -47,7 +47,7 @@ export class RoguePeer {
   readonly received: Array<{ from: string, message: IndexProtocolMessage }> = []
   readonly chunksAsked: ChunkAsked[] = []
   /** The frame (status byte, then bytes) we answer a chunk request with; a test replaces it. */
-  answerChunk: (request: ChunkAsked) => Uint8Array = () => chunkResponse(CHUNK_NOT_FOUND)
+  answerChunk: (request: ChunkAsked) => ReturnType<typeof chunkResponse> = () => chunkResponse(CHUNK_NOT_FOUND)
   private sequence = 0
 
   private constructor (init: { device: Device, identity: DeviceIdentity, keyPem: string, certificate: string, host: AerieHost, log: string[] }) {

@@ -1,4 +1,5 @@
 import { ProtocolError } from '../errors.ts'
+import { Uint8ArrayList } from 'uint8arraylist'
 
 /**
  * `/aerie/chunk/1.0.0`: the requester opens a stream and writes requests, many in flight;
@@ -39,9 +40,7 @@ export function parseChunkRequest (input: unknown): ChunkRequest {
   return { folder, hash: new Uint8Array(Buffer.from(hash, 'hex')), size: size as number }
 }
 
-export function chunkResponse (status: number, data?: Uint8Array): Uint8Array {
-  const frame = new Uint8Array(1 + (data?.byteLength ?? 0))
-  frame[0] = status
-  if (data !== undefined) frame.set(data, 1)
-  return frame
+/** A chunk answer: the status byte, then the chunk's bytes, which are not copied. */
+export function chunkResponse (status: number, data?: Uint8Array): Uint8ArrayList {
+  return data === undefined ? new Uint8ArrayList(Uint8Array.of(status)) : new Uint8ArrayList(Uint8Array.of(status), data)
 }

@@ -1,6 +1,7 @@
 import { lpStream } from '@libp2p/utils'
 import { ProtocolError } from '../errors.ts'
 import type { AbortOptions, Stream } from '@libp2p/interface'
+import type { Uint8ArrayList } from 'uint8arraylist'
 
 /**
  * Length-prefixed messages on a libp2p stream: a peer that sends one over `maxIn` bytes is
@@ -13,7 +14,8 @@ export interface MessageChannel {
   readonly bytesOut: number
   /** The next message, or undefined when the peer closed the stream cleanly. */
   read(options?: AbortOptions): Promise<Uint8Array | undefined>
-  write(message: Uint8Array, options?: AbortOptions): Promise<void>
+  /** A list is written as one message, without joining its parts. */
+  write(message: Uint8Array | Uint8ArrayList, options?: AbortOptions): Promise<void>
   /** Several messages in one write: one muxer frame and one TLS record instead of one each. */
   writeMany(messages: readonly Uint8Array[], options?: AbortOptions): Promise<void>
   readJson(options?: AbortOptions): Promise<unknown>
@@ -30,7 +32,7 @@ export function messageChannel (stream: Stream, maxIn: number, maxOut: number = 
   let bytesIn = 0
   let bytesOut = 0
   /** Checks a message against our own limit and counts it. */
-  function outgoing (message: Uint8Array): Uint8Array {
+  function outgoing<T extends Uint8Array | Uint8ArrayList> (message: T): T {
     if (message.byteLength > maxOut) throw new ProtocolError(`a message of ${message.byteLength} bytes is over the ${maxOut}-byte limit`)
     bytesOut += message.byteLength
     return message

@@ -48,7 +48,7 @@ export async function serveChunks (stream: Stream, init: ChunkServerInit): Promi
   }
 }
 
-async function answerFor (request: ReturnType<typeof parseChunkRequest>, init: ChunkServerInit): Promise<Uint8Array> {
+async function answerFor (request: ReturnType<typeof parseChunkRequest>, init: ChunkServerInit): Promise<ReturnType<typeof chunkResponse>> {
   if (!init.mayRead(request.folder)) return chunkResponse(CHUNK_REFUSED)
   const bytes = await init.chunks.read(request.hash, request.size, { folder: request.folder, sent: true })
   return bytes === undefined ? chunkResponse(CHUNK_NOT_FOUND) : chunkResponse(CHUNK_OK, bytes)

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto'
-import { mkdir, mkdtemp, rm, stat, symlink, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, open, rm, stat, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -10,6 +10,8 @@ import { createLocalChunks } from '../../src/sync/local-chunks.ts'
 import { CHUNK_PROTOCOL } from '../../src/protocol/index.ts'
 import { createOrg, enrollDevice } from '../pki/fixtures.ts'
 import type { AerieHost, FolderIndex } from '../../src/index.ts'
+
+const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex')
 
 // The chunk protocol between two real hosts: many requests in flight on one stream, answers
 // in order, a refusal for a folder the requester may not read, nothing for a chunk not held.
@@ -61,6 +63,39 @@ describe('chunk requests between two devices', () => {
       expect(createHash('sha256').update(bytes!).digest().equals(Buffer.from(chunks[i]!.hash))).toBe(true)
     }
     expect(requests.bytesIn).toBeGreaterThanOrEqual(8 * 1024 * 1024)
+    await requests.close()
+  })
+
+  it('answers requests out of file order, and for the last chunk of a file', async () => {
+    const requests = createChunkClient(client.libp2p.getConnections()[0]!)
+    const order = [...chunks.keys()].reverse()
+    order.splice(1, 0, ...order.splice(-3)) // the first chunks between the last ones
+    const answers = await Promise.all(order.map(async i => await requests.request('shared', chunks[i]!.hash, chunks[i]!.size)))
+    for (const [n, i] of order.entries()) expect(sha256(answers[n]!)).toBe(Buffer.from(chunks[i]!.hash).toString('hex'))
+    await requests.close()
+  })
+
+  it('sends the new bytes of a file changed in place right after some of it was sent', async () => {
+    const path = join(dir, 'folder', 'edited.bin')
+    const before = randomBytes(2 * 1024 * 1024)
+    await writeFile(path, before)
+    const record = async (): Promise<Array<{ hash: Uint8Array, size: number }>> => {
+      const { ino, mtimeMs, size } = await stat(path)
+      const list = (await chunkFile(path)).map(c => ({ hash: c.hash, size: c.size }))
+      index.updateLocal('shared', [{ path: 'edited.bin', type: 'file', size, mtimeMs: Math.floor(mtimeMs), mode: 0o644, deleted: false, chunks: list, inode: ino }])
+      return list
+    }
+    const old = await record()
+    const requests = createChunkClient(client.libp2p.getConnections()[0]!)
+    expect(sha256((await requests.request('shared', old[0]!.hash, old[0]!.size))!)).toBe(Buffer.from(old[0]!.hash).toString('hex'))
+    // The same size, written over in place (same inode), and scanned again.
+    const after = randomBytes(before.byteLength)
+    const file = await open(path, 'r+')
+    await file.write(after, 0, after.byteLength, 0)
+    await file.close()
+    const fresh = await record()
+    const answers = await Promise.all(fresh.map(async c => await requests.request('shared', c.hash, c.size)))
+    expect(sha256(Buffer.concat(answers.map(a => a!)))).toBe(sha256(after))
     await requests.close()
   })
 
