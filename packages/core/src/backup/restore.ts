@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto'
-import { chmod, lstat, lutimes, mkdir, open, rename, rm, symlink, utimes } from 'node:fs/promises'
+import { chmod, lstat, lutimes, mkdir, open, rm, symlink, utimes } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { StoreDamagedError } from '../errors.ts'
 import { readChunks } from '../store/chunk-streams.ts'
 import { syncDirectory, writeAll } from '../util/durable-io.ts'
 import { ByteBudget } from '../util/byte-budget.ts'
+import { BatchedRenames } from '../util/batched-renames.ts'
 import { inParallel } from '../util/in-parallel.ts'
 import { RestoreConflictError, SnapshotNotFoundError } from './errors.ts'
 import { fileChunks, getVerified, readTree } from './tree.ts'
@@ -110,20 +111,27 @@ export async function restoreSnapshot (options: RestoreOptions): Promise<Restore
   for (const { disk } of dirs) await mkdir(disk, { recursive: true })
   const result: RestoreResult = { files: 0, dirs: dirs.length, symlinks: 0, bytes: 0, failed: [] }
   options.onProgress?.({ ...progress })
-  const shared: Shared = { source: verifying(source), budget: new ByteBudget(READ_AHEAD_BYTES), syncs: new ByteBudget(SYNCS_AT_ONCE), signal }
-  await inParallel(files, FILES_AT_ONCE, async ({ entry, disk }) => {
-    try {
-      await writeFile(shared, entry, disk)
-      result.files++
-      result.bytes += entry.size
-    } catch (err) {
-      if ((err as Error).name === 'AbortError') throw err
-      result.failed.push({ path: disk, reason: (err as Error).message })
-    }
-    progress.files++
-    progress.bytes += entry.size
-    options.onProgress?.({ ...progress })
-  })
+  const syncs = new ByteBudget(SYNCS_AT_ONCE)
+  const renames = new BatchedRenames({ syncs, syncsAtOnce: SYNCS_AT_ONCE, maxFiles: FILES_AWAITING_SYNC })
+  const shared: Shared = { source: verifying(source), budget: new ByteBudget(READ_AHEAD_BYTES), syncs, renames, signal }
+  const inPlace: Array<Promise<void>> = []
+  const failed = (disk: string, err: unknown): void => { result.failed.push({ path: disk, reason: (err as Error).message }) }
+  try {
+    await inParallel(files, FILES_AT_ONCE, async ({ entry, disk }) => {
+      try {
+        const { done } = await writeFile(shared, entry, disk)
+        inPlace.push(done.then(() => { result.files++; result.bytes += entry.size }, err => { failed(disk, err) }))
+      } catch (err) {
+        if ((err as Error).name === 'AbortError') throw err
+        failed(disk, err)
+      }
+      progress.files++
+      progress.bytes += entry.size
+      options.onProgress?.({ ...progress })
+    })
+  } finally {
+    await Promise.all(inPlace)
+  }
   for (const { entry, disk } of links) {
     try {
       await rm(disk, { force: true })
@@ -169,12 +177,15 @@ const EARLY_SYNC_BYTES = 8 * 1024 * 1024
  * meanwhile, but their fsyncs come next); in whole restores the difference was within the noise.
  */
 const SYNCS_AT_ONCE = 4
+/** Written files waiting, open, for their batch's fsyncs (BatchedRenames); past it, writers wait. */
+const FILES_AWAITING_SYNC = 256
 
 interface Shared {
   source: Pick<ChunkStore, 'get'>
   budget: ByteBudget
   /** Sync slots: a ByteBudget of SYNCS_AT_ONCE that counts syncs, not bytes. */
   syncs: ByteBudget
+  renames: BatchedRenames
   signal: AbortSignal | undefined
 }
 
@@ -183,11 +194,11 @@ function verifying (source: BlobSource): Pick<ChunkStore, 'get'> {
   return { get: async hash => await getVerified(source, hash) }
 }
 
-async function writeFile ({ source, budget, syncs, signal }: Shared, entry: TreeEntry, disk: string): Promise<void> {
+/** Writes a file's temporary copy and hands it to `renames`; `done` settles once it is in place. */
+async function writeFile ({ source, budget, syncs, renames, signal }: Shared, entry: TreeEntry, disk: string): Promise<{ done: Promise<void> }> {
   const chunks = await fileChunks(source, entry)
   const temp = join(dirname(disk), `.${entry.name.slice(0, 200)}.${randomBytes(6).toString('hex')}.aerie-restore`)
   const file = await open(temp, 'wx', 0o600)
-  let closed = false
   // A large file's bytes go to the disk while the rest still arrive (an early fdatasync, when a
   // sync slot is free), not all at its final fsync: the page cache alone would hold them all.
   // An early one's failure fails the file: Linux reports a write-back error to one sync only.
@@ -223,22 +234,14 @@ async function writeFile ({ source, budget, syncs, signal }: Shared, entry: Tree
     await file.utimes(entry.mtimeMs / 1000, entry.mtimeMs / 1000)
     await early
     if (earlyFailure !== undefined) throw earlyFailure
-    await syncs.take(1)
-    try {
-      await file.sync()
-    } finally {
-      syncs.give(1)
-    }
-    await file.close()
-    closed = true
-    // Over an existing file (with overwrite) the rename replaces it in one step.
-    await rename(temp, disk)
   } catch (err) {
     await early
-    if (!closed) await file.close().catch(() => {})
+    await file.close().catch(() => {})
     await rm(temp, { force: true })
     throw err
   }
+  // Fsynced and renamed over `disk` (with overwrite, an existing file is replaced in one step) in a batch.
+  return await renames.add(file, temp, disk)
 }
 
 function splitPath (path: string): string[] {
