@@ -11,7 +11,7 @@ export interface WatchFolderOptions {
   root: string
   /** Paths (relative, '/'-separated, NFC) not to watch; an ignored directory is not descended into. */
   ignore: (path: string, isDir: boolean) => boolean
-  /** Quiet time after an event before its batch is reported. Default 100 ms. */
+  /** Quiet time after an event before its batch is reported. Default 50 ms. */
   debounceMs?: number
   /** The longest a batch waits under a constant stream of events. Default 1 s. */
   maxDelayMs?: number
@@ -28,7 +28,7 @@ export interface FolderWatcher extends AsyncDisposable {
 }
 
 export function watchFolder (options: WatchFolderOptions): FolderWatcher {
-  const { root, debounceMs = 100, maxDelayMs = 1_000 } = options
+  const { root, debounceMs = 50, maxDelayMs = 1_000 } = options
   let batch = new Set<string>()
   let batchStart = 0
   let timer: NodeJS.Timeout | undefined
