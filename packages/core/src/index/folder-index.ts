@@ -1,4 +1,5 @@
 import { DatabaseSync } from 'node:sqlite'
+import type { SQLOutputValue } from 'node:sqlite'
 import { InvalidInputError, ProtocolError } from '../errors.ts'
 import { pickGlobal } from './global-winner.ts'
 import type { Contender } from './global-winner.ts'
@@ -7,7 +8,7 @@ import type { FileRow, StoredContent } from './record-codec.ts'
 import { contentProblem, normaliseChange, recordProblem } from './record-rules.ts'
 import { claimDevice, migrate } from './schema.ts'
 import { LOCAL_DEVICE, prepareStatements, rowOf, rowsOf } from './statements.ts'
-import type { ChunkRef, Content, FileRecord, LocalChange, LocalStat } from './types.ts'
+import type { ChunkRef, Content, FileRecord, LocalChange, LocalStat, StatScope } from './types.ts'
 import { bumpVersion, compareVersions, decodeVersion, encodeVersion } from './version-vector.ts'
 import type { VersionVector } from './version-vector.ts'
 import { inTransaction } from '../util/sqlite-schema.ts'
@@ -42,8 +43,11 @@ export interface FolderIndex extends Disposable {
   /**
    * path -> what the scanner compares, for the folder's existing (not deleted) local files:
    * one query, and no chunk list decoded (a rescan of 100 000 unchanged files needs none).
+   * With a scope, only those (a scan of the few paths the watcher reported need not load all).
    */
-  localStats (folder: string): Map<string, LocalStat>
+  localStats (folder: string, scope?: StatScope): Map<string, LocalStat>
+  /** How many existing (not deleted) local files, directories and symlinks the folder has. */
+  localCount (folder: string): number
   /** Every local record of the folder, tombstones included, by path. */
   localFiles (folder: string): Iterable<FileRecord>
   /** Local records with a sequence above `sequence`, ascending: what a peer has not seen yet. */
@@ -238,16 +242,31 @@ export function openFolderIndex (path: string, localDeviceId: string): FolderInd
       return row === undefined ? undefined : recordFromRow(row, true)
     },
 
-    localStats (folder) {
+    localStats (folder, scope) {
       const id = folderRow(folder)?.id
       const stats = new Map<string, LocalStat>()
-      for (const row of id === undefined ? [] : statements.localStats.all(id)) {
+      const add = (row: Record<string, SQLOutputValue>): void => {
         const stat: LocalStat = { type: fileTypeFromCode(Number(row.type)), size: Number(row.size), mtimeMs: Number(row.mtime_ms), mode: Number(row.mode) }
         if (row.target != null) stat.target = String(row.target)
         if (row.inode != null) stat.inode = Number(row.inode)
         stats.set(String(row.path), stat)
       }
+      if (id === undefined) return stats
+      if (scope === undefined) {
+        for (const row of statements.localStats.all(id)) add(row)
+        return stats
+      }
+      for (const path of scope.paths) {
+        const row = statements.localStat.get(id, path)
+        if (row !== undefined) add(row)
+      }
+      for (const dir of scope.below) for (const row of statements.localStatsBelow.all(id, dir)) add(row)
       return stats
+    },
+
+    localCount (folder) {
+      const id = folderRow(folder)?.id
+      return id === undefined ? 0 : Number(statements.localCount.get(id)?.n ?? 0)
     },
 
     * localFiles (folder) {

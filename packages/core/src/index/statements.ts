@@ -49,6 +49,12 @@ export function prepareStatements (db: DatabaseSync) {
     deleteFolderFiles: db.prepare('DELETE FROM files WHERE folder = ?'),
     localStats: db.prepare(`SELECT path, type, size, mtime_ms, mode, target, inode FROM files
       WHERE folder = ? AND device = ${LOCAL_DEVICE} AND deleted = 0`),
+    localStat: db.prepare(`SELECT path, type, size, mtime_ms, mode, target, inode FROM files
+      WHERE folder = ? AND path = ? AND device = ${LOCAL_DEVICE} AND deleted = 0`),
+    // Paths below a directory: from 'dir/' up to 'dir0' ('0' follows '/').
+    localStatsBelow: db.prepare(`SELECT path, type, size, mtime_ms, mode, target, inode FROM files
+      WHERE folder = ?1 AND path >= ?2 || '/' AND path < ?2 || '0' AND device = ${LOCAL_DEVICE} AND deleted = 0`),
+    localCount: db.prepare(`SELECT COUNT(*) AS n FROM files WHERE folder = ? AND device = ${LOCAL_DEVICE} AND deleted = 0`),
     localChunkLists: db.prepare(`SELECT path, chunks FROM files WHERE folder = ? AND device = ${LOCAL_DEVICE}`),
     deleteFolderPeers: db.prepare('DELETE FROM peers WHERE folder = ?'),
     deletePeerFiles: db.prepare('DELETE FROM files WHERE folder = ? AND device = ?'),

@@ -40,3 +40,9 @@ export interface LocalChange extends Content {
 
 /** What the scanner compares with the disk to tell an unchanged file from a changed one. */
 export type LocalStat = Omit<Content, 'deleted' | 'chunks'> & Pick<LocalChange, 'inode'>
+
+/** Some paths of a folder: `paths` themselves, and everything below the directories `below`. */
+export interface StatScope {
+  paths: Iterable<string>
+  below: Iterable<string>
+}

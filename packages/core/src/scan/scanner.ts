@@ -83,14 +83,15 @@ export async function scanFolder (options: ScanOptions): Promise<ScanResult> {
   const scope = options.ignoreRules != null && rules !== options.ignoreRules ? undefined : scopeOf(options.paths)
   result.scoped = scope != null
 
-  const known = index.localStats(folderId)
+  // A scoped scan compares only its paths, the directories down to them and what is below them.
+  const known = index.localStats(folderId, scope == null ? undefined : { paths: withAncestors(scope), below: scope })
   const skip = (path: string, isDir: boolean): boolean => rules.ignores(path, isDir) || (options.ignore?.(path, isDir) ?? false)
   // Changes are held while a brake could still discard them: until enough of the known paths
   // were seen again that even losing all the others would not be a mass deletion. From then
   // on (at once on a first scan) they are recorded in batches, which bounds the memory.
   const changes: LocalChange[] = []
   const seen = new Set<string>()
-  const knownFiles = known.size
+  const knownFiles = scope == null ? known.size : index.localCount(folderId)
   const deletedBefore = options.deletedBefore ?? 0
   const counted = knownFiles + deletedBefore
   const brakeAt = counted * (options.brakeFraction ?? 0.5)
@@ -170,6 +171,16 @@ function scopeOf (paths: readonly string[] | undefined): Set<string> | undefined
     if (pathProblem(path) == null) wanted.add(path)
   }
   return new Set([...wanted].filter(path => !within(wanted, path, true)))
+}
+
+/** The paths and every directory above them. */
+function withAncestors (paths: ReadonlySet<string>): Set<string> {
+  const all = new Set<string>()
+  for (const path of paths) {
+    all.add(path)
+    for (let i = path.indexOf('/'); i !== -1; i = path.indexOf('/', i + 1)) all.add(path.slice(0, i))
+  }
+  return all
 }
 
 /** Whether `path` is one of `dirs` or below one of them ('' is the whole folder); `strictly`: below only. */

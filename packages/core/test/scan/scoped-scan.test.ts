@@ -25,6 +25,20 @@ describe('a scoped scan', () => {
     expect(folder.local('outside.txt')?.size).toBe(3)
   })
 
+  it('records only the changed file, not its unchanged parents, and counts the whole folder', async () => {
+    await folder.write('docs/2026/notes.txt', 'one')
+    await folder.write('docs/2026/other.txt', 'two')
+    await folder.write('top.txt', 'three')
+    await folder.scan()
+    const parents = ['docs', 'docs/2026'].map(path => folder.local(path)?.sequence)
+    await folder.write('docs/2026/notes.txt', 'one, edited')
+
+    const result = await folder.scan({ paths: ['docs/2026/notes.txt'] })
+    expect(result).toMatchObject({ scoped: true, changed: 1, deleted: 0, total: 5 })
+    expect(['docs', 'docs/2026'].map(path => folder.local(path)?.sequence)).toEqual(parents)
+    expect(folder.local('docs/2026/notes.txt')?.size).toBe(11)
+  })
+
   it('records a directory with everything below it', async () => {
     await folder.scan()
     await folder.write('album/a.jpg')
