@@ -67,8 +67,8 @@ const CHUNKS_IN_FLIGHT = 32
 const CHUNKS_PER_WRITE = 8
 /** Adopted records are written to the index in batches (one transaction each). */
 const ADOPT_BATCH = 256
-/** ... and at the latest this soon after a file is done (the watcher waits 100 ms). */
-const ADOPT_WITHIN_MS = 50
+/** ... and at the latest this soon after a file is done: before the watcher (50 ms of quiet) has the file scanned. */
+const ADOPT_WITHIN_MS = 25
 const PROGRESS_EVERY_MS = 250
 
 type Needed = ReturnType<FolderIndex['need']>[number]
