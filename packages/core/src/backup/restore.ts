@@ -76,25 +76,40 @@ export async function restoreSnapshot (options: RestoreOptions): Promise<Restore
   const links: Planned[] = []
   const progress: RestoreProgress = { files: 0, needFiles: 0, bytes: 0, needBytes: 0 }
 
-  async function plan (entry: TreeEntry, disk: string): Promise<void> {
-    signal?.throwIfAborted()
+  const classify = (planned: Planned): void => {
+    const { entry } = planned
     if (entry.type === 'dir') {
-      // A directory comes before everything below it (so `dirs` reversed is deepest first); its
-      // subdirectories' objects are asked for together, not one round trip after another.
-      dirs.push({ entry, disk })
-      await Promise.all((await readTree(source, entry.tree!)).map(async child => { await plan(child, join(disk, child.name)) }))
+      dirs.push(planned)
     } else if (entry.type === 'symlink') {
-      links.push({ entry, disk })
+      links.push(planned)
     } else {
-      files.push({ entry, disk })
+      files.push(planned)
       progress.needFiles++
       progress.needBytes += entry.size
     }
   }
+  // Level by level, TREES_AT_ONCE directory objects asked for at once, so a directory comes
+  // before everything below it (`dirs` reversed is deepest first). The first failure stops it.
+  let level: Planned[] = []
   if (isRoot) {
-    await Promise.all((await readTree(source, top.tree!)).map(async child => { await plan(child, join(to, child.name)) }))
+    level = [{ entry: top, disk: to }]
   } else {
-    await plan(top, join(to, top.name))
+    classify({ entry: top, disk: join(to, top.name) })
+    level = dirs.slice()
+  }
+  // Bounded: each level holds the directories one level further down, and a tree of
+  // content-addressed objects has no cycles.
+  while (level.length > 0) {
+    const below: Planned[] = []
+    await inParallel(level, TREES_AT_ONCE, async ({ entry, disk }) => {
+      signal?.throwIfAborted()
+      for (const child of await readTree(source, entry.tree!)) {
+        const planned = { entry: child, disk: join(disk, child.name) }
+        classify(planned)
+        if (child.type === 'dir') below.push(planned)
+      }
+    })
+    level = below
   }
 
   // Refuse before writing anything: a half-restored tree over the user's files helps nobody.
@@ -157,6 +172,8 @@ export async function restoreSnapshot (options: RestoreOptions): Promise<Restore
   return result
 }
 
+/** Directory objects asked for at once while the restore is planned. */
+const TREES_AT_ONCE = 32
 /**
  * Files restored at once. Small files are bound by round trips and fsyncs, so several go
  * together; READ_AHEAD_BYTES bounds what they hold.

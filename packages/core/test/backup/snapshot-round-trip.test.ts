@@ -172,4 +172,33 @@ describe('snapshots to a chunk store and restores from it', () => {
     expect((await readFile(join(to, src.slice(1), 'big.bin'))).equals(big)).toBe(true)
     await expect(lstat(join(to, src.slice(1), 'docs/report.txt'))).rejects.toThrow()
   })
+
+  it('plans a wide tree with a bounded number of directory reads at once, and writes nothing when one is missing', async () => {
+    const wide = join(root, 'wide')
+    for (let i = 0; i < 100; i++) {
+      await mkdir(join(wide, `d${i}`, 'inner'), { recursive: true })
+      await writeFile(join(wide, `d${i}`, 'inner', 'f.txt'), `file ${i}`)
+    }
+    const { root: snap } = await backupPaths({ paths: [wide], target: repo })
+    const lost = (await findEntry(repo, snap, `${wide}/d42/inner`)).tree!
+    let reading = 0
+    let most = 0
+    const watched = (skip?: Uint8Array): BlobSource => ({
+      async get (hash) {
+        most = Math.max(most, ++reading)
+        try {
+          await new Promise(resolve => setTimeout(resolve, 1))
+          return skip !== undefined && Buffer.from(hash).equals(skip) ? undefined : await repo.get(hash)
+        } finally {
+          reading--
+        }
+      }
+    })
+    const whole = await restoreSnapshot({ source: watched(), root: snap, to: join(root, 'all') })
+    expect(whole.files).toBe(100)
+    expect(most).toBeLessThanOrEqual(32)
+    const to = join(root, 'none')
+    await expect(restoreSnapshot({ source: watched(lost), root: snap, to })).rejects.toThrow()
+    await expect(lstat(to)).rejects.toThrow()
+  })
 })
