@@ -19,14 +19,16 @@ import type { TLSSocket } from 'node:tls'
  * Transport benchmark: what an authenticated Aerie connection costs to set up and how
  * fast one stream moves bytes, next to plain TCP and TLS 1.3 (AES-256-GCM) as the
  * references. The sender is this process, the receiver a child process, on 127.0.0.1.
- * All three move the same random 256 KiB chunk B/256 KiB times, and a transfer's time
- * ends when the receiver has counted every byte and said so on the same connection.
+ * All three move the same random chunk (256 KiB, or --message) B/chunk times, and a
+ * transfer's time ends when the receiver has counted every byte and said so on the same
+ * connection. Chunks of 24 KiB, the size of a backup's average chunk, show what each write
+ * costs beyond its bytes.
  *
- *   npm run bench -- transport [--bytes 256MiB] [--rounds 3] [--only tcp,tls,aerie]   (or BENCH_BYTES=256MiB)
+ *   npm run bench -- transport [--bytes 256MiB] [--message 24KiB] [--rounds 3] [--only tcp,tls,aerie]   (or BENCH_BYTES=256MiB)
  */
 export const description = 'connection setup and throughput over 127.0.0.1: TCP, TLS 1.3, an Aerie stream'
 
-const CHUNK = 256 * 1024
+const DEFAULT_CHUNK = '256KiB'
 const CONNECTIONS = 20
 const WARMUP_CONNECTIONS = 2
 const STALL_MS = 30_000
@@ -42,15 +44,17 @@ const KINDS = ['tcp', 'tls', 'aerie'] as const
 type Kind = typeof KINDS[number]
 
 export async function run (args: string[]): Promise<void> {
-  checkFlags(args, ['bytes', 'only', 'rounds'])
+  checkFlags(args, ['bytes', 'message', 'only', 'rounds'])
   const bytes = parseBytes(flag(args, 'bytes') ?? process.env.BENCH_BYTES ?? '1GiB', flag(args, 'bytes') != null ? '--bytes' : 'BENCH_BYTES')
+  const chunkBytes = parseBytes(flag(args, 'message') ?? DEFAULT_CHUNK, '--message')
+  if (chunkBytes > 16 * 1024 * 1024) throw new UsageError('--message: at most 16MiB')
   const only = parseKinds(flag(args, 'only'))
   const rounds = parseRounds(flag(args, 'rounds'))
   const label = (what: string): string => `transport ${what}`.padEnd(20)
 
-  console.log(`transport bench  ${new Date().toISOString()}  node ${process.version}  ${machine()}  B = ${formatBytes(bytes)} in ${formatBytes(CHUNK)} chunks  127.0.0.1, receiver in a child process`)
+  console.log(`transport bench  ${new Date().toISOString()}  node ${process.version}  ${machine()}  B = ${formatBytes(bytes)} in ${formatBytes(chunkBytes)} chunks  127.0.0.1, receiver in a child process`)
   const org = await benchOrganisation()
-  const chunk = randomBytes(CHUNK)
+  const chunk = randomBytes(chunkBytes)
   await using receiver = await startReceiver(org.receiver, bytes)
   const host = await senderHost(org.sender)
   try {
