@@ -194,9 +194,11 @@ export class TlsStream extends AbstractMessageStream {
   private queueHead = 0
   /** A TLS write is pending: the queue waits for its completion. */
   private writing = false
-  /** sendData said it holds bytes back: 'drain' is due once the queue is empty. */
+  /**
+   * sendData said it holds bytes back: 'drain' is due once the queue is empty. Always set
+   * while the queue holds anything (only sendData fills it), so 'drain' also tells flushed().
+   */
   private drainDue = false
-  private emptied: PromiseWithResolvers<void> | undefined
 
   private readonly onWritten = (): void => {
     if (!this.writing || this.tls.writableLength > 0) return
@@ -270,11 +272,7 @@ export class TlsStream extends AbstractMessageStream {
   private pump (): void {
     // Bounded: each turn takes at least one buffer off the queue.
     while (!this.writing && this.queueHead < this.queue.length) {
-      let end = this.queueHead
-      let bytes = 0
-      while (end < this.queue.length && this.queue[end]!.byteLength < SMALL_WRITE && bytes < SMALL_WRITE) bytes += this.queue[end++]!.byteLength
-      const going = end > this.queueHead ? joined(this.queue.slice(this.queueHead, end)) : this.queue[end++]!
-      this.queueHead = end
+      const going = this.nextWrite()
       if (this.tls.destroyed) continue // the stream's close or abort follows; nothing more goes out
       this.tls.write(going, this.onWritten)
       if (this.tls.writableLength > 0) this.writing = true
@@ -283,22 +281,27 @@ export class TlsStream extends AbstractMessageStream {
       this.queue = this.queue.slice(this.queueHead)
       this.queueHead = 0
     }
-    if (this.queue.length === 0) {
-      this.emptied?.resolve()
-      this.emptied = undefined
-    }
     if (this.drainDue && this.queue.length === 0) {
       this.drainDue = false
       this.safeDispatchEvent('drain')
     }
   }
 
+  /** The queue's next write: small buffers in a row joined (up to SMALL_WRITE), else one buffer as it came. */
+  private nextWrite (): Uint8Array {
+    let end = this.queueHead
+    let bytes = 0
+    while (end < this.queue.length && this.queue[end]!.byteLength < SMALL_WRITE && bytes < SMALL_WRITE) bytes += this.queue[end++]!.byteLength
+    const going = end > this.queueHead ? joined(this.queue.slice(this.queueHead, end)) : this.queue[end++]!
+    this.queueHead = end
+    return going
+  }
+
   /** Resolves once TLS has taken every byte the muxer handed over (the queue keeps some back). */
   async flushed (options?: AbortOptions): Promise<void> {
     if (this.writeBufferLength > 0 && this.status === 'open') await Promise.race([once(this, 'idle', options), once(this, 'close', options)])
     if (this.queue.length === 0 || this.tls.destroyed) return
-    this.emptied ??= Promise.withResolvers<void>()
-    await Promise.race([this.emptied.promise, once(this.tls, 'close', options)])
+    await Promise.race([once(this, 'drain', options), once(this.tls, 'close', options)])
   }
 
   sendReset (err: Error): void { this.raw.abort(err) }
