@@ -127,7 +127,7 @@ export async function restoreSnapshot (options: RestoreOptions): Promise<Restore
   const result: RestoreResult = { files: 0, dirs: dirs.length, symlinks: 0, bytes: 0, failed: [] }
   options.onProgress?.({ ...progress })
   const syncs = new ByteBudget(SYNCS_AT_ONCE)
-  const renames = new BatchedRenames({ syncs, syncsAtOnce: SYNCS_AT_ONCE, maxFiles: FILES_AWAITING_SYNC })
+  const renames = new BatchedRenames({ syncs, maxFiles: FILES_AWAITING_SYNC })
   const shared: Shared = { source: verifying(source), budget: new ByteBudget(READ_AHEAD_BYTES), syncs, renames, signal }
   const inPlace: Array<Promise<void>> = []
   const failed = (disk: string, err: unknown): void => { result.failed.push({ path: disk, reason: (err as Error).message }) }

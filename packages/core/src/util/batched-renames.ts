@@ -1,5 +1,4 @@
 import { rename, rm } from 'node:fs/promises'
-import { inParallel } from './in-parallel.ts'
 import type { FileHandle } from 'node:fs/promises'
 import type { ByteBudget } from './byte-budget.ts'
 
@@ -17,13 +16,14 @@ export class BatchedRenames {
   private draining: Promise<void> | undefined
   private readonly room: Array<() => void> = []
   private readonly syncs: ByteBudget
-  private readonly syncsAtOnce: number
   private readonly maxFiles: number
 
-  /** `syncs` counts fsyncs under way (shared with other syncs of the caller's); at most `maxFiles` wait, open. */
-  constructor (options: { syncs: ByteBudget, syncsAtOnce: number, maxFiles: number }) {
+  /**
+   * `syncs` counts fsyncs under way (shared with other syncs of the caller's) and so bounds
+   * how many run at once; at most `maxFiles` files wait, open.
+   */
+  constructor (options: { syncs: ByteBudget, maxFiles: number }) {
     this.syncs = options.syncs
-    this.syncsAtOnce = options.syncsAtOnce
     this.maxFiles = options.maxFiles
   }
 
@@ -47,7 +47,7 @@ export class BatchedRenames {
       const batch = this.queue
       this.queue = []
       this.inBatch = batch.length
-      await inParallel(batch, this.syncsAtOnce, async item => { await this.putInPlace(item) })
+      await Promise.all(batch.map(async item => { await this.putInPlace(item) }))
       this.inBatch = 0
       for (const wake of this.room.splice(0)) wake()
     }
