@@ -7,6 +7,7 @@ import { chunkId, chunkIdHex } from '../../src/chunking/chunk-id.ts'
 import { InvalidKeyError, NotConfiguredError, StoreDamagedError } from '../../src/errors.ts'
 import { openPackStore } from '../../src/store/index.ts'
 import { describeChunkStore, randomChunk } from './chunk-store-compliance.ts'
+import { fileHandleMethods } from '../util/file-handle-methods.ts'
 import type { KeyObject } from 'node:crypto'
 import type { ChunkStore } from '../../src/store/index.ts'
 import type { TestChunk } from './chunk-store-compliance.ts'
@@ -206,9 +207,7 @@ describe('pack store', () => {
 
   it('completes 200 concurrent puts with few fsyncs, and reads them all back', async () => {
     const chunks = Array.from({ length: 200 }, (_, i) => randomChunk(1000 + (i * 7919) % 4000))
-    const probe = await open(join(dir, 'chunks.db'), 'r')
-    const prototype = Object.getPrototypeOf(probe) as { sync(): Promise<void> }
-    await probe.close()
+    const prototype = await fileHandleMethods()
     const sync = vi.spyOn(prototype, 'sync')
     try {
       await Promise.all(chunks.map(async chunk => { await store.put(chunk.hash, chunk.bytes) }))
@@ -227,9 +226,7 @@ describe('pack store', () => {
     const b = randomChunk(10_000)
     const c = randomChunk(10_000)
     await putAll([a])
-    const probe = await open(join(dir, 'chunks.db'), 'r')
-    const prototype = Object.getPrototypeOf(probe) as { sync(): Promise<void> }
-    await probe.close()
+    const prototype = await fileHandleMethods()
     const sync = vi.spyOn(prototype, 'sync').mockRejectedValueOnce(Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' }))
     try {
       await expect(store.put(b.hash, b.bytes)).rejects.toThrow(/EIO/)
@@ -244,22 +241,12 @@ describe('pack store', () => {
     expect(await store.verify()).toEqual([])
   })
 
-  /** The FileHandle methods, to spy on every file's writev and sync. */
-  const fileMethods = async (): Promise<{ sync(): Promise<void>, writev(...args: unknown[]): Promise<unknown> }> => {
-    const probe = await open(join(dir, 'chunks.db'), 'r')
-    await probe.close()
-    return Object.getPrototypeOf(probe)
-  }
   /** Two group commits' worth (8 MiB each) of 100 KiB chunks. */
   const twoGroups = (): TestChunk[] => Array.from({ length: 160 }, () => randomChunk(100 * 1024))
-  const until = async (what: () => boolean): Promise<void> => {
-    for (let i = 0; i < 500 && !what(); i++) await new Promise(resolve => setTimeout(resolve, 10))
-    expect(what()).toBe(true)
-  }
 
   it('writes the next group while the one before it is fsynced, and indexes each only after its own fsync', async () => {
     const chunks = twoGroups()
-    const methods = await fileMethods()
+    const methods = await fileHandleMethods()
     const writev = vi.spyOn(methods, 'writev')
     const release = Promise.withResolvers<void>()
     const original = methods.sync
@@ -271,7 +258,7 @@ describe('pack store', () => {
     })
     try {
       const puts = Promise.all(chunks.map(async chunk => { await store.put(chunk.hash, chunk.bytes) }))
-      await until(() => writesBeforeSync >= 0 && writev.mock.calls.length > writesBeforeSync)
+      await vi.waitFor(() => { expect(writesBeforeSync >= 0 && writev.mock.calls.length > writesBeforeSync).toBe(true) }, { timeout: 5_000, interval: 10 })
       expect(await store.has(chunks.map(c => c.hash))).toEqual(chunks.map(() => false))
       release.resolve()
       await puts
@@ -287,7 +274,7 @@ describe('pack store', () => {
 
   it('fails the group written behind a failed fsync too, and carries on in a new pack', async () => {
     const chunks = twoGroups()
-    const methods = await fileMethods()
+    const methods = await fileHandleMethods()
     const sync = vi.spyOn(methods, 'sync').mockImplementationOnce(async () => {
       await new Promise(resolve => setTimeout(resolve, 100))
       throw Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' })

@@ -4,18 +4,16 @@ import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { BatchedRenames } from '../../src/util/batched-renames.ts'
 import { ByteBudget } from '../../src/util/byte-budget.ts'
+import { fileHandleMethods } from './file-handle-methods.ts'
 import type { FileHandle } from 'node:fs/promises'
 
 describe('batched renames', () => {
   let dir: string
-  let fileMethods: { sync(): Promise<void> }
+  let fileMethods: Awaited<ReturnType<typeof fileHandleMethods>>
 
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'aerie-renames-'))
-    const probe = await open(join(dir, 'probe'), 'w')
-    fileMethods = Object.getPrototypeOf(probe)
-    await probe.close()
-    await rm(join(dir, 'probe'))
+    fileMethods = await fileHandleMethods()
   })
 
   afterEach(async () => {
@@ -23,7 +21,17 @@ describe('batched renames', () => {
     await rm(dir, { recursive: true, force: true })
   })
 
-  const renames = (maxFiles = 16): BatchedRenames => new BatchedRenames({ syncs: new ByteBudget(4), syncsAtOnce: 4, maxFiles })
+  const renames = (maxFiles = 16): BatchedRenames => new BatchedRenames({ syncs: new ByteBudget(4), maxFiles })
+  /** Holds every fsync until the returned function is called. */
+  const holdSyncs = (): () => void => {
+    const release = Promise.withResolvers<void>()
+    const original = fileMethods.sync
+    vi.spyOn(fileMethods, 'sync').mockImplementation(async function (this: FileHandle) {
+      await release.promise
+      return await original.call(this)
+    })
+    return release.resolve
+  }
   /** A temporary file written in full, still open, as a restore hands it over. */
   const written = async (name: string, text: string): Promise<{ file: FileHandle, temp: string, final: string }> => {
     const temp = join(dir, `.${name}.tmp`)
@@ -33,18 +41,13 @@ describe('batched renames', () => {
   }
 
   it('puts a file at its final name only once it is fsynced, whole', async () => {
-    const release = Promise.withResolvers<void>()
-    const original = fileMethods.sync
-    vi.spyOn(fileMethods, 'sync').mockImplementation(async function (this: FileHandle) {
-      await release.promise
-      return await original.call(this)
-    })
+    const release = holdSyncs()
     const batch = renames()
     const a = await written('a.txt', 'all of a')
     const { done } = await batch.add(a.file, a.temp, a.final)
     await new Promise(resolve => setTimeout(resolve, 50))
     expect(await readdir(dir)).toEqual(['.a.txt.tmp'])
-    release.resolve()
+    release()
     await done
     expect(await readdir(dir)).toEqual(['a.txt'])
     expect(await readFile(a.final, 'utf8')).toBe('all of a')
@@ -73,12 +76,7 @@ describe('batched renames', () => {
   })
 
   it('makes writers wait while more than maxFiles wait for their fsyncs', async () => {
-    const release = Promise.withResolvers<void>()
-    const original = fileMethods.sync
-    vi.spyOn(fileMethods, 'sync').mockImplementation(async function (this: FileHandle) {
-      await release.promise
-      return await original.call(this)
-    })
+    const release = holdSyncs()
     const batch = renames(2)
     const files = await Promise.all(['a', 'b', 'c'].map(async name => await written(name, name)))
     const handedOver: string[] = []
@@ -89,7 +87,7 @@ describe('batched renames', () => {
     })
     await new Promise(resolve => setTimeout(resolve, 50))
     expect(handedOver.sort()).toEqual(['a', 'b'])
-    release.resolve()
+    release()
     await Promise.all((await Promise.all(adds)).map(async added => { await added.done }))
     expect(handedOver.sort()).toEqual(['a', 'b', 'c'])
     expect((await readdir(dir)).sort()).toEqual(['a', 'b', 'c'])
