@@ -4,6 +4,8 @@ import type { FileRow } from './record-codec.ts'
 
 /** This device in the files table; remote devices have ids from the devices table (1 and up). */
 export const LOCAL_DEVICE = 0
+/** What the scanner compares (LocalStat), read without decoding any chunk list. */
+const STAT_COLUMNS = 'path, type, size, mtime_ms, mode, target, inode'
 
 /** Every statement the index runs, prepared once: 100k updates reuse them. */
 export function prepareStatements (db: DatabaseSync) {
@@ -47,12 +49,10 @@ export function prepareStatements (db: DatabaseSync) {
     findChunk: db.prepare(`SELECT fo.name AS folder, c.path, c.offset, c.size FROM chunks c JOIN folders fo ON fo.id = c.folder
       WHERE c.hash = ? ORDER BY fo.name, c.path, c.offset`),
     deleteFolderFiles: db.prepare('DELETE FROM files WHERE folder = ?'),
-    localStats: db.prepare(`SELECT path, type, size, mtime_ms, mode, target, inode FROM files
-      WHERE folder = ? AND device = ${LOCAL_DEVICE} AND deleted = 0`),
-    localStat: db.prepare(`SELECT path, type, size, mtime_ms, mode, target, inode FROM files
-      WHERE folder = ? AND path = ? AND device = ${LOCAL_DEVICE} AND deleted = 0`),
+    localStats: db.prepare(`SELECT ${STAT_COLUMNS} FROM files WHERE folder = ? AND device = ${LOCAL_DEVICE} AND deleted = 0`),
+    localStat: db.prepare(`SELECT ${STAT_COLUMNS} FROM files WHERE folder = ? AND path = ? AND device = ${LOCAL_DEVICE} AND deleted = 0`),
     // Paths below a directory: from 'dir/' up to 'dir0' ('0' follows '/').
-    localStatsBelow: db.prepare(`SELECT path, type, size, mtime_ms, mode, target, inode FROM files
+    localStatsBelow: db.prepare(`SELECT ${STAT_COLUMNS} FROM files
       WHERE folder = ?1 AND path >= ?2 || '/' AND path < ?2 || '0' AND device = ${LOCAL_DEVICE} AND deleted = 0`),
     localCount: db.prepare(`SELECT COUNT(*) AS n FROM files WHERE folder = ? AND device = ${LOCAL_DEVICE} AND deleted = 0`),
     localChunkLists: db.prepare(`SELECT path, chunks FROM files WHERE folder = ? AND device = ${LOCAL_DEVICE}`),
