@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import { fork } from 'node:child_process'
 import { once } from 'node:events'
 import { Socket } from 'node:net'
+import type { TLSSocket } from 'node:tls'
 import { resolve } from 'node:path'
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { multiaddr } from '@multiformats/multiaddr'
@@ -180,6 +181,29 @@ describe('TLS record phase', () => {
     await stream.close({ signal: AbortSignal.timeout(30_000) })
     await connection.close({ signal: AbortSignal.timeout(30_000) })
     expect(await got.promise).toEqual({ hash: hash.digest('hex'), bytes })
+  }, 60_000)
+
+  it('small messages sent in one turn leave in a few writes, in order, and a close right after delivers them', async () => {
+    const a = await host(devices[0]!)
+    const b = await host(devices[1]!)
+    const got = Promise.withResolvers<{ hash: string, bytes: number }>()
+    await b.libp2p.handle(EXCHANGE, async (stream) => { got.resolve(await receiveAll(stream)) })
+    const connection = await a.libp2p.dial(multiaddr(b.addresses()[0]!))
+    const stream = await connection.newStream(EXCHANGE)
+    // Each TLS write is a system call (and a TLS record): a pull's chunk requests, sent in
+    // one turn, must not cost one each.
+    const writes = vi.spyOn((recordLayerOf(connection) as { tls: TLSSocket }).tls, 'write')
+    const hash = createHash('sha256')
+    let bytes = 0
+    for (let i = 0; i < 1000; i++) {
+      const message = randomBytes(1 + i % 200)
+      hash.update(message)
+      bytes += message.byteLength
+      stream.send(message)
+    }
+    await stream.close({ signal: AbortSignal.timeout(30_000) })
+    expect(await got.promise).toEqual({ hash: hash.digest('hex'), bytes })
+    expect(writes.mock.calls.length).toBeLessThan(20)
   }, 60_000)
 })
 
