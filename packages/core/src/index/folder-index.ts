@@ -75,9 +75,10 @@ export interface FolderIndex extends Disposable {
   globalRecord (folder: string, path: string): GlobalRecord | undefined
   /**
    * Paths whose global version is newer than or concurrent with ours (or that we lack), by path,
-   * so parents come first. A deletion of a path we never had is not needed.
+   * so parents come first. A deletion of a path we never had is not needed. `localExists`: this
+   * device's own record says something is at the path (so a file there is not a surprise).
    */
-  need (folder: string): Array<{ path: string, winner: FileRecord, device: string }>
+  need (folder: string): Array<{ path: string, winner: FileRecord, device: string, localExists: boolean }>
 
   /** Where a chunk is in this device's existing files, in any folder. */
   findChunk (hash: Uint8Array): Array<{ folder: string, path: string, offset: number, size: number }>
@@ -379,7 +380,7 @@ export function openFolderIndex (path: string, localDeviceId: string): FolderInd
     need (folder) {
       const id = folderRow(folder)?.id
       if (id === undefined) return []
-      const needed: Array<{ path: string, winner: FileRecord, device: string }> = []
+      const needed: ReturnType<FolderIndex['need']> = []
       const rows = rowsOf(statements.needRows, id)
       for (let start = 0; start < rows.length;) {
         let end = start + 1
@@ -391,7 +392,7 @@ export function openFolderIndex (path: string, localDeviceId: string): FolderInd
         const local = group.find(c => c.device === LOCAL)
         // Like Syncthing: a deletion of something we never had needs nothing.
         const wanted = local === undefined ? !winner.deleted : ['newer', 'concurrent'].includes(compareVersions(winner.version, local.version))
-        if (wanted) needed.push({ path: String(winner.row[COL.path]), winner: recordFromRow(winner.row), device: winner.device })
+        if (wanted) needed.push({ path: String(winner.row[COL.path]), winner: recordFromRow(winner.row), device: winner.device, localExists: local !== undefined && !local.deleted })
       }
       return needed
     },

@@ -34,10 +34,12 @@ export function watchFolder (options: WatchFolderOptions): FolderWatcher {
   let timer: NodeJS.Timeout | undefined
   let closing: Promise<void> | undefined
 
+  const rootPrefix = root.endsWith(sep) ? root : root + sep
   const relativeOf = (path: string): string | undefined => {
-    const rel = relative(root, path)
+    // Asked for every event chokidar sees (the ignore test too): a prefix is cheaper than relative().
+    const rel = path.startsWith(rootPrefix) ? path.slice(rootPrefix.length) : path === root ? '' : relative(root, path)
     if (rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) return undefined
-    return rel.split(sep).join('/').normalize('NFC')
+    return (sep === '/' ? rel : rel.split(sep).join('/')).normalize('NFC')
   }
   const report = (err: unknown): void => {
     if (closing == null) options.onError?.(explained(err))

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { constants } from 'node:fs'
-import { chmod, lstat, mkdir, open, readlink, rename, rmdir, symlink, unlink, utimes } from 'node:fs/promises'
+import { access, chmod, lstat, mkdir, open, readlink, rename, rmdir, symlink, unlink, utimes } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { encodeVersion, LOCAL } from '../index/index.ts'
 import { TEMP_PREFIX } from '../scan/folder-marker.ts'
@@ -13,13 +13,14 @@ import type { FileRecord, FolderIndex } from '../index/index.ts'
 import type { LocalChunks } from './local-chunks.ts'
 import type { VersionHistory } from './version-history.ts'
 import type { Stats } from 'node:fs'
+import type { FileHandle } from 'node:fs/promises'
 
 /**
  * The puller: makes a folder on disk hold the global version of every path it needs.
  *
  * A file is built in a temporary file beside its final place (`.aerie-tmp-…`, which the
  * scanner skips) from chunks found locally first (any file of any folder: dedupe), then from
- * peers; every chunk's hash is verified. Then fsync, mode, mtime, and one rename into place.
+ * peers; every chunk's hash is verified. Then mode, mtime, fsync, and one rename into place.
  * The temporary file's name is fixed by the path and version, so after a crash or kill the
  * next pull finds it and keeps the chunks that still verify (resume).
  *
@@ -289,18 +290,19 @@ async function buildFile (pass: Pass, item: Needed): Promise<Stats | 'skipped'> 
   const { init, result, sourcing, signal } = pass
   const { winner } = item
   const target = join(init.root, item.path)
-  const before = await lstatOrUndefined(target)
-  if (before !== undefined && !await diskMatchesIndex(init, item.path, before)) return 'skipped'
+  // Where this device never had anything, nothing is expected: the check before the rename will do.
+  if (item.localExists) {
+    const before = await lstatOrUndefined(target)
+    if (before !== undefined && !await diskMatchesIndex(init, item.path, before)) return 'skipped'
+  }
 
   if (!pass.safeDirs.has(dirname(item.path))) await mkdir(dirname(target), { recursive: true })
   const temp = join(dirname(target), tempName(item.path, winner))
   // A temporary file that is already there is an interrupted attempt at this very version.
-  let file = await open(temp, 'wx+', 0o600).catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'EEXIST') return undefined
-    throw err
-  })
+  let file = await openTemp(temp)
   const resumed = file === undefined
   file ??= await open(temp, constants.O_RDWR)
+  let built: Stats
   try {
     const have = resumed ? await verifiedPrefix(file, winner) : new Set<number>()
     // A new file reaches its size with its last chunk; an old attempt may be longer.
@@ -338,12 +340,15 @@ async function buildFile (pass: Pass, item: Needed): Promise<Stats | 'skipped'> 
         sourcing.release(bytes)
       }
     })
+    // On the handle and before the fsync, so that mode and time are as durable as the bytes.
+    await file.chmod(winner.mode)
+    await file.utimes(new Date(), new Date(winner.mtimeMs))
     await file.sync()
+    // The inode the index records: the file's own, whatever happens at its path after the rename.
+    built = await file.stat()
   } finally {
     await file.close()
   }
-  await chmod(temp, winner.mode)
-  await utimes(temp, new Date(), new Date(winner.mtimeMs))
 
   // Checked again at the last moment: the user may have saved while we were building.
   const now = await lstatOrUndefined(target)
@@ -353,11 +358,27 @@ async function buildFile (pass: Pass, item: Needed): Promise<Stats | 'skipped'> 
   }
   await rename(temp, target)
   sourcing.moved(temp, target)
-  return await lstat(target)
+  return built
+}
+
+/**
+ * A new temporary file, or undefined when one is there (an earlier attempt, resumed). One
+ * that attempt had already made read-only (the file's mode) cannot be written: started anew.
+ */
+async function openTemp (temp: string): Promise<FileHandle | undefined> {
+  try {
+    return await open(temp, 'wx+', 0o600)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+  }
+  const writable = await access(temp, constants.W_OK).then(() => true, () => false)
+  if (writable) return undefined
+  await unlink(temp)
+  return await open(temp, 'wx+', 0o600)
 }
 
 /** Chunks of an earlier attempt's temporary file that still verify, by position. */
-async function verifiedPrefix (file: Awaited<ReturnType<typeof open>>, winner: FileRecord): Promise<Set<number>> {
+async function verifiedPrefix (file: FileHandle, winner: FileRecord): Promise<Set<number>> {
   const have = new Set<number>()
   const size = (await file.stat()).size
   if (size === 0) return have
@@ -417,7 +438,7 @@ function tempName (path: string, winner: FileRecord): string {
 }
 
 /** Writes buffers back to back from `offset`, however many calls the kernel needs. */
-async function writeAllV (file: Awaited<ReturnType<typeof open>>, buffers: readonly Uint8Array[], offset: number): Promise<void> {
+async function writeAllV (file: FileHandle, buffers: readonly Uint8Array[], offset: number): Promise<void> {
   let pending = buffers.filter(b => b.byteLength > 0)
   let at = offset
   while (pending.length > 0) {
