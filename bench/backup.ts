@@ -58,11 +58,12 @@ export async function run (args: string[]): Promise<void> {
     const value = await work()
     return { s: (performance.now() - started) / 1000, value }
   }
-  const backup = async (): Promise<{ s: number, sent: number, serverRss?: number, agentRss?: number }> => {
+  const backup = async (): Promise<{ s: number, sent: number, serverRss?: number, agentRss?: number, cpu?: { agent: number, server: number } }> => {
     resetPeakRss(setup.serverPid())
     resetPeakRss(setup.agentPid())
+    const cpu = cpuOf(setup.agentPid(), setup.serverPid())
     const { s, value } = await timed(async () => JSON.parse(await aerie('backup', 'run', '--json')) as RunResult)
-    return { s, sent: value.snapshot.received.bytes, serverRss: peakRss(setup.serverPid()), agentRss: peakRss(setup.agentPid()) }
+    return { s, sent: value.snapshot.received.bytes, serverRss: peakRss(setup.serverPid()), agentRss: peakRss(setup.agentPid()), cpu: cpu() }
   }
   const resticBackup = async (): Promise<number | undefined> => restic === undefined ? undefined : (await timed(async () => { await resticRun('backup', source) })).s
   const storeBytes = async (): Promise<number> => await duBytes(join(setup.server.dataDir, 'store'))
@@ -101,15 +102,20 @@ export async function run (args: string[]): Promise<void> {
   const versus = (ours: number, theirs: number | undefined): string => theirs === undefined ? '' : `   restic ${theirs.toFixed(2)} s (aerie at ${(theirs / ours).toFixed(2)}x its speed)`
   console.log(`${label('first')}${first.s.toFixed(2)} s   ${rate(first.s)}   sent ${formatBytes(first.sent)}, store ${formatBytes(firstStore)}${versus(first.s, resticFirst)}` +
     `${restic === undefined ? '' : `, repository ${formatBytes(resticFirstRepo)}`}`)
+  printCpu(first.cpu)
   console.log(`${label('unchanged')}${second.s.toFixed(2)} s   sent ${formatBytes(second.sent)}${versus(second.s, resticSecond)}`)
   console.log(`${label('2% edited')}${third.s.toFixed(2)} s   ${edited} files edited (one with an insertion at its start), sent ${formatBytes(third.sent)}, ` +
     `store grew ${formatBytes(growth)}${versus(third.s, resticThird)}${restic === undefined ? '' : `, repository grew ${formatBytes(resticGrowth)}`}`)
   console.log(`${label('restore')}${restored.s.toFixed(2)} s   ${rate(restored.s)}   ${(restored.s / cp.s).toFixed(2)}x cp -a (${cp.s.toFixed(2)} s), ` +
     `${(restored.s / cpSynced.s).toFixed(2)}x cp -a + fsync of each file (${cpSynced.s.toFixed(2)} s)` +
     `${resticRestore === undefined ? '' : `   restic ${resticRestore.toFixed(2)} s (aerie at ${(resticRestore / restored.s).toFixed(2)}x its speed)`}`)
-  if (restoreCpuUsed !== undefined) console.log(`${label('  cpu')}agent ${restoreCpuUsed.agent.toFixed(2)} s, server ${restoreCpuUsed.server.toFixed(2)} s (CPU seconds, all threads: steadier than wall time on a shared machine)`)
+  printCpu(restoreCpuUsed)
   console.log(`${label('peak RSS')}backup: agent ${formatBytes(Math.max(first.agentRss ?? 0, third.agentRss ?? 0))}, server ${formatBytes(Math.max(first.serverRss ?? 0, third.serverRss ?? 0))}; ` +
     `restore: agent ${formatBytes(restoreRss.agent ?? 0)}, server ${formatBytes(restoreRss.server ?? 0)}`)
+}
+
+function printCpu (cpu: { agent: number, server: number } | undefined): void {
+  if (cpu !== undefined) console.log(`${label('  cpu')}agent ${cpu.agent.toFixed(2)} s, server ${cpu.server.toFixed(2)} s (CPU seconds, all threads: steadier than wall time on a shared machine)`)
 }
 
 /** CPU seconds the agent and the server use from now until the returned function is called (undefined off Linux). */
