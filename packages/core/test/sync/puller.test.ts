@@ -1,0 +1,78 @@
+import { lstat, mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { pullFolder } from '../../src/sync/puller.ts'
+import { createLocalChunks } from '../../src/sync/local-chunks.ts'
+import { openVersionHistory } from '../../src/sync/version-history.ts'
+import { announce, chunk, DEVICE_A, DEVICE_B, file, tempIndexes } from '../index/fixtures.ts'
+import type { FolderIndex } from '../../src/index/index.ts'
+import type { PullerInit } from '../../src/sync/puller.ts'
+
+const F = 'team'
+
+// The puller on its own: a real index holding a peer's records, a real folder on disk, and
+// the peer's chunks served from memory (what the chunk client would fetch).
+describe('the puller', () => {
+  let indexes: ReturnType<typeof tempIndexes>
+  let owner: FolderIndex
+  let member: FolderIndex
+  let root: string
+  const chunks = new Map<string, Uint8Array>()
+
+  beforeEach(async () => {
+    indexes = tempIndexes('aerie-puller-')
+    owner = indexes.open(DEVICE_A)
+    member = indexes.open(DEVICE_B)
+    root = join(indexes.dir, 'folder')
+    await mkdir(root)
+  })
+  afterEach(() => { indexes.cleanup() })
+
+  /** The owner records files with these pieces as their chunks; the member learns of them. */
+  function ownerHas (...files: Array<{ path: string, pieces: string[], mode?: number }>): void {
+    for (const f of files) for (const piece of f.pieces) chunks.set(Buffer.from(chunk(piece).hash).toString('hex'), Buffer.from(piece))
+    owner.updateLocal(F, files.map(f => ({ ...file(f.path, f.pieces), mode: f.mode ?? 0o644 })))
+    member.applyRemote(F, DEVICE_A, announce(owner, F))
+  }
+
+  function init (): PullerInit {
+    return {
+      folder: F,
+      root,
+      index: member,
+      history: openVersionHistory(root),
+      localChunks: createLocalChunks(member, () => root),
+      fetchChunk: async (hash) => {
+        const bytes = chunks.get(Buffer.from(hash).toString('hex'))
+        if (bytes === undefined) throw new Error('no peer has this chunk')
+        return bytes
+      }
+    }
+  }
+
+  it('builds a peer\'s files with their bytes, mode and mtime, and records the inode of what it built', async () => {
+    ownerHas({ path: 'docs/a.txt', pieces: ['hello ', 'world'] }, { path: 'run.sh', pieces: ['#!/bin/sh\n'], mode: 0o755 })
+    const result = await pullFolder(init())
+    expect(result.problems).toEqual([])
+    expect(result.doneFiles).toBe(2)
+    expect(await readFile(join(root, 'docs/a.txt'), 'utf8')).toBe('hello world')
+    const script = await lstat(join(root, 'run.sh'))
+    expect(script.mode & 0o777).toBe(0o755)
+    expect(Math.floor(script.mtimeMs)).toBe(owner.getLocal(F, 'run.sh')!.mtimeMs)
+    // The index holds the file's own inode: a rescan finds it unchanged and does not hash it again.
+    expect(member.getLocal(F, 'run.sh')!.inode).toBe(script.ino)
+    expect(member.need(F)).toEqual([])
+    // No temporary file is left beside them.
+    expect((await readdir(join(root, 'docs'))).sort()).toEqual(['a.txt'])
+  })
+
+  it('leaves alone a file that appeared, unscanned, where this device never had one', async () => {
+    ownerHas({ path: 'notes.txt', pieces: ['the peer\'s notes'] })
+    // The user saved a file of the same name before any scan saw it: it is theirs, not ours to replace.
+    await writeFile(join(root, 'notes.txt'), 'my own notes')
+    const result = await pullFolder(init())
+    expect(result.skipped).toBe(1)
+    expect(await readFile(join(root, 'notes.txt'), 'utf8')).toBe('my own notes')
+    expect(member.getLocal(F, 'notes.txt')).toBeUndefined()
+  })
+})
