@@ -1,5 +1,5 @@
-import { createReadStream } from 'node:fs'
-import { lstat, readdir, readlink } from 'node:fs/promises'
+import { constants } from 'node:fs'
+import { lstat, open, readdir, readlink } from 'node:fs/promises'
 import { isAbsolute, join, resolve, sep } from 'node:path'
 import ignore from 'ignore'
 import { chunkStream } from '../chunking/index.ts'
@@ -181,7 +181,8 @@ export async function backupPaths (options: BackupOptions): Promise<BackupResult
       // Reads and buffers sized to the file: most files are small, and 5 MiB of buffers for
       // each was most of a first backup's garbage collection.
       const expectedBytes = before.size
-      const source = createReadStream(node.path, { highWaterMark: Math.min(READ_BYTES, expectedBytes + 1) })
+      // Non-blocking: a FIFO swapped in since the lstat would otherwise hold the open for good.
+      const source = (await open(node.path, constants.O_RDONLY | constants.O_NONBLOCK)).createReadStream({ highWaterMark: Math.min(READ_BYTES, expectedBytes + 1) })
       for await (const chunk of chunkStream(source, { keepBytes: true, expectedBytes, ...(options.signal === undefined ? {} : { signal: options.signal }) })) {
         chunks.push({ hash: chunk.hash, size: chunk.size })
         await uploader.add(chunk.hash, chunk.bytes!)

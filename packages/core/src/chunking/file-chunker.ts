@@ -1,3 +1,4 @@
+import { constants } from 'node:fs'
 import { open } from 'node:fs/promises'
 import { InvalidInputError } from '../errors.ts'
 import { readFully } from '../util/read-fully.ts'
@@ -47,7 +48,8 @@ export function hashChunksOfBuffer (buf: Uint8Array): Chunk[] {
  */
 export async function chunkFile (path: string, options: ChunkingOptions = {}): Promise<Chunk[]> {
   options.signal?.throwIfAborted()
-  const file = await open(path, 'r')
+  // Non-blocking: opening a FIFO would wait for a writer (a regular file ignores the flag).
+  const file = await open(path, constants.O_RDONLY | constants.O_NONBLOCK)
   try {
     const stat = await file.stat()
     // A FIFO or a device would block or never end.

@@ -1,3 +1,4 @@
+import { constants } from 'node:fs'
 import { open } from 'node:fs/promises'
 import type { FileHandle } from 'node:fs/promises'
 
@@ -28,7 +29,9 @@ export class OpenFiles {
   async use<T> (path: string, read: (file: FileHandle) => Promise<T>): Promise<T> {
     let entry = this.handles.get(path)
     if (entry === undefined) {
-      entry = { handle: open(path, 'r'), busy: 0, used: Date.now() }
+      // Non-blocking: opening a FIFO put in a file's place would wait for a writer, holding one
+      // of libuv's four threads for good (a regular file ignores the flag).
+      entry = { handle: open(path, constants.O_RDONLY | constants.O_NONBLOCK), busy: 0, used: Date.now() }
       this.handles.set(path, entry)
       this.evict()
       this.sweeper ??= setInterval(() => { this.sweep() }, this.idleMs).unref()

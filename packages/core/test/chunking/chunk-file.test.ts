@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -69,7 +70,10 @@ describe('chunkFile', () => {
     await expect(reading).rejects.toThrow(/abort/i)
   })
 
-  it('refuses what is not a regular file', async () => {
+  it('refuses what is not a regular file, a FIFO too, without waiting for a writer', async () => {
     await expect(chunkFile(dir)).rejects.toBeInstanceOf(InvalidInputError)
+    const fifo = join(dir, 'a-fifo')
+    execFileSync('mkfifo', [fifo])
+    await expect(chunkFile(fifo)).rejects.toBeInstanceOf(InvalidInputError)
   })
 })

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
 import { mkdir, mkdtemp, open, rm, stat, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -114,6 +115,30 @@ describe('chunk requests between two devices', () => {
     await symlink(join(dir, 'outside.bin'), join(folder, 'notes.bin'))
     const requests = createChunkClient(client.libp2p.getConnections()[0]!)
     expect(await requests.request('shared', chunk!.hash, chunk!.size)).toBeUndefined()
+    await requests.close()
+  })
+
+  it('answers a small file\'s one chunk, and nothing, at once, for files swapped for a FIFO', async () => {
+    const recorded = async (name: string, size: number): Promise<{ bytes: Uint8Array, chunk: { hash: Uint8Array, size: number } }> => {
+      const path = join(dir, 'folder', name)
+      const bytes = randomBytes(size)
+      await writeFile(path, bytes)
+      const { ino, mtimeMs } = await stat(path)
+      const list = (await chunkFile(path)).map(c => ({ hash: c.hash, size: c.size }))
+      index.updateLocal('shared', [{ path: name, type: 'file', size, mtimeMs: Math.floor(mtimeMs), mode: 0o644, deleted: false, chunks: list, inode: ino }])
+      return { bytes, chunk: list[0]! }
+    }
+    const small = await recorded('small.bin', 4096)
+    // Under FastCDC's minimum (read whole, at once) and over it (read through kept-open files).
+    const swapped = [await recorded('swapped.bin', 4096), await recorded('swapped-large.bin', 100_000)]
+    // Opening a FIFO to read waits for a writer: the server must not.
+    for (const name of ['swapped.bin', 'swapped-large.bin']) {
+      await rm(join(dir, 'folder', name))
+      execFileSync('mkfifo', [join(dir, 'folder', name)])
+    }
+    const requests = createChunkClient(client.libp2p.getConnections()[0]!)
+    for (const { chunk } of swapped) expect(await requests.request('shared', chunk.hash, chunk.size)).toBeUndefined()
+    expect(sha256((await requests.request('shared', small.chunk.hash, small.chunk.size))!)).toBe(sha256(small.bytes))
     await requests.close()
   })
 
