@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises'
 import { afterAll, describe, expect, it } from 'vitest'
 import { Lab } from './support/agents.ts'
 
@@ -8,6 +9,8 @@ describe('aerie stop', () => {
 
   it('stops the running agent, and says so when none runs', async () => {
     const alice = await lab.caHolder('alice')
+    // `aerie run` restarted itself in place (same pid) with the agent's V8 flags.
+    expect((await readFile(`/proc/${alice.agent!.pid}/cmdline`, 'utf8')).split('\0')).toContain('--max-semi-space-size=4')
     const exited = new Promise<number | null>(resolve => alice.agent!.once('exit', resolve))
     expect(await alice.ok('stop')).toMatch(/the agent has stopped/)
     expect(await exited).toBe(0)

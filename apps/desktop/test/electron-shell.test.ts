@@ -52,7 +52,8 @@ describe('the Electron shell', () => {
   it('starts the agent, opens the window on its UI with the secret, and shows the state in the tray', async () => {
     const { fake, link, shell } = start()
     await fake.app.ready()
-    expect(fake.events.slice(0, 2)).toEqual(['agent fork agent-process.ts', 'window open'])
+    // With the V8 flags a long-running agent starts with (they cannot be set later).
+    expect(fake.events.slice(0, 2)).toEqual(['agent fork agent-process.ts --max-semi-space-size=4', 'window open'])
     expect(fake.tray().image).toBe(shape('offline'))
 
     link.answer = uiStatus([{ state: 'syncing', inSync: false, needFiles: 3 }])

@@ -148,10 +148,10 @@ export function fakeElectron (options: { gotLock?: boolean } = {}): FakeElectron
       show (): void { notifications.push(this.notice) }
     },
     utilityProcess: {
-      fork: (entry: string) => {
+      fork: (entry: string, _args: string[], options?: { execArgv?: string[] }) => {
         const child = new FakeChild(events)
         children.push(child)
-        events.push(`agent fork ${entry}`)
+        events.push(['agent fork', entry, ...options?.execArgv ?? []].join(' '))
         return child
       }
     }
