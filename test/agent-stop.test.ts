@@ -10,7 +10,7 @@ describe('aerie stop', () => {
   it('stops the running agent, and says so when none runs', async () => {
     const alice = await lab.caHolder('alice')
     // `aerie run` restarted itself in place (same pid) with the agent's V8 flags.
-    expect((await readFile(`/proc/${alice.agent!.pid}/cmdline`, 'utf8')).split('\0')).toContain('--max-semi-space-size=4')
+    expect((await readFile(`/proc/${alice.agent!.pid}/cmdline`, 'utf8')).split('\0')).toContain('--max-semi-space-size=8')
     const exited = new Promise<number | null>(resolve => alice.agent!.once('exit', resolve))
     expect(await alice.ok('stop')).toMatch(/the agent has stopped/)
     expect(await exited).toBe(0)

@@ -53,7 +53,7 @@ describe('the Electron shell', () => {
     const { fake, link, shell } = start()
     await fake.app.ready()
     // With the V8 flags a long-running agent starts with (they cannot be set later).
-    expect(fake.events.slice(0, 2)).toEqual(['agent fork agent-process.ts --max-semi-space-size=4', 'window open'])
+    expect(fake.events.slice(0, 2)).toEqual(['agent fork agent-process.ts --max-semi-space-size=8', 'window open'])
     expect(fake.tray().image).toBe(shape('offline'))
 
     link.answer = uiStatus([{ state: 'syncing', inSync: false, needFiles: 3 }])

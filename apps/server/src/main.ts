@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { AerieError, changePassphrase, InvalidInputError, NotConfiguredError, parseDuration, restartWithTransferFlags, setLocked, unlockWithPassphrase } from '@aerie/core'
+import { AerieError, changePassphrase, InvalidInputError, NotConfiguredError, parseDuration, setLocked, unlockWithPassphrase } from '@aerie/core'
 import { CONFIG_FLAGS, loadConfig } from './config.ts'
 import type { ServerConfig } from './config.ts'
 import { issueEnrollmentCode, listDevices } from './enrollment-codes.ts'
@@ -85,7 +85,6 @@ async function passphrase (file: unknown): Promise<string | undefined> {
 
 async function start (args: string[]): Promise<number> {
   const flags = parse(args)
-  restartWithTransferFlags()
   const config = loadConfig(flags, process.env, flags.config as string | undefined)
   const log = (line: string): void => { process.stdout.write(`${new Date().toISOString()} ${line}\n`) }
   let given = await passphrase(flags['passphrase-file'])

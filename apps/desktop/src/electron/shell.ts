@@ -1,4 +1,4 @@
-import { TRANSFER_PROCESS_FLAGS } from '@aerie/core/basics'
+import { AGENT_V8_FLAGS } from '@aerie/core/basics'
 import { AgentSupervisor } from './agent-supervisor.ts'
 import { uiLink } from './agent-link.ts'
 import { jobNotices, noticesBetween } from './notifications.ts'
@@ -59,8 +59,8 @@ export function createShell (electron: ElectronApi, options: ShellOptions): Shel
   let stopped = false
 
   const supervisor = new AgentSupervisor({
-    // The agent's V8 flags are given at its start (see TRANSFER_PROCESS_FLAGS).
-    fork: () => electron.utilityProcess.fork(options.agentEntry, [], { env: { ...process.env, AERIE_HOME: options.home }, execArgv: [...TRANSFER_PROCESS_FLAGS], serviceName: 'Aerie agent', stdio: 'inherit' }),
+    // The agent's V8 flags are given at its start (see AGENT_V8_FLAGS).
+    fork: () => electron.utilityProcess.fork(options.agentEntry, [], { env: { ...process.env, AERIE_HOME: options.home }, execArgv: [...AGENT_V8_FLAGS], serviceName: 'Aerie agent', stdio: 'inherit' }),
     log: options.log,
     // A new agent listens on a new port: find it again. Its jobs are new too (their ids start again).
     onStart: () => { ui = undefined; jobsSeen = { ...jobsSeen, job: undefined } },

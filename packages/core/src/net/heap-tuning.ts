@@ -14,23 +14,24 @@ export function tuneHeapForTransfers (): void {
 }
 
 /**
- * V8 flags for a process that runs for long and moves data (the agent, the team server): a
- * young generation of 4 MiB semi-spaces instead of V8's 16 MiB, which V8 fills with garbage
- * before it collects and then keeps. Measured with `npm run bench -- sync` (peak RSS of the
- * sending and receiving agents): 20 000 small files 228 and 263 MiB instead of 339 and 363,
- * 1 GiB 158–174 and 271–286 MiB instead of 271–273 and 311–326, at the same speed and CPU.
+ * The agent's V8 flags: a young generation of 8 MiB semi-spaces instead of V8's 16 MiB, which
+ * V8 fills with garbage before it collects and then keeps. Measured with the benchmarks (peak
+ * RSS of the sending and receiving agents, one run each): sync of 20 000 small files 213 and
+ * 267 MiB instead of 339–353 and 363–407, of 1 GiB 190 and 283 instead of 271–289 and
+ * 311–335, at the same speed; a first backup's agent 2.71 CPU-s instead of 2.54 (4 MiB cost
+ * 3.0–3.1 there, so not smaller; the team server, mostly taking in backups, keeps V8's size).
  * V8 sizes its heap when the process starts, so they must be given then.
  */
-export const TRANSFER_PROCESS_FLAGS: readonly string[] = ['--max-semi-space-size=4']
+export const AGENT_V8_FLAGS: readonly string[] = ['--max-semi-space-size=8']
 
 /**
  * Starts this process again in place (`process.execve`: the same pid, so signals and `kill`
- * reach it as before) with TRANSFER_PROCESS_FLAGS, unless it has them. Not where there is no
- * execve (Windows) or under Electron (whose utilityProcess gets them as execArgv). Call it first,
+ * reach it as before) with `flags`, unless it has them. Not where there is no execve
+ * (Windows) or under Electron (whose utilityProcess gets them as execArgv). Call it first,
  * before anything is opened or printed.
  */
-export function restartWithTransferFlags (): void {
-  const missing = TRANSFER_PROCESS_FLAGS.filter(flag => !process.execArgv.includes(flag))
+export function restartWithV8Flags (flags: readonly string[]): void {
+  const missing = flags.filter(flag => !process.execArgv.includes(flag))
   if (missing.length === 0 || typeof process.execve !== 'function' || process.versions.electron !== undefined) return
   process.execve(process.execPath, [process.execPath, ...missing, ...process.execArgv, ...process.argv.slice(1)], process.env)
 }

@@ -1,4 +1,4 @@
-import { brakeAdvice, NotConfiguredError, restartWithTransferFlags } from '@aerie/core/basics'
+import { AGENT_V8_FLAGS, brakeAdvice, NotConfiguredError, restartWithV8Flags } from '@aerie/core/basics'
 import { callAgent, tryCallAgent } from '../control-client.ts'
 import { readUiSecret, uiLink } from '../ui/ui-secret.ts'
 import { parse, UsageError } from './args.ts'
@@ -9,7 +9,7 @@ import type { CommandContext } from './main.ts'
 /** `aerie run`: the agent in the foreground until Ctrl-C / SIGTERM. */
 export async function run ({ home, args, out }: CommandContext): Promise<void> {
   const { values } = parse(args, { listen: { type: 'string', multiple: true }, 'no-mdns': { type: 'boolean' } }, { min: 0, max: 0, names: '' })
-  restartWithTransferFlags()
+  restartWithV8Flags(AGENT_V8_FLAGS)
   // The engine, loaded here rather than at the top: the other commands of this module only ask the agent.
   const { Agent } = await import('../agent.ts')
   const { caPassphrase } = await import('../passphrase.ts')
