@@ -2,6 +2,7 @@ import { fork } from 'node:child_process'
 import { readFile, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
+import { AGENT_V8_FLAGS } from '@aerie/core/basics'
 import { Lab, PASSPHRASE, waitFor } from './support/agents.ts'
 import type { ChildProcess } from 'node:child_process'
 
@@ -26,7 +27,8 @@ describe('the agent under the desktop shell', () => {
 
     let log = ''
     child = fork(ENTRY, [], {
-      execArgv: ['--import', SHIM],
+      // As the shell forks it: with the agent's V8 flags.
+      execArgv: ['--import', SHIM, ...AGENT_V8_FLAGS],
       env: { ...process.env, AERIE_HOME: device.home, AERIE_CA_PASSPHRASE: PASSPHRASE },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc']
     })

@@ -27,11 +27,11 @@ export const AGENT_V8_FLAGS: readonly string[] = ['--max-semi-space-size=8']
 /**
  * Starts this process again in place (`process.execve`: the same pid, so signals and `kill`
  * reach it as before) with `flags`, unless it has them. Not where there is no execve
- * (Windows) or under Electron (whose utilityProcess gets them as execArgv). Call it first,
- * before anything is opened or printed.
+ * (Windows), under Electron (whose utilityProcess gets them as execArgv), or with an IPC
+ * channel to a parent (it would not survive). Call it first, before anything is opened or printed.
  */
 export function restartWithV8Flags (flags: readonly string[]): void {
   const missing = flags.filter(flag => !process.execArgv.includes(flag))
-  if (missing.length === 0 || typeof process.execve !== 'function' || process.versions.electron !== undefined) return
+  if (missing.length === 0 || typeof process.execve !== 'function' || process.versions.electron !== undefined || process.channel !== undefined) return
   process.execve(process.execPath, [process.execPath, ...missing, ...process.execArgv, ...process.argv.slice(1)], process.env)
 }
