@@ -61,16 +61,17 @@ export function backupAuditor (ctx: WebContext): (request: FastifyRequest, actio
 export function backupRoutes (ctx: WebContext): FastifyPluginAsync {
   const { api } = ctx
   const backups = (): BackupAdmin => backupAdminOf(api)
-  // A scope in a URL: `default`, a device id, or `user:EMAIL` (every device of that user without its own).
-  const scopeOf = (scope: string): string => {
-    if (scope === 'default') return DEFAULT_SCOPE
-    if (!scope.startsWith('user:')) return scope
+  // A scope in a URL: `default`, a device id, or `user:EMAIL` (every device of that user without
+  // its own). `key`: how the policy is stored; `device`: the device it names, if it names one.
+  const parseScope = (scope: string): { key: string, device?: string } => {
+    if (scope === 'default') return { key: DEFAULT_SCOPE }
+    if (!scope.startsWith('user:')) return { key: scope, device: scope }
     const email = scope.slice('user:'.length)
     if (!isValidEmail(email)) throw new InvalidInputError(`"${email}" does not look like an email address; a user's policy is set at /backup/retention/user:EMAIL, e.g. user:ada@example.org`)
-    return userScope(email)
+    return { key: userScope(email) }
   }
   // Applying after a change: one device's snapshots when the scope is a device, else everyone's.
-  const applyAfter = (scope: string): BackupSnapshotRecord[] => backups().applyRetention(scope === 'default' || scope.startsWith('user:') ? {} : { deviceId: scope })
+  const applyAfter = ({ device }: { device?: string }): BackupSnapshotRecord[] => backups().applyRetention(device === undefined ? {} : { deviceId: device })
   const record = backupAuditor(ctx)
   const view = (s: BackupSnapshotRecord, held: boolean): object => ({
     id: s.id, deviceId: s.deviceId, deviceName: s.deviceName, user: s.user, root: s.root, paths: s.paths, startedAt: s.startedAt.toISOString(),
@@ -114,7 +115,7 @@ export function backupRoutes (ctx: WebContext): FastifyPluginAsync {
         params: scopeParams,
         response: responses(closed({ scope: str, policy: nullableRetention }))
       }
-    }, async request => ({ scope: request.params.scope, policy: backups().retention(scopeOf(request.params.scope)) ?? null }))
+    }, async request => ({ scope: request.params.scope, policy: backups().retention(parseScope(request.params.scope).key) ?? null }))
 
     app.put<{ Params: { scope: string }, Body: BackupRetention }>('/backup/retention/:scope', {
       config: { access: 'admin' },
@@ -127,10 +128,11 @@ export function backupRoutes (ctx: WebContext): FastifyPluginAsync {
       }
     }, async request => {
       const { scope } = request.params
-      if (scope !== 'default' && !scope.startsWith('user:')) knownDevice(scope)
-      backups().setRetention(scopeOf(scope), request.body, actorOf(request))
+      const target = parseScope(scope)
+      if (target.device !== undefined) knownDevice(target.device)
+      backups().setRetention(target.key, request.body, actorOf(request))
       record(request, 'backup.retention_set', scope, { policy: JSON.stringify(request.body) })
-      const forgotten = applyAfter(scope)
+      const forgotten = applyAfter(target)
       return { scope, policy: request.body, forgotten: forgotten.map(s => s.id) }
     })
 
@@ -144,9 +146,10 @@ export function backupRoutes (ctx: WebContext): FastifyPluginAsync {
       }
     }, async request => {
       const { scope } = request.params
-      backups().setRetention(scopeOf(scope), undefined, actorOf(request))
+      const target = parseScope(scope)
+      backups().setRetention(target.key, undefined, actorOf(request))
       record(request, 'backup.retention_cleared', scope, {})
-      const forgotten = applyAfter(scope)
+      const forgotten = applyAfter(target)
       return { scope, forgotten: forgotten.map(s => s.id) }
     })
 
