@@ -78,6 +78,8 @@ describe('backup retention and legal hold (admin API)', () => {
     expect(ids(ADA)).toHaveLength(5)
     expect(ids(BOB)).toHaveLength(5)
     expect((await admin.get('/api/v1/backup/snapshots')).body.snapshots.every((s: { held: boolean }) => s.held)).toBe(true)
+    // One snapshot's record alone, as its page asks for it.
+    expect((await admin.get('/api/v1/backup/snapshots/snap0002')).body.snapshot).toMatchObject({ id: 'snap0002', deviceId: BOB.deviceId, held: true })
 
     const lifted = await admin.delete('/api/v1/backup/holds/user/BOB@example.org')
     expect(lifted.status).toBe(200)
@@ -102,6 +104,8 @@ describe('backup retention and legal hold (admin API)', () => {
   it('refuses users, unknown devices and malformed policies', async () => {
     const bob = await addUser(admin, 'bob@example.org')
     expect((await bob.get('/api/v1/backup/snapshots')).status).toBe(403)
+    expect((await bob.get('/api/v1/backup/snapshots/snap0001')).status).toBe(403)
+    expect((await admin.get('/api/v1/backup/snapshots/nosuchsnapshot')).status).toBe(404)
     expect((await admin.request('PUT', '/api/v1/backup/retention/nosuchdevice', { ...none, last: 1 })).status).toBe(404)
     expect((await admin.request('PUT', '/api/v1/backup/retention/default', { last: 1 })).status).toBe(400)
     expect((await admin.request('PUT', '/api/v1/backup/retention/default', { ...none, last: -1 })).status).toBe(400)

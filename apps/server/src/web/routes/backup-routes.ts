@@ -96,6 +96,20 @@ export function backupRoutes (ctx: WebContext): FastifyPluginAsync {
       return { snapshots: backups().snapshots(request.query.device).map(s => view(s, held(s))) }
     })
 
+    app.get<{ Params: { id: string } }>('/backup/snapshots/:id', {
+      config: { access: 'admin' },
+      schema: {
+        summary: 'One backup snapshot',
+        tags: ['backup'],
+        params: closed({ id: idParamSchema }),
+        response: responses(closed({ snapshot: snapshotSchema }))
+      }
+    }, async request => {
+      const snapshot = backups().snapshot(request.params.id)
+      if (snapshot === undefined) throw new NotFoundError(`no snapshot has the id "${request.params.id}"; GET /api/v1/backup/snapshots lists them`)
+      return { snapshot: view(snapshot, backups().holdTest()(snapshot)) }
+    })
+
     app.get('/backup/retention', {
       config: { access: 'admin' },
       schema: {

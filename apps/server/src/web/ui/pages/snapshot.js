@@ -27,12 +27,13 @@ function permissions (mode) {
 
 export async function render (main, ctx, [snapshotId, ...segments]) {
   const dir = segments.join('/')
-  const [{ snapshots }, { devices }, listing] = await Promise.all([
-    api('GET', '/backup/snapshots'),
+  // This snapshot's record alone (an organisation has thousands), fetched again with each
+  // directory opened like the rest of the page.
+  const [{ snapshot }, { devices }, listing] = await Promise.all([
+    api('GET', `/backup/snapshots/${encodeURIComponent(snapshotId)}`).catch(err => { if (err.status === 404) return {}; throw err }),
     api('GET', '/devices'),
     api('GET', `/backup/snapshots/${encodeURIComponent(snapshotId)}/tree?${new URLSearchParams({ path: dir })}`)
   ])
-  const snapshot = snapshots.find(s => s.id === snapshotId)
   const label = snapshot ? `${snapshot.deviceName}, ${timeText(snapshot.committedAt)}` : snapshotId
   document.title = `Snapshot of ${snapshot?.deviceName ?? snapshotId} · Aerie`
   const fileHref = path => `/api/v1/backup/snapshots/${encodeURIComponent(snapshotId)}/file?${new URLSearchParams({ path })}`
