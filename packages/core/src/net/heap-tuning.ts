@@ -33,5 +33,9 @@ export const AGENT_V8_FLAGS: readonly string[] = ['--max-semi-space-size=8']
 export function restartWithV8Flags (flags: readonly string[]): void {
   const missing = flags.filter(flag => !process.execArgv.includes(flag))
   if (missing.length === 0 || typeof process.execve !== 'function' || process.versions.electron !== undefined || process.channel !== undefined) return
-  process.execve(process.execPath, [process.execPath, ...missing, ...process.execArgv, ...process.argv.slice(1)], process.env)
+  try {
+    process.execve(process.execPath, [process.execPath, ...missing, ...process.execArgv, ...process.argv.slice(1)], process.env)
+  } catch {
+    // Runs on as it is: the flags save memory, and their absence loses nothing else.
+  }
 }
