@@ -1,9 +1,9 @@
-import { constants } from 'node:fs'
 import { lstat, open, readdir, readlink } from 'node:fs/promises'
 import { isAbsolute, join, resolve, sep } from 'node:path'
 import ignore from 'ignore'
 import { chunkStream } from '../chunking/index.ts'
 import { inParallel } from '../util/in-parallel.ts'
+import { READ_NONBLOCKING } from '../util/open-files.ts'
 import { BackupError } from './errors.ts'
 import { ChunkUploader } from './chunk-uploader.ts'
 import { chunkListsOf, encodeTree, MAX_TREE_BYTES, readTree } from './tree.ts'
@@ -181,8 +181,8 @@ export async function backupPaths (options: BackupOptions): Promise<BackupResult
       // Reads and buffers sized to the file: most files are small, and 5 MiB of buffers for
       // each was most of a first backup's garbage collection.
       const expectedBytes = before.size
-      // Non-blocking: a FIFO swapped in since the lstat would otherwise hold the open for good.
-      const source = (await open(node.path, constants.O_RDONLY | constants.O_NONBLOCK)).createReadStream({ highWaterMark: Math.min(READ_BYTES, expectedBytes + 1) })
+      // A FIFO may have been swapped in since the lstat (see READ_NONBLOCKING).
+      const source = (await open(node.path, READ_NONBLOCKING)).createReadStream({ highWaterMark: Math.min(READ_BYTES, expectedBytes + 1) })
       for await (const chunk of chunkStream(source, { keepBytes: true, expectedBytes, ...(options.signal === undefined ? {} : { signal: options.signal }) })) {
         chunks.push({ hash: chunk.hash, size: chunk.size })
         await uploader.add(chunk.hash, chunk.bytes!)

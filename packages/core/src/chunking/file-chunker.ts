@@ -1,6 +1,6 @@
-import { constants } from 'node:fs'
 import { open } from 'node:fs/promises'
 import { InvalidInputError } from '../errors.ts'
+import { READ_NONBLOCKING } from '../util/open-files.ts'
 import { readFully } from '../util/read-fully.ts'
 import { chunkId } from './chunk-id.ts'
 import { findCutPoint, MAX_CHUNK_SIZE } from './fastcdc.ts'
@@ -48,8 +48,7 @@ export function hashChunksOfBuffer (buf: Uint8Array): Chunk[] {
  */
 export async function chunkFile (path: string, options: ChunkingOptions = {}): Promise<Chunk[]> {
   options.signal?.throwIfAborted()
-  // Non-blocking: opening a FIFO would wait for a writer (a regular file ignores the flag).
-  const file = await open(path, constants.O_RDONLY | constants.O_NONBLOCK)
+  const file = await open(path, READ_NONBLOCKING)
   try {
     const stat = await file.stat()
     // A FIFO or a device would block or never end.

@@ -3,6 +3,13 @@ import { open } from 'node:fs/promises'
 import type { FileHandle } from 'node:fs/promises'
 
 /**
+ * Flags for opening a file to read its content. Non-blocking: opening a FIFO put in a file's
+ * place would wait for a writer, holding one of libuv's four threads (or the event loop) for
+ * good. A regular file ignores the flag; a reader checks it has one (fstat) or hashes what it read.
+ */
+export const READ_NONBLOCKING = constants.O_RDONLY | constants.O_NONBLOCK
+
+/**
  * Read-only file handles kept open between reads of the same file: a 1 GiB file is ~16 000
  * chunks, and an open and a close for each cost more than the reading. A handle is closed
  * when it has not been used for `idleMs`, or when more than `max` are open (least recently
@@ -29,9 +36,7 @@ export class OpenFiles {
   async use<T> (path: string, read: (file: FileHandle) => Promise<T>): Promise<T> {
     let entry = this.handles.get(path)
     if (entry === undefined) {
-      // Non-blocking: opening a FIFO put in a file's place would wait for a writer, holding one
-      // of libuv's four threads for good (a regular file ignores the flag).
-      entry = { handle: open(path, constants.O_RDONLY | constants.O_NONBLOCK), busy: 0, used: Date.now() }
+      entry = { handle: open(path, READ_NONBLOCKING), busy: 0, used: Date.now() }
       this.handles.set(path, entry)
       this.evict()
       this.sweeper ??= setInterval(() => { this.sweep() }, this.idleMs).unref()
