@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { constants } from 'node:fs'
-import { access, chmod, lstat, mkdir, open, readlink, rename, rmdir, symlink, unlink, utimes } from 'node:fs/promises'
+import { chmod, lstat, mkdir, open, readlink, rename, rmdir, symlink, unlink, utimes } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { encodeVersion, LOCAL } from '../index/index.ts'
 import { TEMP_PREFIX } from '../scan/folder-marker.ts'
@@ -298,10 +298,7 @@ async function buildFile (pass: Pass, item: Needed): Promise<Stats | 'skipped'> 
 
   if (!pass.safeDirs.has(dirname(item.path))) await mkdir(dirname(target), { recursive: true })
   const temp = join(dirname(target), tempName(item.path, winner))
-  // A temporary file that is already there is an interrupted attempt at this very version.
-  let file = await openTemp(temp)
-  const resumed = file === undefined
-  file ??= await open(temp, constants.O_RDWR)
+  const { file, resumed } = await openTemp(temp)
   let built: Stats
   try {
     const have = resumed ? await verifiedPrefix(file, winner) : new Set<number>()
@@ -362,19 +359,23 @@ async function buildFile (pass: Pass, item: Needed): Promise<Stats | 'skipped'> 
 }
 
 /**
- * A new temporary file, or undefined when one is there (an earlier attempt, resumed). One
- * that attempt had already made read-only (the file's mode) cannot be written: started anew.
+ * The temporary file, new, or `resumed` when an interrupted attempt at this very version left
+ * it. One that attempt had already made read-only (the file's mode) cannot be written to: it is
+ * started anew.
  */
-async function openTemp (temp: string): Promise<FileHandle | undefined> {
+async function openTemp (temp: string): Promise<{ file: FileHandle, resumed: boolean }> {
   try {
-    return await open(temp, 'wx+', 0o600)
+    return { file: await open(temp, 'wx+', 0o600), resumed: false }
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
   }
-  const writable = await access(temp, constants.W_OK).then(() => true, () => false)
-  if (writable) return undefined
+  try {
+    return { file: await open(temp, constants.O_RDWR), resumed: true }
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EACCES') throw err
+  }
   await unlink(temp)
-  return await open(temp, 'wx+', 0o600)
+  return { file: await open(temp, 'wx+', 0o600), resumed: false }
 }
 
 /** Chunks of an earlier attempt's temporary file that still verify, by position. */
