@@ -162,47 +162,46 @@ describe('TLS record phase', () => {
     expect(received).toEqual({ hash: sent, bytes: 3 * 1024 * 1024 })
   })
 
-  it('closing the connection right after a burst of sends still delivers every byte', async () => {
+  /** A stream from a new connection to a peer that reads it to its end; `received` is what it read. */
+  async function streamToReader (): Promise<{ connection: Connection, stream: Stream, received: Promise<{ hash: string, bytes: number }> }> {
     const a = await host(devices[0]!)
     const b = await host(devices[1]!)
     const got = Promise.withResolvers<{ hash: string, bytes: number }>()
     await b.libp2p.handle(EXCHANGE, async (stream) => { got.resolve(await receiveAll(stream)) })
     const connection = await a.libp2p.dial(multiaddr(b.addresses()[0]!))
-    const stream = await connection.newStream(EXCHANGE)
-    // Sent without waiting for drain, so most of it is still queued above the socket
-    // (muxer and record layer) when the close begins.
-    const hash = createHash('sha256')
-    let bytes = 0
-    for (const piece of pieces(8 * 1024 * 1024, randomBytes(64))) {
-      hash.update(piece)
-      bytes += piece.byteLength
-      stream.send(piece)
-    }
-    await stream.close({ signal: AbortSignal.timeout(30_000) })
-    await connection.close({ signal: AbortSignal.timeout(30_000) })
-    expect(await got.promise).toEqual({ hash: hash.digest('hex'), bytes })
-  }, 60_000)
+    return { connection, stream: await connection.newStream(EXCHANGE), received: got.promise }
+  }
 
-  it('small messages sent in one turn leave in a few writes, in order, and a close right after delivers them', async () => {
-    const a = await host(devices[0]!)
-    const b = await host(devices[1]!)
-    const got = Promise.withResolvers<{ hash: string, bytes: number }>()
-    await b.libp2p.handle(EXCHANGE, async (stream) => { got.resolve(await receiveAll(stream)) })
-    const connection = await a.libp2p.dial(multiaddr(b.addresses()[0]!))
-    const stream = await connection.newStream(EXCHANGE)
-    // Each TLS write is a system call (and a TLS record): a pull's chunk requests, sent in
-    // one turn, must not cost one each.
-    const writes = vi.spyOn((recordLayerOf(connection) as { tls: TLSSocket }).tls, 'write')
+  /** Sends every message at once, never waiting for drain; returns their SHA-256 and count. */
+  function sendAtOnce (stream: Stream, messages: Iterable<Uint8Array>): { hash: string, bytes: number } {
     const hash = createHash('sha256')
     let bytes = 0
-    for (let i = 0; i < 1000; i++) {
-      const message = randomBytes(1 + i % 200)
+    for (const message of messages) {
       hash.update(message)
       bytes += message.byteLength
       stream.send(message)
     }
+    return { hash: hash.digest('hex'), bytes }
+  }
+
+  it('closing the connection right after a burst of sends still delivers every byte', async () => {
+    const { connection, stream, received } = await streamToReader()
+    // Sent without waiting for drain, so most of it is still queued above the socket
+    // (muxer and record layer) when the close begins.
+    const sent = sendAtOnce(stream, pieces(8 * 1024 * 1024, randomBytes(64)))
     await stream.close({ signal: AbortSignal.timeout(30_000) })
-    expect(await got.promise).toEqual({ hash: hash.digest('hex'), bytes })
+    await connection.close({ signal: AbortSignal.timeout(30_000) })
+    expect(await received).toEqual(sent)
+  }, 60_000)
+
+  it('small messages sent in one turn leave in a few writes, in order, and a close right after delivers them', async () => {
+    const { connection, stream, received } = await streamToReader()
+    // Each TLS write is a system call (and a TLS record): a pull's chunk requests, sent in
+    // one turn, must not cost one each.
+    const writes = vi.spyOn((recordLayerOf(connection) as { tls: TLSSocket }).tls, 'write')
+    const sent = sendAtOnce(stream, Array.from({ length: 1000 }, (_, i) => randomBytes(1 + i % 200)))
+    await stream.close({ signal: AbortSignal.timeout(30_000) })
+    expect(await received).toEqual(sent)
     expect(writes.mock.calls.length).toBeLessThan(20)
   }, 60_000)
 })
