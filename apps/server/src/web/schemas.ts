@@ -13,6 +13,9 @@ export function closed (properties: Record<string, object>, required: string[] =
   return { type: 'object', additionalProperties: false, required, properties }
 }
 
+/** Path parameters of a route for one thing named by its id (`/…/:id`). */
+export const idParams = closed({ id: idParamSchema })
+
 /** For a POST that takes no fields: `{}`, so nothing unexpected gets through either. */
 export const emptyBody = closed({})
 export const okSchema = closed({ ok: { type: 'boolean' } })

@@ -10,7 +10,7 @@ import type { TeamServerApi } from '../../team-server-api.ts'
 import { actorOf, viaOf } from '../auth.ts'
 import type { WebContext } from '../context.ts'
 import { responses } from '../errors.ts'
-import { closed, emptyBody, idParamSchema } from '../schemas.ts'
+import { closed, emptyBody, idParams, idParamSchema } from '../schemas.ts'
 
 const count = { type: 'integer', minimum: 0, maximum: 100_000 }
 const retentionSchema = closed(Object.fromEntries(RETENTION_RULES.map(rule => [rule, count])))
@@ -101,7 +101,7 @@ export function backupRoutes (ctx: WebContext): FastifyPluginAsync {
       schema: {
         summary: 'One backup snapshot',
         tags: ['backup'],
-        params: closed({ id: idParamSchema }),
+        params: idParams,
         response: responses(closed({ snapshot: snapshotSchema }))
       }
     }, async request => {

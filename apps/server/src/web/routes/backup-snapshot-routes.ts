@@ -8,13 +8,12 @@ import { contentDisposition, contentTypeOf, DOWNLOAD_CSP } from '../../share/fil
 import { actorOf } from '../auth.ts'
 import type { WebContext } from '../context.ts'
 import { responses } from '../errors.ts'
-import { closed, idParamSchema } from '../schemas.ts'
+import { closed, idParams, idParamSchema } from '../schemas.ts'
 import { backupAdminOf, backupAuditor } from './backup-routes.ts'
 
 const str = { type: 'string' }
 // A path in a snapshot, from its root ('home/ada/Documents'); the schema bounds it, the browser says what is wrong with it.
 const snapshotPathSchema = { type: 'string', maxLength: 4096 } as const
-const snapshotParams = closed({ id: idParamSchema })
 const itemSchema = closed({
   name: str,
   type: { type: 'string', enum: ['file', 'dir', 'symlink'] },
@@ -51,7 +50,7 @@ export function backupSnapshotRoutes (ctx: WebContext): FastifyPluginAsync {
       schema: {
         summary: 'One directory of a snapshot: its entries by name (`path` from the snapshot\'s root, like home/ada/Documents; the root when absent)',
         tags: ['backup'],
-        params: snapshotParams,
+        params: idParams,
         querystring: closed({ path: snapshotPathSchema }, []),
         response: responses(closed({ snapshot: str, path: str, entries: { type: 'array', items: itemSchema } }))
       }
@@ -65,7 +64,7 @@ export function backupSnapshotRoutes (ctx: WebContext): FastifyPluginAsync {
       schema: {
         summary: 'Download one file of a snapshot (`path` from the snapshot\'s root); every chunk is verified, and a damaged one ends the download with an error',
         tags: ['backup'],
-        params: snapshotParams,
+        params: idParams,
         querystring: closed({ path: snapshotPathSchema }),
         response: responses({ description: 'the file\'s bytes', content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } })
       },
@@ -102,7 +101,7 @@ export function backupSnapshotRoutes (ctx: WebContext): FastifyPluginAsync {
       schema: {
         summary: 'Let another device restore this snapshot (`aerie restore SNAPSHOT --to DIR` on that device) until the grant expires or is revoked',
         tags: ['backup'],
-        params: snapshotParams,
+        params: idParams,
         body: closed({ device: idParamSchema, ttlMinutes: { type: 'integer', minimum: 5, maximum: 60 * 24 * 30 } }, ['device']),
         response: responses(closed({ grant: restoreGrantSchema, command: str }))
       }
@@ -131,7 +130,7 @@ export function backupSnapshotRoutes (ctx: WebContext): FastifyPluginAsync {
       schema: {
         summary: 'Revoke a restore grant: its device can no longer open the snapshot (a restore it is running now finishes)',
         tags: ['backup'],
-        params: closed({ id: idParamSchema }),
+        params: idParams,
         response: responses(closed({ grant: restoreGrantSchema }))
       }
     }, async request => {

@@ -8,7 +8,7 @@ import { actorOf, principalOf, viaOf } from '../auth.ts'
 import type { WebContext } from '../context.ts'
 import { responses } from '../errors.ts'
 import { createFolderAccess } from '../folder-access.ts'
-import { closed, idParamSchema } from '../schemas.ts'
+import { closed, idParams, idParamSchema } from '../schemas.ts'
 
 const shareSchema = closed({
   id: { type: 'string' },
@@ -137,7 +137,7 @@ export function shareRoutes (ctx: WebContext, shares: ShareLinks): FastifyPlugin
       schema: {
         summary: 'Revoke a share link: it answers 410 from now on',
         tags: ['shares'],
-        params: closed({ id: idParamSchema }),
+        params: idParams,
         response: responses(closed({ share: shareSchema }))
       }
     }, async request => {

@@ -5,7 +5,7 @@ import type { ApiTokenRecord } from '../../metadata/stores.ts'
 import { actorOf, principalOf, sessionPrincipalOf, viaOf } from '../auth.ts'
 import type { WebContext } from '../context.ts'
 import { responses } from '../errors.ts'
-import { apiTokenSchema, closed, idParamSchema } from '../schemas.ts'
+import { apiTokenSchema, closed, idParams } from '../schemas.ts'
 
 /** API tokens for automation: your own (an administrator may revoke anyone's); the secret is shown once. */
 export function tokenRoutes (ctx: WebContext): FastifyPluginAsync {
@@ -44,7 +44,7 @@ export function tokenRoutes (ctx: WebContext): FastifyPluginAsync {
       schema: {
         summary: 'Revoke an API token',
         tags: ['tokens'],
-        params: closed({ id: idParamSchema }),
+        params: idParams,
         response: responses(closed({ token: apiTokenSchema }))
       }
     }, async request => {

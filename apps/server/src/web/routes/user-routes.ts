@@ -7,7 +7,7 @@ import type { Role, UserRecord } from '../../metadata/stores.ts'
 import { actorOf, principalOf, viaOf } from '../auth.ts'
 import type { WebContext } from '../context.ts'
 import { responses } from '../errors.ts'
-import { closed, emailSchema, emptyBody, idParamSchema, passwordSchema, roleSchema, userSchema, userView } from '../schemas.ts'
+import { closed, emailSchema, emptyBody, idParams, passwordSchema, roleSchema, userSchema, userView } from '../schemas.ts'
 
 /** Users (administrators only): list, create with a first password, disable, enable, reset a lost second factor. */
 export function userRoutes (ctx: WebContext): FastifyPluginAsync {
@@ -19,7 +19,6 @@ export function userRoutes (ctx: WebContext): FastifyPluginAsync {
     return user
   }
   const userResponse = responses(closed({ user: userSchema }))
-  const params = closed({ id: idParamSchema })
 
   return async app => {
     app.get('/users', {
@@ -46,7 +45,7 @@ export function userRoutes (ctx: WebContext): FastifyPluginAsync {
 
     app.post<{ Params: { id: string } }>('/users/:id/disable', {
       config: { access: 'admin' },
-      schema: { summary: 'Disable a user: their sessions end and their API tokens stop working', tags: ['users'], params, body: emptyBody, response: userResponse }
+      schema: { summary: 'Disable a user: their sessions end and their API tokens stop working', tags: ['users'], params: idParams, body: emptyBody, response: userResponse }
     }, async request => {
       const user = find(request.params.id)
       if (user.id === principalOf(request).user.id) throw new ConflictError('you cannot disable your own account; ask another administrator')
@@ -62,7 +61,7 @@ export function userRoutes (ctx: WebContext): FastifyPluginAsync {
 
     app.post<{ Params: { id: string } }>('/users/:id/enable', {
       config: { access: 'admin' },
-      schema: { summary: 'Enable a disabled user again', tags: ['users'], params, body: emptyBody, response: userResponse }
+      schema: { summary: 'Enable a disabled user again', tags: ['users'], params: idParams, body: emptyBody, response: userResponse }
     }, async request => {
       const user = find(request.params.id)
       if (user.disabledAt !== undefined) {
@@ -76,7 +75,7 @@ export function userRoutes (ctx: WebContext): FastifyPluginAsync {
       config: { access: 'admin' },
       schema: {
         summary: 'Turn off a user\'s two-step sign-in (a lost phone and no recovery codes); their sessions end',
-        tags: ['users'], params, body: emptyBody, response: userResponse
+        tags: ['users'], params: idParams, body: emptyBody, response: userResponse
       }
     }, async request => {
       const user = find(request.params.id)
