@@ -257,19 +257,14 @@ export class TlsStream extends AbstractMessageStream {
   }
 
   sendData (data: Uint8ArrayList): SendResult {
-    // Everything is taken into our own queue, and the queue is written one write at a time,
-    // as a plain TLS sender would: once a write is left pending (the socket is full), the
-    // rest waits until it completes (onWritten). Writes queued behind a pending one would
-    // leave as one writev, which TLSWrap first copies into a single buffer, and joining a
-    // muxer frame's header to its payload is the same copy into fresh memory: a payload is
-    // written as it came, small buffers in a row (a yamux header, a message's length) joined.
-    // Handing back what was not written instead cost libp2p a slice, a copy and a put-back
-    // of its whole queue each time: with 24 KiB messages (a backup's chunks) that grew with
-    // the backlog, 63–204 MB/s and 7–11 CPU-s/GiB for 512 MiB; now 412–538 MB/s and 3.1–3.3
-    // (`npm run bench -- transport --message 24KiB`), 256 KiB messages unchanged.
-    // Small messages wait for the end of the event loop's turn, so that what is sent in one
-    // turn (a pull's chunk requests, their small answers) leaves in a few writes, not a write
-    // and a system call each: 20 000 files of 4 KiB took 47 000 writes to send.
+    // Everything is taken into our own queue: handing back what was not written cost libp2p a
+    // slice, a copy and a put-back of its whole queue each time (with 24 KiB messages, cost
+    // that grew with the backlog). The queue is written one write at a time, as a plain TLS
+    // sender would (writes queued behind a pending one would leave as a writev that TLSWrap
+    // first copies into one buffer); large buffers go as they came, small ones in a row are
+    // joined. Small messages wait for the end of the event loop's turn, so that what one turn
+    // sends (a pull's chunk requests, small files' answers) costs a few system calls, not one
+    // each. Measurements: docs/status.md, Authenticated links.
     for (const buf of data) {
       this.queue.push(buf)
       this.queuedBytes += buf.byteLength
