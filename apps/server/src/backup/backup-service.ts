@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import {
   AerieError, BACKUP_ERROR, BACKUP_GET, BACKUP_LACKS, BACKUP_NOT_FOUND, BACKUP_OK, BACKUP_PUT, BACKUP_REFUSED, BACKUP_REQUEST, BACKUP_WINDOW,
   backupFrame, chunkIdFromHex, chunkIdHex, decodeChunkList, decodeTree, MAX_BACKUP_FRAME, MAX_BACKUP_JSON, MAX_LACKS, messageChannel,
-  parseBackupRequest, ProtocolError, referencesOf, SnapshotNotFoundError
+  parseBackupRequest, ProtocolError, referencesOf, releaseBytes, SnapshotNotFoundError
 } from '@aerie/core'
 import { snapshotChecker } from './snapshot-check.ts'
 import type { BackupRequest, BackupResponse, ChunkStore, SnapshotSummary } from '@aerie/core'
@@ -256,13 +256,15 @@ export function backupService (init: BackupServiceInit): BackupService {
           if (broken !== undefined) throw broken
           const frame = await channel.read()
           if (frame === undefined) break
+          const size = frame.byteLength
           inFlight++
-          heldBytes += frame.byteLength
-          const reply = current.answer(frame)
+          heldBytes += size
+          // Once answered, nothing reads the request again (a put's bytes were sealed into the store).
+          const reply = current.answer(frame).finally(() => { releaseBytes(frame) })
           writer = writer.then(async () => {
             await channel.write(await reply)
             inFlight--
-            heldBytes -= frame.byteLength
+            heldBytes -= size
             wake?.()
           })
           // A failed write ends the stream, which ends the read above.

@@ -1,4 +1,5 @@
 import { chunkIdHex } from '../chunking/chunk-id.ts'
+import { releaseBytes } from '../util/release-bytes.ts'
 import type { ChunkStore } from '../store/chunk-store.ts'
 import type { BlobSource } from './tree.ts'
 
@@ -9,6 +10,7 @@ import type { BlobSource } from './tree.ts'
 export interface BackupTarget {
   /** For each hash, in order: true when the repository does not have it. */
   lacks(hashes: readonly Uint8Array[]): Promise<boolean[]>
+  /** Must not keep `bytes` once it has resolved: the uploader frees them then. */
   put(hash: Uint8Array, bytes: Uint8Array): Promise<void>
 }
 
@@ -35,7 +37,8 @@ const BATCHES_IN_FLIGHT = 4
  * Collects blobs as the walker makes them, asks the target which it lacks a batch at a time,
  * and sends those; up to BATCHES_IN_FLIGHT batches are out while the next fills, so reading,
  * sending and the server's writing overlap with a bounded amount in memory. A blob asked
- * about or sent once in a run is not asked again.
+ * about or sent once in a run is not asked again. Blobs added are the uploader's: their
+ * memory is freed once their batch is settled (releaseBytes).
  */
 export class ChunkUploader {
   private readonly target: BackupTarget
@@ -52,9 +55,10 @@ export class ChunkUploader {
     this.target = target
   }
 
+  /** Hands the blob over: the caller must not read `bytes` afterwards. */
   async add (hash: Uint8Array, bytes: Uint8Array): Promise<void> {
     const key = chunkIdHex(hash)
-    if (this.seen.has(key)) return
+    if (this.seen.has(key)) { releaseBytes(bytes); return }
     this.seen.add(key)
     this.pending.push({ hash, bytes })
     this.pendingBytes += bytes.byteLength
@@ -88,10 +92,25 @@ export class ChunkUploader {
   }
 
   private async send (batch: Array<{ hash: Uint8Array, bytes: Uint8Array }>): Promise<void> {
-    const lacks = await this.target.lacks(batch.map(b => b.hash))
-    const missing = batch.filter((_, i) => lacks[i] === true)
-    await Promise.all(missing.map(async b => { await this.target.put(b.hash, b.bytes) }))
-    this.sentChunks += missing.length
-    this.sentBytes += missing.reduce((n, b) => n + b.bytes.byteLength, 0)
+    // Bytes nothing uses any more: the target has them, or was sent them and said it stored
+    // them (the answer comes after the last byte left). A put that failed may still be queued
+    // on its way out, so its bytes are left to the garbage collector.
+    const done: Uint8Array[] = []
+    try {
+      const lacks = await this.target.lacks(batch.map(b => b.hash))
+      const missing: typeof batch = []
+      for (const [i, b] of batch.entries()) {
+        if (lacks[i] === true) missing.push(b)
+        else done.push(b.bytes)
+      }
+      await Promise.all(missing.map(async b => {
+        await this.target.put(b.hash, b.bytes)
+        done.push(b.bytes)
+      }))
+      this.sentChunks += missing.length
+      this.sentBytes += missing.reduce((n, b) => n + b.bytes.byteLength, 0)
+    } finally {
+      for (const bytes of done) releaseBytes(bytes)
+    }
   }
 }

@@ -1,10 +1,11 @@
 import { AerieError, ProtocolError } from '../errors.ts'
 import {
   BACKUP_ERROR, BACKUP_GET, BACKUP_LACKS, BACKUP_NOT_FOUND, BACKUP_OK, BACKUP_PROTOCOL, BACKUP_PUT, BACKUP_REFUSED, BACKUP_REQUEST, BACKUP_WINDOW,
-  backupFrame, MAX_BACKUP_FRAME, MAX_LACKS, parseBackupResponse
+  backupFrame, backupFrameParts, MAX_BACKUP_FRAME, MAX_LACKS, parseBackupResponse
 } from '../protocol/backup-messages.ts'
 import { messageChannel } from '../protocol/message-channel.ts'
 import type { Connection } from '@libp2p/interface'
+import type { Uint8ArrayList } from 'uint8arraylist'
 import type { BackupRequest, BackupResponse, NewSnapshot, OpenPurpose, SnapshotSummary } from '../protocol/backup-messages.ts'
 import type { MessageChannel } from '../protocol/message-channel.ts'
 import type { BackupTarget } from './chunk-uploader.ts'
@@ -31,7 +32,7 @@ interface Pending { resolve(frame: Uint8Array): void, reject(err: Error): void }
 /** One backup stream: requests pipelined, up to BACKUP_WINDOW in flight, answered in order. */
 interface RequestStream {
   /** Sends a request frame and resolves with its answer (an error answer is thrown). */
-  call(frame: Uint8Array): Promise<Uint8Array>
+  call(frame: Uint8Array | Uint8ArrayList): Promise<Uint8Array>
   readonly bytesOut: number
   close(): Promise<void>
 }
@@ -68,8 +69,8 @@ async function openRequestStream (connection: Connection): Promise<RequestStream
 
   // Requests made in one turn of the event loop go out in one write (a restore asks for many
   // chunks at once), one write at a time, in the order the answers are expected.
-  let outbox: Uint8Array[] = []
-  function send (frame: Uint8Array): Promise<void> {
+  let outbox: Array<Uint8Array | Uint8ArrayList> = []
+  function send (frame: Uint8Array | Uint8ArrayList): Promise<void> {
     outbox.push(frame)
     if (outbox.length === 1) {
       const previous = writing
@@ -140,7 +141,8 @@ export async function openRemoteRepository (connection: Connection): Promise<Rem
       return answers
     },
     async put (hash, bytes) {
-      const reply = await main.call(backupFrame(BACKUP_PUT, hash, bytes))
+      // The blob goes out as it is: joined into one frame, every byte of a backup was copied once more.
+      const reply = await main.call(backupFrameParts(BACKUP_PUT, hash, bytes))
       if (reply[0] !== BACKUP_OK) throw new ProtocolError('the team server did not store a chunk')
     },
     async get (hash) {

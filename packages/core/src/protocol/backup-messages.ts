@@ -1,3 +1,4 @@
+import { Uint8ArrayList } from 'uint8arraylist'
 import { ProtocolError } from '../errors.ts'
 
 /**
@@ -119,6 +120,11 @@ function parseNewSnapshot (input: unknown, wrong: (what: string) => ProtocolErro
     throw wrong('counters is not a set of whole numbers')
   }
   return { root: s.root, paths: s.paths as string[], startedAt: new Date(s.startedAt).toISOString(), counters: counters as Record<string, number> }
+}
+
+/** backupFrame without joining the parts: a blob's bytes go out as they are, not copied. */
+export function backupFrameParts (first: number, ...parts: Uint8Array[]): Uint8ArrayList {
+  return new Uint8ArrayList(Uint8Array.of(first), ...parts)
 }
 
 /** A frame: its kind or status byte, then its parts. */

@@ -17,7 +17,7 @@ export interface MessageChannel {
   /** A list is written as one message, without joining its parts. */
   write(message: Uint8Array | Uint8ArrayList, options?: AbortOptions): Promise<void>
   /** Several messages in one write: one muxer frame and one TLS record instead of one each. */
-  writeMany(messages: readonly Uint8Array[], options?: AbortOptions): Promise<void>
+  writeMany(messages: ReadonlyArray<Uint8Array | Uint8ArrayList>, options?: AbortOptions): Promise<void>
   readJson(options?: AbortOptions): Promise<unknown>
   writeJson(message: unknown, options?: AbortOptions): Promise<void>
   /** writeMany for JSON messages. */

@@ -4,6 +4,7 @@ import { chunkIdHex, isChunk } from '../chunking/chunk-id.ts'
 import { InvalidInputError, InvalidKeyError, StoreDamagedError } from '../errors.ts'
 import { OpenFiles } from '../util/open-files.ts'
 import { readFully } from '../util/read-fully.ts'
+import { releaseBytes } from '../util/release-bytes.ts'
 import { openBlob, sealBlob, sealParts } from './data-key.ts'
 import { createPack, ENTRY_HEADER_BYTES, entryHeader, newPackName, PACK_MAGIC, packLabel, reopenPack } from './pack-files.ts'
 import { syncDirectory, writeAll } from '../util/durable-io.ts'
@@ -159,6 +160,9 @@ export async function openPackStore (options: PackStoreOptions): Promise<ChunkSt
       for (const [pack, { at, buffers }] of writes) await writeAll(pack.file, buffers, at)
     } catch (err) {
       written.failure = { err }
+    } finally {
+      // Written (or given up): nothing reads the sealed copies again.
+      for (const entry of batch) for (const part of entry.sealed) releaseBytes(part)
     }
     return written
   }
@@ -258,6 +262,7 @@ export async function openPackStore (options: PackStoreOptions): Promise<ChunkSt
     try {
       const got = await readers.use(packPath(place.pack), async file => await readFully(file, sealed, 0, sealed.byteLength, place.at))
       plain = got < place.length ? 'its pack file is cut short' : unseal(place, sealed, options.callerVerifies !== true)
+      releaseBytes(sealed)
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
       plain = 'its pack file is missing'

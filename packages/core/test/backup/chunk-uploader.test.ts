@@ -4,7 +4,8 @@ import { ChunkUploader } from '../../src/backup/index.ts'
 import type { BackupTarget } from '../../src/backup/index.ts'
 
 // The uploader keeps a bounded number of batches out at once, sends every blob the target
-// lacks exactly once, and reports a failed put instead of finishing as if all were stored.
+// lacks exactly once, reports a failed put instead of finishing as if all were stored, and
+// frees each blob's memory once the target has it (but not while a failed put may still hold it).
 
 const CHUNK = 256 * 1024
 /** 8 MiB batches of 256 KiB chunks. */
@@ -67,5 +68,37 @@ describe('ChunkUploader', () => {
       await uploader.finish()
     })()
     await expect(run).rejects.toThrow('disk full on the server')
+  })
+
+  it('frees each blob once the target has it, whether it was sent or already there', async () => {
+    const kept = new Map<string, Buffer>()
+    const target: BackupTarget = {
+      // The target has every other blob already.
+      lacks: async hashes => hashes.map((_, i) => i % 2 === 0),
+      put: async (hash, bytes) => { kept.set(Buffer.from(hash).toString('hex'), Buffer.from(bytes)) }
+    }
+    const uploader = new ChunkUploader(target)
+    const blobs = Array.from({ length: PER_BATCH * 3 }, blob)
+    const copies = blobs.map(b => Buffer.from(b.bytes))
+    for (const b of blobs) await uploader.add(b.hash, b.bytes)
+    await uploader.finish()
+    expect(blobs.every(b => b.bytes.byteLength === 0)).toBe(true)
+    // What was sent arrived whole before it was freed.
+    expect(kept.size).toBe(blobs.length / 2)
+    for (const [i, b] of blobs.entries()) {
+      if (i % PER_BATCH % 2 === 0) expect(kept.get(Buffer.from(b.hash).toString('hex'))?.equals(copies[i]!)).toBe(true)
+    }
+  })
+
+  it('does not free the bytes of a put that failed: they may still be on their way out', async () => {
+    const target: BackupTarget = {
+      lacks: async hashes => hashes.map(() => true),
+      put: async () => { throw new Error('the stream broke') }
+    }
+    const uploader = new ChunkUploader(target)
+    const blobs = Array.from({ length: 4 }, blob)
+    for (const b of blobs) await uploader.add(b.hash, b.bytes)
+    await expect(uploader.finish()).rejects.toThrow('the stream broke')
+    expect(blobs.every(b => b.bytes.byteLength === CHUNK)).toBe(true)
   })
 })
