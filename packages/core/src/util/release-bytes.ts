@@ -8,7 +8,8 @@
  *
  * Only for bytes the caller owns alone and will not read again, and that nothing it handed
  * them to still uses (a write not yet finished, a queue). A view that is not the whole of its
- * memory (a slice of Node's shared pool, a part of a larger read) is left as it is.
+ * memory (a slice of Node's shared pool, a part of a larger socket read whose other bytes may be
+ * another message still in use) is left as it is.
  */
 export function releaseBytes (bytes: Uint8Array): void {
   const memory = bytes.buffer
