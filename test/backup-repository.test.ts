@@ -11,7 +11,7 @@ import {
 import { createAuditLog } from '../apps/server/src/audit/audit-log.ts'
 import { backupService } from '../apps/server/src/backup/backup-service.ts'
 import { openServerMetadata } from '../apps/server/src/metadata/server-db.ts'
-import type { BackupTarget, ChunkStore } from '@aerie/core'
+import type { BackupTarget, ChunkStore, FrameParts } from '@aerie/core'
 import type { BackupSession } from '../apps/server/src/backup/backup-service.ts'
 import type { ServerMetadata } from '../apps/server/src/metadata/stores.ts'
 
@@ -22,8 +22,8 @@ import type { ServerMetadata } from '../apps/server/src/metadata/stores.ts'
 const ADA = { deviceId: 'adaadaadaadaadaa', deviceName: 'ada-laptop', user: 'ada@example.com', address: '/ip4/127.0.0.1/tcp/1' }
 const BOB = { deviceId: 'bobbobbobbobbobb', deviceName: 'bob-laptop', user: 'bob@example.com', address: '/ip4/127.0.0.1/tcp/2' }
 
-const json = (session: BackupSession, message: unknown): Promise<Uint8Array> => session.answer(backupFrame(BACKUP_REQUEST, new TextEncoder().encode(JSON.stringify(message))))
-const body = (frame: Uint8Array): { code?: string, message?: string, type?: string, snapshot?: { id: string, root: string }, snapshots?: Array<{ id: string }> } =>
+const json = (session: BackupSession, message: unknown): Promise<FrameParts> => session.answer(backupFrame(BACKUP_REQUEST, new TextEncoder().encode(JSON.stringify(message))))
+const body = (frame: FrameParts): { code?: string, message?: string, type?: string, snapshot?: { id: string, root: string }, snapshots?: Array<{ id: string }> } =>
   JSON.parse(new TextDecoder().decode(frame.subarray(1)))
 
 /** A device's target through a session: the same frames the remote client sends. */
@@ -35,7 +35,7 @@ function sessionTarget (session: BackupSession): BackupTarget {
     },
     async put (hash, bytes) {
       const reply = await session.answer(backupFrame(BACKUP_PUT, hash, bytes))
-      if (reply[0] !== BACKUP_OK) throw new Error(body(reply).message)
+      if (reply.get(0) !== BACKUP_OK) throw new Error(body(reply).message)
     }
   }
 }
@@ -60,7 +60,7 @@ describe('the backup repository on the team server', () => {
     await writeFile(join(src, 'secret.txt'), 'ada\'s secret')
     const result = await backupPaths({ paths: [src], target: sessionTarget(ada) })
     const committed = await json(ada, { type: 'commit', snapshot: { root: chunkIdHex(result.root), paths: result.paths, startedAt: new Date().toISOString(), counters: { files: 1 } } })
-    expect(committed[0]).toBe(BACKUP_OK)
+    expect(committed.get(0)).toBe(BACKUP_OK)
     adaSnapshot = body(committed).snapshot!
   })
   afterEach(async () => {
@@ -71,16 +71,16 @@ describe('the backup repository on the team server', () => {
 
   it('answers another device\'s snapshot as unknown, and refuses its blobs', async () => {
     const forged = await json(bob, { type: 'open', id: adaSnapshot.id, purpose: 'restore' })
-    expect(forged[0]).toBe(BACKUP_ERROR)
+    expect(forged.get(0)).toBe(BACKUP_ERROR)
     expect(body(forged).code).toBe('ERR_SNAPSHOT_NOT_FOUND')
     expect(body(await json(bob, { type: 'list' })).snapshots).toEqual([])
     // Knowing the root's id is not enough to read it.
     const read = await bob.answer(backupFrame(BACKUP_GET, Buffer.from(adaSnapshot.root, 'hex')))
-    expect(read[0]).toBe(BACKUP_REFUSED)
+    expect(read.get(0)).toBe(BACKUP_REFUSED)
     // Its owner reads it once opened, and the restore is audited.
-    expect((await ada.answer(backupFrame(BACKUP_GET, Buffer.from(adaSnapshot.root, 'hex'))))[0]).toBe(BACKUP_REFUSED)
-    expect((await json(ada, { type: 'open', id: adaSnapshot.id.slice(0, 6), purpose: 'restore' }))[0]).toBe(BACKUP_OK)
-    expect((await ada.answer(backupFrame(BACKUP_GET, Buffer.from(adaSnapshot.root, 'hex'))))[0]).toBe(BACKUP_OK)
+    expect((await ada.answer(backupFrame(BACKUP_GET, Buffer.from(adaSnapshot.root, 'hex')))).get(0)).toBe(BACKUP_REFUSED)
+    expect((await json(ada, { type: 'open', id: adaSnapshot.id.slice(0, 6), purpose: 'restore' })).get(0)).toBe(BACKUP_OK)
+    expect((await ada.answer(backupFrame(BACKUP_GET, Buffer.from(adaSnapshot.root, 'hex')))).get(0)).toBe(BACKUP_OK)
     const actions = metadata.audit.list({ limit: 10 }).map(e => `${e.action} ${e.target}`)
     expect(actions).toEqual([`backup.restore ${adaSnapshot.id}`, `backup.snapshot_added ${adaSnapshot.id}`])
   })
@@ -88,10 +88,10 @@ describe('the backup repository on the team server', () => {
   it('has no way to delete or rewrite a snapshot: unknown requests are refused, and the table refuses updates', async () => {
     for (const type of ['delete', 'prune', 'rewrite', 'update']) {
       const reply = await json(ada, { type, id: adaSnapshot.id })
-      expect(reply[0]).toBe(BACKUP_ERROR)
+      expect(reply.get(0)).toBe(BACKUP_ERROR)
       expect(body(reply).code).toBe('ERR_PROTOCOL')
     }
-    expect((await ada.answer(backupFrame(9, randomBytes(10))))[0]).toBe(BACKUP_ERROR)
+    expect((await ada.answer(backupFrame(9, randomBytes(10)))).get(0)).toBe(BACKUP_ERROR)
     expect(metadata.backups.listSnapshots().map(s => s.id)).toEqual([adaSnapshot.id])
     const db = new DatabaseSync(join(root, 'server.db'))
     expect(() => db.exec(`UPDATE backup_snapshots SET root = '${'0'.repeat(64)}'`)).toThrow(/immutable/)
@@ -105,12 +105,12 @@ describe('the backup repository on the team server', () => {
     expect((await store.stats()).uniqueBytes).toBeLessThan(2000)
     const missing = chunkId(bytes)
     const tree = encodeTree([{ name: 'f', type: 'file', mode: 0o644, mtimeMs: 0, size: 1000, chunks: [{ hash: missing, size: 1000 }] }])
-    expect((await ada.answer(backupFrame(BACKUP_PUT, tree.id, tree.bytes)))[0]).toBe(BACKUP_OK)
+    expect((await ada.answer(backupFrame(BACKUP_PUT, tree.id, tree.bytes))).get(0)).toBe(BACKUP_OK)
     const refused = await json(ada, { type: 'commit', snapshot: { root: chunkIdHex(tree.id), paths: ['/x'], startedAt: new Date().toISOString(), counters: {} } })
     expect(body(refused).code).toBe('ERR_SNAPSHOT_INCOMPLETE')
-    expect((await ada.answer(backupFrame(BACKUP_PUT, missing, bytes)))[0]).toBe(BACKUP_OK)
+    expect((await ada.answer(backupFrame(BACKUP_PUT, missing, bytes))).get(0)).toBe(BACKUP_OK)
     const accepted = await json(ada, { type: 'commit', snapshot: { root: chunkIdHex(tree.id), paths: ['/x'], startedAt: new Date().toISOString(), counters: {} } })
-    expect(accepted[0]).toBe(BACKUP_OK)
+    expect(accepted.get(0)).toBe(BACKUP_OK)
     expect(body(await json(ada, { type: 'list' })).snapshots).toHaveLength(2)
   })
 

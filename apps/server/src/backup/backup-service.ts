@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto'
 import {
   AerieError, BACKUP_ERROR, BACKUP_GET, BACKUP_LACKS, BACKUP_NOT_FOUND, BACKUP_OK, BACKUP_PUT, BACKUP_REFUSED, BACKUP_REQUEST, BACKUP_WINDOW,
-  backupFrame, chunkIdFromHex, chunkIdHex, decodeChunkList, decodeTree, MAX_BACKUP_FRAME, MAX_BACKUP_JSON, MAX_LACKS, messageChannel,
+  backupFrameParts, chunkIdFromHex, chunkIdHex, decodeChunkList, decodeTree, MAX_BACKUP_FRAME, MAX_BACKUP_JSON, MAX_LACKS, messageChannel,
   parseBackupRequest, ProtocolError, referencesOf, releaseBytes, SnapshotNotFoundError
 } from '@aerie/core'
 import { snapshotChecker } from './snapshot-check.ts'
-import type { BackupRequest, BackupResponse, ChunkStore, SnapshotSummary } from '@aerie/core'
+import type { BackupRequest, BackupResponse, ChunkStore, FrameParts, SnapshotSummary } from '@aerie/core'
 import type { Stream } from '@libp2p/interface'
 import type { AuditLog } from '../audit/audit-log.ts'
 import type { BackupRestoreGrantRecord, BackupSnapshotRecord, BackupStore, ScrubReport } from '../metadata/stores.ts'
@@ -41,7 +41,7 @@ export interface BackupDevice { deviceId: string, deviceName: string, user: stri
 
 /** One stream's requests, answered one frame at a time (the stream loop keeps them in order). */
 export interface BackupSession {
-  answer (frame: Uint8Array): Promise<Uint8Array>
+  answer (frame: Uint8Array): Promise<FrameParts>
   /** The stream ended: the snapshots it opened are no longer in use. */
   close (): void
 }
@@ -167,7 +167,7 @@ export function backupService (init: BackupServiceInit): BackupService {
       }
     }
 
-    async function answer (frame: Uint8Array): Promise<Uint8Array> {
+    async function answer (frame: Uint8Array): Promise<FrameParts> {
       const kind = frame[0]
       const body = frame.subarray(1)
       switch (kind) {
@@ -176,7 +176,7 @@ export function backupService (init: BackupServiceInit): BackupService {
           const hashes = []
           for (let at = 0; at < body.byteLength; at += 32) hashes.push(body.subarray(at, at + 32))
           const has = await store.has(hashes)
-          return backupFrame(BACKUP_OK, Uint8Array.from(has, h => h ? 0 : 1))
+          return backupFrameParts(BACKUP_OK, Uint8Array.from(has, h => h ? 0 : 1))
         }
         case BACKUP_PUT: {
           if (body.byteLength <= 32) throw new ProtocolError('bad backup request: a put holds an id and at least one byte')
@@ -184,16 +184,16 @@ export function backupService (init: BackupServiceInit): BackupService {
           await store.put(body.subarray(0, 32), body.subarray(32))
           received.chunks++
           received.bytes += body.byteLength - 32
-          return backupFrame(BACKUP_OK)
+          return backupFrameParts(BACKUP_OK)
         }
         case BACKUP_GET: {
           if (body.byteLength !== 32) throw new ProtocolError('bad backup request: a get holds one 32-byte id')
           const key = chunkIdHex(body)
           const kind = readable.get(key)
-          if (kind === undefined) return backupFrame(BACKUP_REFUSED)
+          if (kind === undefined) return backupFrameParts(BACKUP_REFUSED)
           // File chunks are only passed on, and the device hashes each one (the store still checks its seal); what the server reads itself, it hashes.
           const bytes = await store.get(body, { callerVerifies: kind === 'data' })
-          if (bytes === undefined) return backupFrame(BACKUP_NOT_FOUND)
+          if (bytes === undefined) return backupFrameParts(BACKUP_NOT_FOUND)
           if (kind === 'tree') {
             const refs = referencesOf(decodeTree(bytes))
             for (const id of refs.trees) readable.set(chunkIdHex(id), 'tree')
@@ -202,14 +202,15 @@ export function backupService (init: BackupServiceInit): BackupService {
           } else if (kind === 'list') {
             for (const c of decodeChunkList(bytes)) if (!readable.has(chunkIdHex(c.hash))) readable.set(chunkIdHex(c.hash), 'data')
           }
-          return backupFrame(BACKUP_OK, bytes)
+          // Sent as it is, not joined into one frame with its status (a copy of every byte restored).
+          return backupFrameParts(BACKUP_OK, bytes)
         }
         case BACKUP_REQUEST: {
           if (body.byteLength > MAX_BACKUP_JSON) throw new ProtocolError('bad backup request: over the size limit')
           let json: unknown
           try { json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body)) } catch { throw new ProtocolError('bad backup request: not JSON') }
           const reply = await request(parseBackupRequest(json))
-          return backupFrame(BACKUP_OK, new TextEncoder().encode(JSON.stringify(reply)))
+          return backupFrameParts(BACKUP_OK, new TextEncoder().encode(JSON.stringify(reply)))
         }
         default:
           throw new ProtocolError(`bad backup request: unknown kind ${String(kind)}`)
@@ -231,7 +232,7 @@ export function backupService (init: BackupServiceInit): BackupService {
         } catch (err) {
           const code = err instanceof AerieError ? err.code : 'ERR_INTERNAL'
           if (!(err instanceof AerieError)) init.log(`backup request from ${device.deviceName} failed: ${(err as Error).stack ?? String(err)}`)
-          return backupFrame(BACKUP_ERROR, new TextEncoder().encode(JSON.stringify({ code, message: (err as Error).message })))
+          return backupFrameParts(BACKUP_ERROR, new TextEncoder().encode(JSON.stringify({ code, message: (err as Error).message })))
         }
       }
     }

@@ -123,7 +123,7 @@ describe('browsing and downloading a snapshot (admin API)', () => {
     const service = backupService({ store: tree.store, snapshots: web.temp.metadata.backups, audit: web.audit, log: () => {} })
     const open = async (): Promise<{ ok: boolean, code?: string }> => {
       const reply = await service.session(BOB).answer(backupFrame(BACKUP_REQUEST, new TextEncoder().encode(JSON.stringify({ type: 'open', id: SNAPSHOT, purpose: 'browse' }))))
-      return reply[0] === BACKUP_OK ? { ok: true } : { ok: false, code: (JSON.parse(new TextDecoder().decode(reply.subarray(1))) as { code: string }).code }
+      return reply.get(0) === BACKUP_OK ? { ok: true } : { ok: false, code: (JSON.parse(new TextDecoder().decode(reply.subarray(1))) as { code: string }).code }
     }
     expect(await open()).toEqual({ ok: true })
 

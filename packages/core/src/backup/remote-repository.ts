@@ -5,8 +5,7 @@ import {
 } from '../protocol/backup-messages.ts'
 import { messageChannel } from '../protocol/message-channel.ts'
 import type { Connection } from '@libp2p/interface'
-import type { Uint8ArrayList } from 'uint8arraylist'
-import type { BackupRequest, BackupResponse, NewSnapshot, OpenPurpose, SnapshotSummary } from '../protocol/backup-messages.ts'
+import type { BackupRequest, BackupResponse, FrameParts, NewSnapshot, OpenPurpose, SnapshotSummary } from '../protocol/backup-messages.ts'
 import type { MessageChannel } from '../protocol/message-channel.ts'
 import type { BackupTarget } from './chunk-uploader.ts'
 import type { BlobSource } from './tree.ts'
@@ -27,12 +26,12 @@ export interface RemoteRepository extends BackupTarget, BlobSource {
   close(): Promise<void>
 }
 
-interface Pending { resolve(frame: Uint8Array): void, reject(err: Error): void }
+interface Pending { resolve(frame: FrameParts): void, reject(err: Error): void }
 
 /** One backup stream: requests pipelined, up to BACKUP_WINDOW in flight, answered in order. */
 interface RequestStream {
   /** Sends a request frame and resolves with its answer (an error answer is thrown). */
-  call(frame: Uint8Array | Uint8ArrayList): Promise<Uint8Array>
+  call(frame: Uint8Array | FrameParts): Promise<FrameParts>
   readonly bytesOut: number
   close(): Promise<void>
 }
@@ -55,8 +54,10 @@ async function openRequestStream (connection: Connection): Promise<RequestStream
   void (async () => {
     try {
       for (;;) {
-        const frame = await channel.read()
+        // As the parts it arrived in: a blob read for a restore is copied once, without the status byte.
+        const frame = await channel.readParts()
         if (frame === undefined) throw new ProtocolError('the team server closed the backup stream')
+        if (frame.byteLength === 0) throw new ProtocolError('the team server sent an empty answer')
         const waiting = pending.shift()
         if (waiting === undefined) throw new ProtocolError('the team server sent an answer nobody asked for')
         waiting.resolve(frame)
@@ -69,8 +70,8 @@ async function openRequestStream (connection: Connection): Promise<RequestStream
 
   // Requests made in one turn of the event loop go out in one write (a restore asks for many
   // chunks at once), one write at a time, in the order the answers are expected.
-  let outbox: Array<Uint8Array | Uint8ArrayList> = []
-  function send (frame: Uint8Array | Uint8ArrayList): Promise<void> {
+  let outbox: Array<Uint8Array | FrameParts> = []
+  function send (frame: Uint8Array | FrameParts): Promise<void> {
     outbox.push(frame)
     if (outbox.length === 1) {
       const previous = writing
@@ -90,11 +91,11 @@ async function openRequestStream (connection: Connection): Promise<RequestStream
     async call (frame) {
       while (failure === undefined && pending.length >= BACKUP_WINDOW) await new Promise<void>(resolve => slots.push(resolve))
       if (failure !== undefined) throw failure
-      const answer = new Promise<Uint8Array>((resolve, reject) => { pending.push({ resolve, reject }) })
+      const answer = new Promise<FrameParts>((resolve, reject) => { pending.push({ resolve, reject }) })
       answer.catch(() => {})
       await send(frame)
       const reply = await answer
-      if (reply[0] === BACKUP_ERROR) {
+      if (reply.get(0) === BACKUP_ERROR) {
         let error: { code?: string, message?: string } = {}
         try { error = JSON.parse(new TextDecoder().decode(reply.subarray(1))) as typeof error } catch {}
         throw new AerieError(String(error.code ?? 'ERR_PROTOCOL'), `the team server says: ${String(error.message ?? 'no reason given').slice(0, 2000)}`)
@@ -113,14 +114,14 @@ export async function openRemoteRepository (connection: Connection): Promise<Rem
   // Opened with the first question, so a restore never opens it.
   let queries: Promise<RequestStream> | undefined
   let opened: RequestStream | undefined
-  const ask = async (frame: Uint8Array): Promise<Uint8Array> => {
+  const ask = async (frame: Uint8Array): Promise<FrameParts> => {
     queries ??= openRequestStream(connection).then(stream => (opened = stream))
     return await (await queries).call(frame)
   }
 
   async function request (message: BackupRequest): Promise<BackupResponse> {
     const reply = await main.call(backupFrame(BACKUP_REQUEST, new TextEncoder().encode(JSON.stringify(message))))
-    if (reply[0] !== BACKUP_OK) throw new ProtocolError('the team server answered a request with a bad status')
+    if (reply.get(0) !== BACKUP_OK) throw new ProtocolError('the team server answered a request with a bad status')
     let json: unknown
     try { json = JSON.parse(new TextDecoder().decode(reply.subarray(1))) } catch { throw new ProtocolError('the team server sent an answer that is not JSON') }
     return parseBackupResponse(json)
@@ -133,7 +134,7 @@ export async function openRemoteRepository (connection: Connection): Promise<Rem
       const asks = []
       for (let i = 0; i < hashes.length; i += MAX_LACKS) asks.push(ask(backupFrame(BACKUP_LACKS, ...hashes.slice(i, i + MAX_LACKS))))
       for (const [n, ask] of asks.entries()) {
-        const reply = await ask
+        const reply = (await ask).subarray()
         const count = Math.min(MAX_LACKS, hashes.length - n * MAX_LACKS)
         if (reply[0] !== BACKUP_OK || reply.byteLength !== 1 + count) throw new ProtocolError('the team server answered which chunks it lacks with a bad frame')
         for (let i = 1; i <= count; i++) answers.push(reply[i] === 1)
@@ -143,13 +144,15 @@ export async function openRemoteRepository (connection: Connection): Promise<Rem
     async put (hash, bytes) {
       // The blob goes out as it is: joined into one frame, every byte of a backup was copied once more.
       const reply = await main.call(backupFrameParts(BACKUP_PUT, hash, bytes))
-      if (reply[0] !== BACKUP_OK) throw new ProtocolError('the team server did not store a chunk')
+      if (reply.get(0) !== BACKUP_OK) throw new ProtocolError('the team server did not store a chunk')
     },
     async get (hash) {
       const reply = await main.call(backupFrame(BACKUP_GET, hash))
-      if (reply[0] === BACKUP_OK) return reply.subarray(1)
-      if (reply[0] === BACKUP_NOT_FOUND) return undefined
-      if (reply[0] === BACKUP_REFUSED) throw new ProtocolError('the team server refused a chunk that is not in a snapshot this device opened')
+      const status = reply.get(0)
+      // Bytes of its own when the answer came in several parts (it was copied out of them), which a restore frees once written.
+      if (status === BACKUP_OK) return reply.subarray(1)
+      if (status === BACKUP_NOT_FOUND) return undefined
+      if (status === BACKUP_REFUSED) throw new ProtocolError('the team server refused a chunk that is not in a snapshot this device opened')
       throw new ProtocolError('the team server answered a read with a bad status')
     },
     async list () {

@@ -5,6 +5,7 @@ import { StoreDamagedError } from '../errors.ts'
 import { readChunks } from '../store/chunk-streams.ts'
 import { syncDirectory, writeAll } from '../util/durable-io.ts'
 import { ByteBudget } from '../util/byte-budget.ts'
+import { releaseBytes } from '../util/release-bytes.ts'
 import { BatchedRenames } from '../util/batched-renames.ts'
 import { inParallel } from '../util/in-parallel.ts'
 import { RestoreConflictError, SnapshotNotFoundError } from './errors.ts'
@@ -229,6 +230,8 @@ async function writeFile ({ source, budget, syncs, renames, signal }: Shared, en
     let pendingBytes = 0
     const flush = async (): Promise<void> => {
       await writeAll(file, pending, written)
+      // Nothing reads a chunk again once it is written (each is fetched for this file alone).
+      for (const bytes of pending) releaseBytes(bytes)
       written += pendingBytes
       unsynced += pendingBytes
       pending = []

@@ -36,7 +36,10 @@ export interface TreeEntry {
 
 /** Where a snapshot's blobs (directory objects, chunk lists, chunks) are read from: a store, or the team server. */
 export interface BlobSource {
-  /** The blob's bytes, or undefined when the source does not have it. Callers verify. */
+  /**
+   * The blob's bytes, or undefined when the source does not have it. Callers verify. Bytes the
+   * source keeps no use for: a restore frees a chunk once it is written (releaseBytes).
+   */
   get(hash: Uint8Array): Promise<Uint8Array | undefined>
 }
 

@@ -122,8 +122,11 @@ function parseNewSnapshot (input: unknown, wrong: (what: string) => ProtocolErro
   return { root: s.root, paths: s.paths as string[], startedAt: new Date(s.startedAt).toISOString(), counters: counters as Record<string, number> }
 }
 
+/** A frame kept as the parts it was made of or arrived in (`get(0)` is its first byte). */
+export type FrameParts = Uint8ArrayList
+
 /** backupFrame without joining the parts: a blob's bytes go out as they are, not copied. */
-export function backupFrameParts (first: number, ...parts: Uint8Array[]): Uint8ArrayList {
+export function backupFrameParts (first: number, ...parts: Uint8Array[]): FrameParts {
   return new Uint8ArrayList(Uint8Array.of(first), ...parts)
 }
 

@@ -14,6 +14,11 @@ export interface MessageChannel {
   readonly bytesOut: number
   /** The next message, or undefined when the peer closed the stream cleanly. */
   read(options?: AbortOptions): Promise<Uint8Array | undefined>
+  /**
+   * read() without joining the message: the parts it arrived in. A reader that wants only
+   * part of it copies only that, into memory of its own (`subarray(from)` of several parts).
+   */
+  readParts(options?: AbortOptions): Promise<Uint8ArrayList | undefined>
   /** A list is written as one message, without joining its parts. */
   write(message: Uint8Array | Uint8ArrayList, options?: AbortOptions): Promise<void>
   /** Several messages in one write: one muxer frame and one TLS record instead of one each. */
@@ -42,6 +47,9 @@ export function messageChannel (stream: Stream, maxIn: number, maxOut: number = 
     get bytesIn () { return bytesIn },
     get bytesOut () { return bytesOut },
     async read (options) {
+      return (await channel.readParts(options))?.subarray()
+    },
+    async readParts (options) {
       let message
       try {
         message = await lp.read(options)
@@ -53,7 +61,7 @@ export function messageChannel (stream: Stream, maxIn: number, maxOut: number = 
         throw err
       }
       bytesIn += message.byteLength
-      return message.subarray()
+      return message
     },
     async write (message, options) {
       await lp.write(outgoing(message), options)
