@@ -9,7 +9,7 @@ import type { Connection } from '@libp2p/interface'
  * the answers come back in the same order. The caller verifies each chunk's hash.
  */
 export interface ChunkClient {
-  /** The chunk's bytes, or undefined when the peer does not have it. */
+  /** The chunk's bytes (the caller's own: nothing else holds them), or undefined when the peer does not have it. */
   request(folder: string, hash: Uint8Array, size: number): Promise<Uint8Array | undefined>
   readonly bytesIn: number
   close(): Promise<void>
@@ -45,14 +45,17 @@ export function createChunkClient (connection: Connection, onBytesIn?: (bytes: n
   async function readAnswers (opened: MessageChannel): Promise<void> {
     try {
       while (true) {
-        const frame = await opened.read()
+        // As the parts it arrived in: the chunk is copied out once, without the status byte, into
+        // memory of its own that the puller frees once written (releaseBytes).
+        const frame = await opened.readParts()
         if (frame === undefined) throw new ProtocolError('the peer closed the chunk stream')
+        if (frame.byteLength === 0) throw new ProtocolError('the peer sent an empty chunk answer')
         const waiting = pending.shift()
         if (waiting === undefined) throw new ProtocolError('the peer sent a chunk nobody asked for')
         bytesIn += frame.byteLength
         onBytesIn?.(frame.byteLength)
         await download?.take(frame.byteLength)
-        const status = frame[0]
+        const status = frame.get(0)
         if (status === CHUNK_OK) {
           if (frame.byteLength - 1 !== waiting.size) {
             // This request is no longer pending, so fail() below would not reach it.

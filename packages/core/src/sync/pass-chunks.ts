@@ -17,7 +17,7 @@ const BYTES_IN_FLIGHT = 32 * 1024 * 1024
  */
 export class PassChunks {
   private readonly init: ChunkSources
-  private readonly inFlight = new Map<string, Promise<{ bytes: Uint8Array, local: boolean }>>()
+  private readonly inFlight = new Map<string, { fetching: Promise<{ bytes: Uint8Array, local: boolean }>, shared: boolean }>()
   /** hash -> where this pull wrote it. */
   private readonly written = new Map<string, { file: { path: string }, offset: number }>()
   /** One shared name per file being built, so its chunks follow it when it is renamed into place. */
@@ -33,14 +33,21 @@ export class PassChunks {
     await this.budget.take(size)
   }
 
-  async get (hash: Uint8Array, size: number, device: string): Promise<{ bytes: Uint8Array, local: boolean }> {
+  /**
+   * The chunk's bytes. `own` says the caller alone holds them (nobody waited for the same fetch),
+   * so it may free them once written (releaseBytes); bytes shared with a waiter never are.
+   */
+  async get (hash: Uint8Array, size: number, device: string): Promise<{ bytes: Uint8Array, local: boolean, own: boolean }> {
     const key = Buffer.from(hash).toString('hex')
     const pending = this.inFlight.get(key)
-    if (pending !== undefined) return { ...await pending, local: true }
-    const fetching = this.find(key, hash, size, device)
-    this.inFlight.set(key, fetching)
+    if (pending !== undefined) {
+      pending.shared = true
+      return { ...await pending.fetching, local: true, own: false }
+    }
+    const entry = { fetching: this.find(key, hash, size, device), shared: false }
+    this.inFlight.set(key, entry)
     try {
-      return await fetching
+      return { ...await entry.fetching, own: !entry.shared }
     } finally {
       this.inFlight.delete(key)
     }

@@ -8,6 +8,7 @@ import { conflictName } from './conflict-name.ts'
 import { inParallel } from '../util/in-parallel.ts'
 import { isChunk } from '../chunking/index.ts'
 import { PassChunks } from './pass-chunks.ts'
+import { releaseBytes } from '../util/release-bytes.ts'
 import { assertNoSymlinkParents, linkOrCopy } from './version-history.ts'
 import type { FileRecord, FolderIndex } from '../index/index.ts'
 import type { LocalChunks } from './local-chunks.ts'
@@ -37,7 +38,10 @@ export interface PullerInit {
   localChunks: LocalChunks
   /** Paths never written or deleted: ignore patterns. */
   ignores?(path: string, isDir: boolean): boolean
-  /** A chunk from the peers (verified), asking `device` (the winner's holder) first. Throws when none has it. */
+  /**
+   * A chunk from the peers (verified), asking `device` (the winner's holder) first. Throws when
+   * none has it. Bytes of the puller's own: it frees them once written (releaseBytes).
+   */
   fetchChunk(hash: Uint8Array, size: number, device: string): Promise<Uint8Array>
   onProgress?(progress: PullProgress): void
 }
@@ -326,8 +330,10 @@ async function buildFile (pass: Pass, item: Needed): Promise<Stats | 'skipped'> 
         const got = await Promise.allSettled(run.map(async chunk => await sourcing.get(chunk.hash, chunk.size, item.device)))
         const failed = got.find(g => g.status === 'rejected')
         if (failed !== undefined) throw failed.reason
-        const pieces = got.map(g => (g as PromiseFulfilledResult<{ bytes: Uint8Array, local: boolean }>).value)
+        const pieces = got.map(g => (g as PromiseFulfilledResult<{ bytes: Uint8Array, local: boolean, own: boolean }>).value)
         await writeAllV(file, pieces.map(p => p.bytes), run[0]!.offset)
+        // Written: memory nobody else holds goes back now, not at V8's next full collection.
+        for (const piece of pieces) if (piece.own) releaseBytes(piece.bytes)
         for (const [k, chunk] of run.entries()) {
           sourcing.wrote(chunk.hash, temp, chunk.offset)
           if (pieces[k]!.local) result.localBytes += chunk.size

@@ -1,5 +1,6 @@
 import { ByteBudget } from '../util/byte-budget.ts'
 import { inParallel } from '../util/in-parallel.ts'
+import { releaseBytes } from '../util/release-bytes.ts'
 import type { FileRecord, FolderIndex } from '../index/index.ts'
 import type { ChunkStore } from '../store/index.ts'
 import type { CentralHistory } from './central-history.ts'
@@ -60,6 +61,8 @@ export async function pullIntoStore (init: StorePullInit, signal?: AbortSignal):
           const bytes = await init.fetchChunk(hash, size, device)
           // fetchChunk has checked the hash: the store need not hash it again.
           await store.put(hash, bytes, { verified: true })
+          // Sealed into the store: the fetched bytes are nobody's now (the chunk client's own copy).
+          releaseBytes(bytes)
           result.networkBytes += size
         } finally {
           budget.give(size)

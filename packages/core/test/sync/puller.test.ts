@@ -45,7 +45,7 @@ describe('the puller', () => {
       fetchChunk: async (hash) => {
         const bytes = chunks.get(Buffer.from(hash).toString('hex'))
         if (bytes === undefined) throw new Error('no peer has this chunk')
-        return bytes
+        return bytes.slice() // the puller's own, as a peer's answer is: it frees them once written
       }
     }
   }
