@@ -1,7 +1,10 @@
 /**
  * When each folder's pull runs, for the sync engine and the central copy alike: a change
  * schedules one after a short debounce; a folder pulls one at a time, and a change during a
- * pull runs another right after it; a pull that left work undone is retried later.
+ * pull runs another right after it; a pull that left work undone is retried later, each time
+ * twice as late while nothing changes (a file whose chunks no connected member has would
+ * otherwise cost a pull every few seconds for as long as the agent runs). A change (a peer's
+ * records, a peer connecting, a local scan) starts the waits over.
  */
 export interface PullSchedulerInit {
   /** Runs one pull of the folder; true when some of it must be tried again later. */
@@ -9,7 +12,10 @@ export interface PullSchedulerInit {
   /** Whether the folder may pull now (e.g. scanned at least once); a pull it skips is not retried. */
   ready?(id: string): boolean
   debounceMs: number
+  /** The wait before the first retry. */
   retryMs: number
+  /** The longest wait between retries (retryMs doubles up to it). Default 32 x retryMs. */
+  maxRetryMs?: number
 }
 
 interface FolderPulls {
@@ -17,6 +23,8 @@ interface FolderPulls {
   retry?: NodeJS.Timeout
   running?: Promise<void>
   again: boolean
+  /** Pulls in a row, since the last change, that left work undone. */
+  failures: number
 }
 
 export class PullScheduler {
@@ -31,6 +39,7 @@ export class PullScheduler {
   /** Something changed: pull soon. */
   schedule (id: string): void {
     const folder = this.state(id)
+    folder.failures = 0
     if (this.stopped || folder.timer !== undefined) return
     folder.timer = setTimeout(() => {
       folder.timer = undefined
@@ -67,9 +76,15 @@ export class PullScheduler {
     await Promise.all([...this.folders.keys()].map(async id => { await this.forget(id) }))
   }
 
+  /** The wait after the `failures`th pull in a row that left work undone. */
+  private retryDelay (failures: number): number {
+    const { retryMs, maxRetryMs = 32 * retryMs } = this.init
+    return Math.min(maxRetryMs, retryMs * 2 ** Math.min(failures - 1, 30))
+  }
+
   private state (id: string): FolderPulls {
     let folder = this.folders.get(id)
-    if (folder === undefined) this.folders.set(id, folder = { again: false })
+    if (folder === undefined) this.folders.set(id, folder = { again: false, failures: 0 })
     return folder
   }
 
@@ -80,7 +95,8 @@ export class PullScheduler {
     clearTimeout(folder.retry)
     folder.running = this.init.pull(id).then(
       retry => {
-        if (retry && !this.stopped && this.folders.get(id) === folder) folder.retry = setTimeout(() => { this.start(id) }, this.init.retryMs)
+        folder.failures = retry ? folder.failures + 1 : 0
+        if (retry && !this.stopped && this.folders.get(id) === folder) folder.retry = setTimeout(() => { this.start(id) }, this.retryDelay(folder.failures))
       },
       () => {} // pull() reports its own failures
     ).finally(() => {
