@@ -1,7 +1,7 @@
 import { lstat, open, readdir, readlink } from 'node:fs/promises'
 import { isAbsolute, join, resolve, sep } from 'node:path'
 import ignore from 'ignore'
-import { chunkStream } from '../chunking/index.ts'
+import { chunksOfFile } from '../chunking/index.ts'
 import { inParallel } from '../util/in-parallel.ts'
 import { READ_NONBLOCKING } from '../util/open-files.ts'
 import { BackupError } from './errors.ts'
@@ -12,8 +12,6 @@ import type { StoredChunk } from '../store/chunk-streams.ts'
 import type { BackupTarget } from './chunk-uploader.ts'
 import type { BlobSource, TreeEntry } from './tree.ts'
 
-/** Bytes of a file read at a time. */
-const READ_BYTES = 1024 * 1024
 /** Directory entries lstat()ed at once by the scan. */
 const STAT_BATCH = 64
 /** Files read at once. */
@@ -178,14 +176,16 @@ export async function backupPaths (options: BackupOptions): Promise<BackupResult
     let after = before
     for (let attempt = 0; attempt < 2; attempt++) {
       chunks = []
-      // Reads and buffers sized to the file: most files are small, and 5 MiB of buffers for
-      // each was most of a first backup's garbage collection.
-      const expectedBytes = before.size
       // A FIFO may have been swapped in since the lstat (see READ_NONBLOCKING).
-      const source = (await open(node.path, READ_NONBLOCKING)).createReadStream({ highWaterMark: Math.min(READ_BYTES, expectedBytes + 1) })
-      for await (const chunk of chunkStream(source, { keepBytes: true, expectedBytes, ...(options.signal === undefined ? {} : { signal: options.signal }) })) {
-        chunks.push({ hash: chunk.hash, size: chunk.size })
-        await uploader.add(chunk.hash, chunk.bytes!)
+      const file = await open(node.path, READ_NONBLOCKING)
+      try {
+        // Read straight into the chunker's buffers, sized to the file (most files are small).
+        for await (const chunk of chunksOfFile(file, before.size, { keepBytes: true, ...(options.signal === undefined ? {} : { signal: options.signal }) })) {
+          chunks.push({ hash: chunk.hash, size: chunk.size })
+          await uploader.add(chunk.hash, chunk.bytes!)
+        }
+      } finally {
+        await file.close()
       }
       await options.afterRead?.(node.path, attempt)
       after = await lstat(node.path)

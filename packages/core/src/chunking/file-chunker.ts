@@ -53,15 +53,33 @@ export async function chunkFile (path: string, options: ChunkingOptions = {}): P
     const stat = await file.stat()
     // A FIFO or a device would block or never end.
     if (!stat.isFile()) throw new InvalidInputError(`${path} is not a regular file, so it cannot be chunked`)
-    if (stat.size < BLOCK_SIZE) {
-      const chunks = await chunkSmallFile(file, stat.size, options)
-      if (chunks != null) return chunks
-      // It grew while we read it: read it again the way large files are read.
-    }
-    return await chunkLargeFile(file, options)
+    // Most files are small: their chunks in one step, without a generator's turn for each.
+    const small = stat.size < BLOCK_SIZE ? await chunkSmallFile(file, stat.size, options) : undefined
+    if (small !== undefined) return small
+    const chunks: Chunk[] = []
+    for await (const chunk of chunkLargeFile(file, options)) chunks.push(chunk)
+    return chunks
   } finally {
     await file.close()
   }
+}
+
+/**
+ * An open file's chunks as they are cut, reading from its start to its end (`expectedBytes`,
+ * its size when opened, only sizes the buffers: a file that grew is read to its new end).
+ * With `keepBytes` each chunk carries a copy of its bytes, so at most the two blocks being
+ * read and chunked are in memory whatever the file's size: how a backup reads files.
+ */
+export async function * chunksOfFile (file: FileHandle, expectedBytes: number, options: ChunkingOptions = {}): AsyncGenerator<Chunk> {
+  if (expectedBytes < BLOCK_SIZE) {
+    const chunks = await chunkSmallFile(file, expectedBytes, options)
+    if (chunks !== undefined) {
+      yield * chunks
+      return
+    }
+    // It grew while we read it: read it again the way large files are read.
+  }
+  yield * chunkLargeFile(file, options)
 }
 
 /**
@@ -116,28 +134,38 @@ function cutChunks (buf: Uint8Array, start: number, end: number, final: boolean,
     const size = findCutPoint(buf, pos, end, final)
     if (size <= 0) return pos
     const bytes = buf.subarray(pos, pos + size)
-    chunks.push({ offset: offset + pos - start, size, hash: chunkId(bytes), ...(keepBytes ? { bytes: Uint8Array.prototype.slice.call(bytes) } : {}) })
+    chunks.push({ offset: offset + pos - start, size, hash: chunkId(bytes), ...(keepBytes ? { bytes: copyOf(bytes) } : {}) })
     pos += size
   }
 }
 
+/**
+ * A copy in memory of its own: not zero-filled first (as `slice` is) and never a slice of
+ * Node's shared pool, so whoever takes the chunk can free it (releaseBytes).
+ */
+function copyOf (bytes: Uint8Array): Buffer {
+  const copy = Buffer.allocUnsafeSlow(bytes.byteLength)
+  copy.set(bytes)
+  return copy
+}
+
 /** One read into a buffer one byte larger than the file; undefined if that byte was filled (the file grew). */
-async function chunkSmallFile (file: FileHandle, size: number, { signal, onProgress }: ChunkingOptions): Promise<Chunk[] | undefined> {
+async function chunkSmallFile (file: FileHandle, size: number, { signal, onProgress, keepBytes = false }: ChunkingOptions): Promise<Chunk[] | undefined> {
   const buf = Buffer.allocUnsafe(size + 1)
   const n = await readFully(file, buf, 0, buf.byteLength, 0)
   signal?.throwIfAborted()
   if (n > size) return undefined
-  const chunks = hashChunksOfBuffer(buf.subarray(0, n))
+  const chunks: Chunk[] = []
+  cutChunks(buf, 0, n, true, 0, chunks, keepBytes)
   onProgress?.(n)
   return chunks
 }
 
-async function chunkLargeFile (file: FileHandle, { signal, onProgress }: ChunkingOptions): Promise<Chunk[]> {
+async function * chunkLargeFile (file: FileHandle, { signal, onProgress, keepBytes = false }: ChunkingOptions): AsyncGenerator<Chunk> {
   // Each buffer keeps MAX_CHUNK_SIZE in front of its block for the tail carried over from
   // the other one (a tail is always shorter than a maximum chunk).
   let buf = Buffer.allocUnsafe(MAX_CHUNK_SIZE + BLOCK_SIZE)
   let other = Buffer.allocUnsafe(MAX_CHUNK_SIZE + BLOCK_SIZE)
-  const chunks: Chunk[] = []
   let position = 0 // in the file, of the next read
   let offset = 0 // in the file, of the first byte not yet in a chunk
   let tail: Uint8Array = other.subarray(0, 0)
@@ -153,11 +181,13 @@ async function chunkLargeFile (file: FileHandle, { signal, onProgress }: Chunkin
       // The tail has left the other buffer, so the next block can go there while this one is chunked.
       if (!final) reading = readFully(file, other, MAX_CHUNK_SIZE, BLOCK_SIZE, position)
       const end = MAX_CHUNK_SIZE + n
-      const rest = cutChunks(buf, start, end, final, offset, chunks)
+      const chunks: Chunk[] = []
+      const rest = cutChunks(buf, start, end, final, offset, chunks, keepBytes)
       offset += rest - start
       tail = buf.subarray(rest, end)
       onProgress?.(offset)
-      if (final) return chunks
+      yield * chunks
+      if (final) return
       const next = other
       other = buf
       buf = next

@@ -15,5 +15,5 @@
  */
 export { AVG_CHUNK_SIZE, findCutPoint, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE } from './fastcdc.ts'
 export { CHUNK_ID_BYTES, chunkId, chunkIdFromHex, chunkIdHex, isChunk } from './chunk-id.ts'
-export { chunkFile, chunkStream, hashChunksOfBuffer } from './file-chunker.ts'
+export { chunkFile, chunksOfFile, chunkStream, hashChunksOfBuffer } from './file-chunker.ts'
 export type { Chunk, ChunkingOptions } from './file-chunker.ts'

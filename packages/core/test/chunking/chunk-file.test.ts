@@ -1,11 +1,11 @@
 import { execFileSync } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, open, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { InvalidInputError } from '../../src/errors.ts'
-import { chunkFile, hashChunksOfBuffer, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE } from '../../src/chunking/index.ts'
+import { chunkFile, chunksOfFile, hashChunksOfBuffer, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE } from '../../src/chunking/index.ts'
 import { chunksOfPieces } from './fixtures.ts'
 
 const MiB = 1024 * 1024
@@ -46,6 +46,24 @@ describe('chunkFile', () => {
       expect(chunks.reduce((n, c) => n + c.size, 0)).toBe(size)
     })
   }
+
+  it('chunksOfFile yields the same chunks from an open file, each with its own copy of its bytes', async () => {
+    for (const size of [100, 4 * MiB + 1, 13 * MiB + 5]) {
+      const bytes = randomBytes(size)
+      const handle = await open(await file(`open-${size}`, bytes), 'r')
+      const got = []
+      try {
+        // Expected size smaller than the file: a file that grew since its lstat is read to its end.
+        for await (const chunk of chunksOfFile(handle, Math.min(size, 1000), { keepBytes: true })) got.push(chunk)
+      } finally {
+        await handle.close()
+      }
+      expect(got.map(({ bytes: _, ...chunk }) => chunk)).toEqual(hashChunksOfBuffer(bytes))
+      expect(Buffer.concat(got.map(c => c.bytes!))).toEqual(bytes)
+      // Each is memory of its own (whoever takes it may free it), not a view of a read buffer.
+      expect(got.every(c => c.bytes!.byteOffset === 0 && c.bytes!.byteLength === c.bytes!.buffer.byteLength)).toBe(true)
+    }
+  })
 
   it('gives the same chunks for zeros, where every cut is at the maximum size', async () => {
     const bytes = new Uint8Array(9 * MiB + 1)
