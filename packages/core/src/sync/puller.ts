@@ -331,6 +331,10 @@ async function buildFile (pass: Pass, item: Needed): Promise<Stats | 'skipped'> 
         const failed = got.find(g => g.status === 'rejected')
         if (failed !== undefined) throw failed.reason
         const pieces = got.map(g => (g as PromiseFulfilledResult<{ bytes: Uint8Array, local: boolean, own: boolean }>).value)
+        // Every chunk was checked against its hash, so a wrong length here means its memory was
+        // freed under it (releaseBytes where another file still needed it): fail, never write a hole.
+        const short = run.findIndex((chunk, k) => pieces[k]!.bytes.byteLength !== chunk.size)
+        if (short >= 0) throw new Error(`chunk ${short + 1} of a run lost its bytes before they were written (a bug); the file is tried again`)
         await writeAllV(file, pieces.map(p => p.bytes), run[0]!.offset)
         // Written: memory nobody else holds goes back now, not at V8's next full collection.
         for (const piece of pieces) if (piece.own) releaseBytes(piece.bytes)

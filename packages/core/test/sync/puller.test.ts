@@ -18,6 +18,9 @@ describe('the puller', () => {
   let member: FolderIndex
   let root: string
   const chunks = new Map<string, Uint8Array>()
+  let fetches = 0
+  /** Chunks whose fetch takes longer. */
+  const slow = new Set<string>()
 
   beforeEach(async () => {
     indexes = tempIndexes('aerie-puller-')
@@ -25,6 +28,8 @@ describe('the puller', () => {
     member = indexes.open(DEVICE_B)
     root = join(indexes.dir, 'folder')
     await mkdir(root)
+    fetches = 0
+    slow.clear()
   })
   afterEach(() => { indexes.cleanup() })
 
@@ -45,7 +50,10 @@ describe('the puller', () => {
       fetchChunk: async (hash) => {
         const bytes = chunks.get(Buffer.from(hash).toString('hex'))
         if (bytes === undefined) throw new Error('no peer has this chunk')
-        return bytes.slice() // the puller's own, as a peer's answer is: it frees them once written
+        fetches++
+        await new Promise(resolve => setTimeout(resolve, slow.has(Buffer.from(hash).toString('hex')) ? 100 : 5))
+        // Memory of the puller's own, as a peer's answer is: it frees them once written.
+        return new Uint8Array(bytes)
       }
     }
   }
@@ -64,6 +72,19 @@ describe('the puller', () => {
     expect(member.need(F)).toEqual([])
     // No temporary file is left beside them.
     expect((await readdir(join(root, 'docs'))).sort()).toEqual(['a.txt'])
+  })
+
+  it('fetches a chunk several files need at once only once, and writes it whole into each', async () => {
+    // Large enough that each fetched chunk is memory of its own, which the puller may free. The
+    // second file's other chunk comes late, so it writes the shared one after the first file did.
+    const shared = 'a'.repeat(20_000)
+    slow.add(Buffer.from(chunk('c'.repeat(20_000)).hash).toString('hex'))
+    ownerHas({ path: 'one.bin', pieces: [shared, 'b'.repeat(20_000)] }, { path: 'two.bin', pieces: [shared, 'c'.repeat(20_000)] })
+    const result = await pullFolder(init())
+    expect(result.problems).toEqual([])
+    expect(fetches).toBe(3)
+    expect(await readFile(join(root, 'one.bin'), 'utf8')).toBe(shared + 'b'.repeat(20_000))
+    expect(await readFile(join(root, 'two.bin'), 'utf8')).toBe(shared + 'c'.repeat(20_000))
   })
 
   it('leaves alone a file that appeared, unscanned, where this device never had one', async () => {
