@@ -10,7 +10,7 @@ import { describeTree } from './support/trees.ts'
 import type { Device, Status } from './support/agents.ts'
 import type { FileRecord, FolderMember, SignedMembership } from '@aerie/core'
 
-interface FolderView { id: string, members: FolderMember[], pullProblems: Array<{ path: string, message: string }> }
+interface FolderView { id: string, members: FolderMember[], pullProblems: Array<{ path: string, message: string }>, nextRetryAt?: string }
 interface SyncStatus extends Status { folders: FolderView[], offers: Array<{ folder: string, role: string }> }
 const statusOf = async (device: Device): Promise<SyncStatus> => await device.status() as SyncStatus
 
@@ -118,6 +118,8 @@ describe('an agent talking to bad peers', () => {
     const record = mallory.record(path, content)
     expect(await mallory.sendIndex(aliceId, mallory.indexMessage('team', [record]))).toBe('closed')
     await waitLogging(async () => (await statusOf(alice)).folders[0]!.pullProblems.some(p => p.path === path), `alice to report ${path} as not synced`, 15_000)
+    // ...and say when she tries it again.
+    await waitLogging(async () => (await statusOf(alice)).folders[0]!.nextRetryAt !== undefined, 'alice to say when she retries', 15_000)
     expect(await readdir(a)).not.toContain(path)
     expect(await escapes()).toEqual([])
     const honest = await honestEditReachesAlice(`after-${path}`)

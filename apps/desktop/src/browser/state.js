@@ -45,6 +45,7 @@ export function folderFacts (folder, status) {
   if (folder.error) lines.push(h('p', { class: 'facts' }, badge('bad', folder.error)))
   if (folder.state === 'needs-confirmation') lines.push(h('p', { class: 'facts' }, badge('warn', 'Many files seem to be gone: open the folder to confirm or restore them')))
   for (const problem of folder.pullProblems.slice(0, 3)) lines.push(h('p', { class: 'facts' }, badge('warn', `Cannot sync ${problem.path}: ${problem.message}`)))
+  if (folder.nextRetryAt) lines.push(h('p', { class: 'muted' }, 'Tried again at ', time(folder.nextRetryAt), ', or as soon as a member has news'))
   return lines
 }
 

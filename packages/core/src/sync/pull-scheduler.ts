@@ -21,6 +21,8 @@ export interface PullSchedulerInit {
 interface FolderPulls {
   timer?: NodeJS.Timeout
   retry?: NodeJS.Timeout
+  /** When the retry is due (ms since the epoch). */
+  retryAt?: number
   running?: Promise<void>
   again: boolean
   /** Pulls in a row, since the last change, that left work undone. */
@@ -49,6 +51,12 @@ export class PullScheduler {
 
   isPulling (id: string): boolean {
     return this.folders.get(id)?.running !== undefined
+  }
+
+  /** When the folder's next retry is due, while one is waiting. */
+  nextRetry (id: string): Date | undefined {
+    const retryAt = this.folders.get(id)?.retryAt
+    return retryAt === undefined ? undefined : new Date(retryAt)
   }
 
   /** No more pulls of the folder; resolves once the running one is over. */
@@ -93,10 +101,15 @@ export class PullScheduler {
     if (folder === undefined || this.stopped || this.init.ready?.(id) === false) return
     if (folder.running !== undefined) { folder.again = true; return }
     clearTimeout(folder.retry)
+    folder.retryAt = undefined
     folder.running = this.init.pull(id).then(
       retry => {
         folder.failures = retry ? folder.failures + 1 : 0
-        if (retry && !this.stopped && this.folders.get(id) === folder) folder.retry = setTimeout(() => { this.start(id) }, this.retryDelay(folder.failures))
+        if (retry && !this.stopped && this.folders.get(id) === folder) {
+          const delay = this.retryDelay(folder.failures)
+          folder.retryAt = Date.now() + delay
+          folder.retry = setTimeout(() => { this.start(id) }, delay)
+        }
       },
       () => {} // pull() reports its own failures
     ).finally(() => {

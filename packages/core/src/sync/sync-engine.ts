@@ -88,6 +88,8 @@ export interface SyncFolderStatus extends Omit<FolderStatus, 'state'> {
   pull?: PullProgress
   /** Paths the last pull could not bring in; retried. */
   pullProblems: Array<{ path: string, message: string }>
+  /** When they are tried again (ISO 8601), while a retry waits: later after each failure in a row. */
+  nextRetryAt?: string
 }
 
 
@@ -360,6 +362,8 @@ export class SyncEngine extends TypedEventEmitter<SyncEngineEvents> {
       if (role !== undefined) status.role = role
     }
     if (folder.progress !== undefined && this.pulls.isPulling(folder.config.id)) status.pull = folder.progress
+    const retry = this.pulls.nextRetry(folder.config.id)
+    if (retry !== undefined) status.nextRetryAt = retry.toISOString()
     return status
   }
 

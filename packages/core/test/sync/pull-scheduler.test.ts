@@ -21,11 +21,16 @@ describe('PullScheduler retries', () => {
   }
   const gaps = (at: number[]): number[] => at.slice(1).map((t, i) => t - at[i]!)
 
-  it('waits twice as long after each pull that left work undone, up to the ceiling', async () => {
+  it('waits twice as long after each pull that left work undone, up to the ceiling, and says when', async () => {
     const { pulls, at } = failing(8000)
     pulls.schedule('f')
+    expect(pulls.nextRetry('f')).toBeUndefined()
+    await vi.advanceTimersByTimeAsync(60)
+    // The first pull left work undone: status can say when the next one is due.
+    expect(pulls.nextRetry('f')?.getTime()).toBe(at[0]! + 1000)
     await vi.advanceTimersByTimeAsync(60_000)
     expect(gaps(at).slice(0, 6)).toEqual([1000, 2000, 4000, 8000, 8000, 8000])
+    expect(pulls.nextRetry('f')?.getTime()).toBe(at.at(-1)! + 8000)
     await pulls.stop()
   })
 

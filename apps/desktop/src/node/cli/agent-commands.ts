@@ -92,6 +92,7 @@ export async function status ({ home, args, out }: CommandContext): Promise<void
     const advice = brakeAdvice(f)
     if (advice != null) out(`  ${advice}`)
     for (const problem of f.pullProblems.slice(0, 5)) out(`  cannot sync ${problem.path}: ${problem.message}`)
+    if (f.nextRetryAt != null) out(`  tried again in ${Math.max(0, Math.round((Date.parse(f.nextRetryAt) - Date.now()) / 1000))} s (or as soon as a member has news)`)
   }
   for (const offer of s.offers) {
     out(`folder ${offer.folder} ("${offer.label}") offered by ${offer.from} as ${offer.role}: accept with \`aerie folder add PATH --id ${offer.folder}\``)
