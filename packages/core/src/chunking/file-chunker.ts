@@ -54,11 +54,8 @@ export async function chunkFile (path: string, options: ChunkingOptions = {}): P
     const stat = await file.stat()
     // A FIFO or a device would block or never end.
     if (!stat.isFile()) throw new InvalidInputError(`${path} is not a regular file, so it cannot be chunked`)
-    // Most files are small: their chunks in one step, without a generator's turn for each.
-    const small = stat.size < BLOCK_SIZE ? await chunkSmallFile(file, stat.size, options) : undefined
-    if (small !== undefined) return small
     const chunks: Chunk[] = []
-    for await (const chunk of chunkLargeFile(file, options)) chunks.push(chunk)
+    for await (const chunk of chunksOfFile(file, stat.size, options)) chunks.push(chunk)
     return chunks
   } finally {
     await file.close()
