@@ -334,7 +334,7 @@ async function buildFile (pass: Pass, item: Needed): Promise<Stats | 'skipped'> 
         // Every chunk was checked against its hash, so a wrong length here means its memory was
         // freed under it (releaseBytes where another file still needed it): fail, never write a hole.
         const short = run.findIndex((chunk, k) => pieces[k]!.bytes.byteLength !== chunk.size)
-        if (short >= 0) throw new Error(`chunk ${short + 1} of a run lost its bytes before they were written (a bug); the file is tried again`)
+        if (short >= 0) throw new Error(`part of it at byte ${run[short]!.offset} was lost in memory before it was written (a bug in Aerie: please report it); nothing was written at its path, and it is tried again`)
         await writeAllV(file, pieces.map(p => p.bytes), run[0]!.offset)
         // Written: memory nobody else holds goes back now, not at V8's next full collection.
         for (const piece of pieces) if (piece.own) releaseBytes(piece.bytes)
