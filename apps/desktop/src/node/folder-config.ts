@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { InvalidInputError, isDirectory, NotConfiguredError, readFolderMarker, writeFolderMarker } from '@aerie/core'
+import { InvalidInputError, isDirectory, NotConfiguredError, readFolderMarker, writeFolderMarker } from '@aerie/core/basics'
 import type { DeviceHome, FolderConfig } from './device-home.ts'
 
 /**
