@@ -24,7 +24,7 @@ export interface ChunkStore {
    * `callerVerifies`); undefined when it is not stored. Damage throws StoreDamagedError.
    */
   get(hash: Uint8Array, options?: GetOptions): Promise<Uint8Array | undefined>
-  /** Chunks stored, their plain bytes, and the bytes they take on disk (with packing and encryption). */
+  /** Chunks stored, their plain bytes, and the bytes they take on disk (with packing, compression and encryption). */
   stats(): Promise<ChunkStoreStats>
   /**
    * Reads back every stored chunk and reports those that no longer verify (scrub); they then
@@ -93,7 +93,7 @@ export interface ChunkStoreStats {
   chunks: number
   /** Sum of the plain sizes of the stored chunks: the unique bytes. */
   uniqueBytes: number
-  /** Bytes the store occupies (pack files, without the index). */
+  /** Bytes the store occupies (pack files, without the index): less than uniqueBytes when chunks compress. */
   storedBytes: number
 }
 

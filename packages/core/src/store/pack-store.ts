@@ -5,6 +5,7 @@ import { InvalidInputError, InvalidKeyError, StoreDamagedError } from '../errors
 import { OpenFiles } from '../util/open-files.ts'
 import { readFully } from '../util/read-fully.ts'
 import { releaseBytes } from '../util/release-bytes.ts'
+import { compressIfItPays, decompress } from './chunk-compression.ts'
 import { openBlob, sealBlob, sealParts } from './data-key.ts'
 import { createPack, ENTRY_HEADER_BYTES, entryHeader, newPackName, PACK_MAGIC, packLabel, reopenPack } from './pack-files.ts'
 import { syncDirectory, writeAll } from '../util/durable-io.ts'
@@ -69,7 +70,8 @@ interface Written {
 /**
  * The embedded chunk store: chunks sealed under the data key (AES-256-GCM, the hash as
  * associated data, so a chunk cannot be passed off as another) and appended to ~64 MiB pack
- * files; a node:sqlite index says where each lies.
+ * files; a node:sqlite index says where each lies. A chunk that compresses well is kept
+ * compressed (chunk-compression.ts).
  *
  * Never lose data: a chunk is indexed only after its pack bytes are fsynced, and put()
  * resolves only then. Puts that arrive together share one write, one fsync and one index
@@ -248,6 +250,16 @@ export async function openPackStore (options: PackStoreOptions): Promise<ChunkSt
       plain = openBlob(dataKey, sealed, place.hash)
     } catch {
       return 'its bytes changed: it does not authenticate'
+    }
+    // Shorter than the chunk: the store kept it compressed (chunk-compression.ts).
+    if (plain.byteLength < place.size) {
+      const compressed = plain
+      try {
+        plain = decompress(compressed, place.size)
+      } catch (err) {
+        return (err as Error).message
+      }
+      releaseBytes(compressed)
     }
     if (plain.byteLength !== place.size || (hashed && !isChunk(plain, place.hash))) return 'it authenticates but is not the chunk its index row names'
     return plain
@@ -476,7 +488,9 @@ export async function openPackStore (options: PackStoreOptions): Promise<ChunkSt
       if (known === 'stored') { touch(hash); return }
       const done = Promise.withResolvers<void>()
       pending.set(id, done.promise)
-      const sealed = sealParts(dataKey, bytes, hash)
+      const compressed = compressIfItPays(bytes)
+      const sealed = sealParts(dataKey, compressed ?? bytes, hash)
+      if (compressed !== undefined) releaseBytes(compressed)
       const length = sealed.reduce((sum, part) => sum + part.byteLength, 0)
       queue.push({ hash: Uint8Array.from(hash), sealed, length, size: bytes.byteLength, replaces: known === 'damaged', done })
       flushing ??= flush()

@@ -74,9 +74,38 @@ describe('pack store', () => {
     await store.put(chunkId(bytes), bytes)
     const [pack] = await packFiles()
     const stored = await readFile(pack!)
-    expect(stored.byteLength).toBeGreaterThan(bytes.byteLength)
     expect(stored.indexOf(marker)).toBe(-1)
     expect(stored.indexOf(bytes.subarray(2300, 2316))).toBe(-1)
+  })
+
+  it('keeps chunks that compress well compressed, and gives them back whole', async () => {
+    const text = textChunk(200_000)
+    const zeros = Buffer.alloc(64 * 1024)
+    const random = randomChunk(64 * 1024)
+    const chunks = [text, { hash: chunkId(zeros), bytes: zeros }, random]
+    await putAll(chunks)
+    const stats = await store.stats()
+    expect(stats.uniqueBytes).toBe(200_000 + 2 * 64 * 1024)
+    // Text to well under half, zeros to almost nothing; the random chunk as it is (plus its seal).
+    expect(stats.storedBytes).toBeLessThan(100_000 + 64 * 1024 + 1024)
+    expect(stats.storedBytes).toBeGreaterThan(64 * 1024)
+    await expectReadable(chunks)
+    for (const chunk of chunks) expect(Buffer.from((await store.get(chunk.hash, { callerVerifies: true }))!)).toEqual(chunk.bytes)
+    expect(await store.verify()).toEqual([])
+    await reopen()
+    await expectReadable(chunks)
+  })
+
+  it('finds a compressed chunk whose pack bytes changed, and still reads the others', async () => {
+    const text = textChunk(50_000)
+    const other = textChunk(60_000)
+    await putAll([text, other])
+    const { path, at } = await findEntry(text)
+    await flipByte(path, at + 100)
+    await expect(store.get(text.hash)).rejects.toThrow(StoreDamagedError)
+    const damaged = await store.verify()
+    expect(damaged.map(d => chunkIdHex(d.hash))).toEqual([chunkIdHex(text.hash)])
+    await expectReadable([other])
   })
 
   it('packs many chunks into few files, and counts their bytes', async () => {
@@ -310,6 +339,15 @@ describe('pack store', () => {
   })
 })
 
+/** Text-like bytes (words and numbers), which compress to about a fifth. */
+function textChunk (size: number): TestChunk {
+  const words = ['chunk', 'pack', 'store', 'seal', 'index', 'the', 'of', 'a']
+  let text = ''
+  while (text.length < size) text += `${words[Math.floor(Math.random() * words.length)]} ${Math.floor(Math.random() * 1000)} `
+  const bytes = Buffer.from(text.slice(0, size))
+  return { hash: chunkId(bytes), bytes }
+}
+
 async function packFilesIn (dir: string): Promise<string[]> {
   const files = await readdir(join(dir, 'packs'), { recursive: true })
   return files.filter(f => f.endsWith('.pack')).map(f => join(dir, 'packs', f)).sort()
@@ -346,9 +384,9 @@ describe('pack store collection', () => {
     return (hash: Uint8Array) => keep.has(chunkIdHex(hash))
   }
 
-  /** 60 chunks of 20 KiB over several packs; every third is kept. */
+  /** 60 chunks of 20 KiB over several packs, half of them kept compressed; every third is kept. */
   const fill = async (): Promise<{ kept: TestChunk[], dropped: TestChunk[] }> => {
-    const chunks = Array.from({ length: 60 }, () => randomChunk(20 * 1024))
+    const chunks = Array.from({ length: 60 }, (_, i) => i % 2 === 0 ? randomChunk(20 * 1024) : textChunk(20 * 1024))
     for (const chunk of chunks) await store.put(chunk.hash, chunk.bytes)
     await store.close()
     store = await openStore()
