@@ -5,9 +5,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import {
-  BACKUP_ERROR, BACKUP_GET, BACKUP_LACKS, BACKUP_OK, BACKUP_PUT, BACKUP_REFUSED, BACKUP_REQUEST, backupFrame, backupPaths, chunkId, chunkIdHex,
-  encodeTree, openPackStore
+  BACKUP_ERROR, BACKUP_GET, BACKUP_LACKS, BACKUP_OK, BACKUP_PUT, BACKUP_PUT_COMPRESSED, BACKUP_REFUSED, BACKUP_REQUEST, backupFrame, backupPaths, chunkId, chunkIdHex,
+  compressIfItPays, encodeTree, MAX_BACKUP_BLOB, openPackStore
 } from '@aerie/core'
+import { zstdCompressSync } from 'node:zlib'
 import { createAuditLog } from '../apps/server/src/audit/audit-log.ts'
 import { backupService } from '../apps/server/src/backup/backup-service.ts'
 import { openServerMetadata } from '../apps/server/src/metadata/server-db.ts'
@@ -15,7 +16,7 @@ import type { BackupTarget, ChunkStore, FrameParts } from '@aerie/core'
 import type { BackupSession } from '../apps/server/src/backup/backup-service.ts'
 import type { ServerMetadata } from '../apps/server/src/metadata/stores.ts'
 
-// The server's side of /aerie/backup/1.0.0, frame by frame, as a device (or a forger) sends
+// The server's side of /aerie/backup/1.1.0, frame by frame, as a device (or a forger) sends
 // them: only what is verified is stored, only complete snapshots are accepted, and a device
 // reads only its own snapshots and can never delete or rewrite one.
 
@@ -114,6 +115,47 @@ describe('the backup repository on the team server', () => {
     expect(body(await json(ada, { type: 'list' })).snapshots).toHaveLength(2)
   })
 
+  it('takes a compressed put, keeps it compressed, and reads it back whole', async () => {
+    const text = Buffer.from(Array.from({ length: 3000 }, (_, i) => `row ${i}, total ${i * 31 % 997}\n`).join(''))
+    const compressed = compressIfItPays(text)!
+    const id = chunkId(text)
+    const reply = await ada.answer(backupFrame(BACKUP_PUT_COMPRESSED, id, sizeField(text.byteLength), compressed))
+    expect(reply.get(0)).toBe(BACKUP_OK)
+    const before = await store.stats()
+    expect(await store.get(id)).toEqual(text)
+    // What the device sent is what takes the room: a fraction of the text.
+    const tree = encodeTree([{ name: 't.txt', type: 'file', mode: 0o644, mtimeMs: 0, size: text.byteLength, chunks: [{ hash: id, size: text.byteLength }] }])
+    expect((await ada.answer(backupFrame(BACKUP_PUT, tree.id, tree.bytes))).get(0)).toBe(BACKUP_OK)
+    expect(before.storedBytes).toBeLessThan((await store.stats()).uniqueBytes / 2)
+    const committed = await json(ada, { type: 'commit', snapshot: { root: chunkIdHex(tree.id), paths: ['/t'], startedAt: new Date().toISOString(), counters: {} } })
+    expect((await json(ada, { type: 'open', id: body(committed).snapshot!.id, purpose: 'restore' })).get(0)).toBe(BACKUP_OK)
+    expect((await ada.answer(backupFrame(BACKUP_GET, tree.id))).get(0)).toBe(BACKUP_OK)
+    const read = await ada.answer(backupFrame(BACKUP_GET, id))
+    expect(read.get(0)).toBe(BACKUP_OK)
+    expect(Buffer.from(read.subarray(1))).toEqual(text)
+  })
+
+  it('refuses a compressed put that does not unpack to its size and id, or is no smaller, and stores nothing', async () => {
+    const text = Buffer.from('abc '.repeat(10_000))
+    const id = chunkId(text)
+    const packed = zstdCompressSync(text)
+    const put = async (size: number, bytes: Uint8Array, hash = id): Promise<FrameParts> => await ada.answer(backupFrame(BACKUP_PUT_COMPRESSED, hash, sizeField(size), bytes))
+    const storedBefore = (await store.stats()).chunks
+    // Names fewer bytes than it unpacks to (a bomb is stopped at the size it names), or more.
+    expect(body(await put(1000, packed)).code).toBe('ERR_PROTOCOL')
+    expect(body(await put(text.byteLength + 1, packed)).code).toBe('ERR_PROTOCOL')
+    // Not zstd, not smaller than what it names, or over the blob limit.
+    expect(body(await put(5000, randomBytes(100))).code).toBe('ERR_PROTOCOL')
+    expect(body(await put(100, randomBytes(100))).code).toBe('ERR_PROTOCOL')
+    expect(body(await put(MAX_BACKUP_BLOB + 1, packed)).code).toBe('ERR_PROTOCOL')
+    // Unpacks to its size, but to other bytes than the id names.
+    expect(body(await put(text.byteLength, packed, chunkId(randomBytes(10)))).code).toBe('ERR_INVALID_INPUT')
+    expect((await store.stats()).chunks).toBe(storedBefore)
+    expect(await store.has([id])).toEqual([false])
+    expect((await put(text.byteLength, packed)).get(0)).toBe(BACKUP_OK)
+    expect(await store.get(id)).toEqual(text)
+  })
+
   it('brings a metadata database from before backups up to date, keeping what it held', async () => {
     metadata.close()
     const db = new DatabaseSync(join(root, 'server.db'))
@@ -126,3 +168,9 @@ describe('the backup repository on the team server', () => {
     check.close()
   })
 })
+
+function sizeField (size: number): Uint8Array {
+  const field = Buffer.alloc(4)
+  field.writeUInt32BE(size)
+  return field
+}

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import {
-  answerOnce, BACKUP_PROTOCOL, caFingerprint, CentralCopy, createAerieHost, createCrl, createEnrollmentIssuer, dialableAddresses, InvalidInputError,
+  answerOnce, BACKUP_PROTOCOL, BACKUP_PROTOCOL_1_0, caFingerprint, CentralCopy, createAerieHost, createCrl, createEnrollmentIssuer, dialableAddresses, InvalidInputError,
   libp2pKeyFromPem, MAX_SHARE_REQUEST, MAX_SHARE_RESPONSE, openCaStore, parseShareRequest, SHARE_PROTOCOL, openCentralHistory, openFolderIndex, openMembershipStore, openPackStore, TrustStore,
   tuneHeapForTransfers, writeFileAtomic
 } from '@aerie/core'
@@ -254,12 +254,13 @@ export class TeamServer implements TeamServerApi {
   }
 
   /**
-   * Answers devices' endpoint backups (`/aerie/backup/1.0.0`) with the service `create` makes
+   * Answers devices' endpoint backups (`/aerie/backup/1.1.0` and 1.0.0) with the service `create` makes
    * around the server's one chunk store, so backups dedupe with the central copy.
    */
   async serveBackups (create: (store: ChunkStore) => BackupService): Promise<BackupService> {
     const service = create(this.store)
-    await this.host.libp2p.handle(BACKUP_PROTOCOL, async (stream, connection) => {
+    // 1.0.0 is 1.1.0 without compressed puts: one handler answers devices of either version.
+    await this.host.libp2p.handle([BACKUP_PROTOCOL, BACKUP_PROTOCOL_1_0], async (stream, connection) => {
       const identity = this.host.identityOf(connection.remotePeer.toString())
       if (identity === undefined) { stream.abort(new Error('unknown device')); return }
       await service.serve(stream, { deviceId: identity.deviceId, deviceName: identity.deviceName, user: identity.user, address: connection.remoteAddr.toString() })
@@ -293,7 +294,7 @@ export class TeamServer implements TeamServerApi {
 
   async stop (): Promise<void> {
     await this.host?.libp2p.unhandle(SHARE_PROTOCOL).catch(() => {})
-    await this.host?.libp2p.unhandle(BACKUP_PROTOCOL).catch(() => {})
+    await this.host?.libp2p.unhandle([BACKUP_PROTOCOL, BACKUP_PROTOCOL_1_0]).catch(() => {})
     await this.central?.stop()
     await this.host?.stop()
     await this.store?.close()

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import {
-  AerieError, BACKUP_ERROR, BACKUP_GET, BACKUP_LACKS, BACKUP_NOT_FOUND, BACKUP_OK, BACKUP_PUT, BACKUP_REFUSED, BACKUP_REQUEST, BACKUP_WINDOW,
-  backupFrameParts, chunkIdFromHex, chunkIdHex, decodeChunkList, decodeTree, MAX_BACKUP_FRAME, MAX_BACKUP_JSON, MAX_LACKS, messageChannel,
+  AerieError, BACKUP_ERROR, BACKUP_GET, BACKUP_LACKS, BACKUP_NOT_FOUND, BACKUP_OK, BACKUP_PUT, BACKUP_PUT_COMPRESSED, BACKUP_REFUSED, BACKUP_REQUEST, BACKUP_WINDOW,
+  backupFrameParts, chunkIdFromHex, chunkIdHex, decodeChunkList, decodeTree, decompress, MAX_BACKUP_BLOB, MAX_BACKUP_FRAME, MAX_BACKUP_JSON, MAX_LACKS, messageChannel,
   parseBackupRequest, ProtocolError, referencesOf, releaseBytes, SnapshotNotFoundError
 } from '@aerie/core'
 import { snapshotChecker } from './snapshot-check.ts'
@@ -184,6 +184,21 @@ export function backupService (init: BackupServiceInit): BackupService {
           await store.put(body.subarray(0, 32), body.subarray(32))
           received.chunks++
           received.bytes += body.byteLength - 32
+          return backupFrameParts(BACKUP_OK)
+        }
+        case BACKUP_PUT_COMPRESSED: {
+          if (body.byteLength <= 36) throw new ProtocolError('bad backup request: a compressed put holds an id, a size and at least one byte')
+          const size = new DataView(body.buffer, body.byteOffset + 32, 4).getUint32(0)
+          const compressed = body.subarray(36)
+          if (size > MAX_BACKUP_BLOB || compressed.byteLength >= size) throw new ProtocolError(`bad backup request: a compressed put must be shorter than its blob, which is at most ${MAX_BACKUP_BLOB} bytes`)
+          let bytes: Uint8Array
+          // Bounded by the size it names, so a small frame cannot unpack into a large one.
+          try { bytes = decompress(compressed, size) } catch { throw new ProtocolError(`bad backup request: a compressed put does not unpack to the ${size} bytes it names`) }
+          // The store checks the unpacked bytes against the id, and keeps the compressed form it was sent.
+          await store.put(body.subarray(0, 32), bytes, { compressed })
+          releaseBytes(bytes)
+          received.chunks++
+          received.bytes += compressed.byteLength
           return backupFrameParts(BACKUP_OK)
         }
         case BACKUP_GET: {

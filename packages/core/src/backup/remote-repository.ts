@@ -1,9 +1,11 @@
 import { AerieError, ProtocolError } from '../errors.ts'
 import {
-  BACKUP_ERROR, BACKUP_GET, BACKUP_LACKS, BACKUP_NOT_FOUND, BACKUP_OK, BACKUP_PROTOCOL, BACKUP_PUT, BACKUP_REFUSED, BACKUP_REQUEST, BACKUP_WINDOW,
+  BACKUP_ERROR, BACKUP_GET, BACKUP_LACKS, BACKUP_NOT_FOUND, BACKUP_OK, BACKUP_PROTOCOL, BACKUP_PROTOCOL_1_0, BACKUP_PUT, BACKUP_PUT_COMPRESSED, BACKUP_REFUSED, BACKUP_REQUEST, BACKUP_WINDOW,
   backupFrame, backupFrameParts, MAX_BACKUP_FRAME, MAX_LACKS, parseBackupResponse
 } from '../protocol/backup-messages.ts'
 import { messageChannel } from '../protocol/message-channel.ts'
+import { compressIfItPays } from '../store/chunk-compression.ts'
+import { releaseBytes } from '../util/release-bytes.ts'
 import type { Connection } from '@libp2p/interface'
 import type { BackupRequest, BackupResponse, FrameParts, NewSnapshot, OpenPurpose, SnapshotSummary } from '../protocol/backup-messages.ts'
 import type { MessageChannel } from '../protocol/message-channel.ts'
@@ -11,7 +13,7 @@ import type { BackupTarget } from './chunk-uploader.ts'
 import type { BlobSource } from './tree.ts'
 
 /**
- * The team server's backup repository as a device sees it (`/aerie/backup/1.0.0`): requests are
+ * The team server's backup repository as a device sees it (`/aerie/backup/1.1.0`): requests are
  * pipelined on one stream, up to BACKUP_WINDOW in flight, and answered in order. Which chunks
  * the server lacks is asked on a second stream: on the first, that answer would wait behind
  * every put before it, each answered only once stored and fsynced, and the next batch's
@@ -32,13 +34,15 @@ interface Pending { resolve(frame: FrameParts): void, reject(err: Error): void }
 interface RequestStream {
   /** Sends a request frame and resolves with its answer (an error answer is thrown). */
   call(frame: Uint8Array | FrameParts): Promise<FrameParts>
+  /** The server takes compressed puts (it speaks 1.1.0). */
+  readonly takesCompressed: boolean
   readonly bytesOut: number
   close(): Promise<void>
 }
 
 async function openRequestStream (connection: Connection): Promise<RequestStream> {
   // No signal: libp2p would keep it on the stream, and a timeout would cut a long backup.
-  const stream = await connection.newStream(BACKUP_PROTOCOL)
+  const stream = await connection.newStream([BACKUP_PROTOCOL, BACKUP_PROTOCOL_1_0])
   const channel: MessageChannel = messageChannel(stream, MAX_BACKUP_FRAME)
   const pending: Pending[] = []
   const slots: Array<() => void> = []
@@ -88,6 +92,7 @@ async function openRequestStream (connection: Connection): Promise<RequestStream
 
   return {
     get bytesOut () { return channel.bytesOut },
+    takesCompressed: stream.protocol === BACKUP_PROTOCOL,
     async call (frame) {
       while (failure === undefined && pending.length >= BACKUP_WINDOW) await new Promise<void>(resolve => slots.push(resolve))
       if (failure !== undefined) throw failure
@@ -142,9 +147,16 @@ export async function openRemoteRepository (connection: Connection): Promise<Rem
       return answers
     },
     async put (hash, bytes) {
-      // The blob goes out as it is: joined into one frame, every byte of a backup was copied once more.
-      const reply = await main.call(backupFrameParts(BACKUP_PUT, hash, bytes))
+      // Compressed where it pays (text, code, documents: less to send and to store), else as it
+      // is: joined into one frame, every byte of a backup was copied once more.
+      const compressed = main.takesCompressed ? compressIfItPays(bytes) : undefined
+      const frame = compressed === undefined
+        ? backupFrameParts(BACKUP_PUT, hash, bytes)
+        : backupFrameParts(BACKUP_PUT_COMPRESSED, hash, sizeField(bytes.byteLength), compressed)
+      const reply = await main.call(frame)
       if (reply.get(0) !== BACKUP_OK) throw new ProtocolError('the team server did not store a chunk')
+      // Only once answered: a put that failed may still be queued on its way out.
+      if (compressed !== undefined) releaseBytes(compressed)
     },
     async get (hash) {
       const reply = await main.call(backupFrame(BACKUP_GET, hash))
@@ -175,4 +187,10 @@ export async function openRemoteRepository (connection: Connection): Promise<Rem
       await Promise.all([main.close(), extra?.close()])
     }
   }
+}
+
+function sizeField (size: number): Uint8Array {
+  const field = new Uint8Array(4)
+  new DataView(field.buffer).setUint32(0, size)
+  return field
 }

@@ -9,11 +9,15 @@ import { ProtocolError } from '../errors.ts'
  *
  * - LACKS: 32-byte ids (at most MAX_LACKS) → one byte per id, 1 where the server lacks it
  * - PUT: a 32-byte id and the blob's bytes → OK once stored (the server verifies the hash first)
+ * - PUT_COMPRESSED (1.1.0): a 32-byte id, the blob's size (4 bytes, big-endian) and the blob
+ *   zstd-compressed (shorter than the blob) → as PUT; the store keeps it compressed
  * - GET: a 32-byte id → the blob, only if it belongs to a snapshot this device opened
  * - REQUEST: JSON `list` | `open` | `commit` → JSON. There is no message that deletes or
  *   rewrites a snapshot: a device can only add them.
  */
-export const BACKUP_PROTOCOL = '/aerie/backup/1.0.0'
+export const BACKUP_PROTOCOL = '/aerie/backup/1.1.0'
+/** The first version, without PUT_COMPRESSED: a server that speaks only it gets plain puts. */
+export const BACKUP_PROTOCOL_1_0 = '/aerie/backup/1.0.0'
 /** The chunk store's own limit: directory objects are the largest blobs. */
 export const MAX_BACKUP_BLOB = 16 * 1024 * 1024
 export const MAX_BACKUP_FRAME = 1 + 32 + MAX_BACKUP_BLOB
@@ -30,6 +34,7 @@ export const BACKUP_LACKS = 1
 export const BACKUP_PUT = 2
 export const BACKUP_GET = 3
 export const BACKUP_REQUEST = 4
+export const BACKUP_PUT_COMPRESSED = 5
 
 export const BACKUP_OK = 0
 export const BACKUP_NOT_FOUND = 1

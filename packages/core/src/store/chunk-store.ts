@@ -77,6 +77,12 @@ export interface CollectResult {
 export interface PutOptions {
   /** The caller has just checked that the bytes hash to `hash` (as the puller does on receipt): not hashed again. */
   verified?: boolean
+  /**
+   * The chunk as compressIfItPays (chunk-compression.ts) made it, when the caller has it (a
+   * device sent it so, and the caller decompressed it into `bytes`): kept as it is instead of
+   * compressing again. Ignored unless shorter than the chunk.
+   */
+  compressed?: Uint8Array
 }
 
 export interface GetOptions {

@@ -1,6 +1,7 @@
 export type { ChunkStore, ChunkStoreStats, CollectOptions, CollectResult, DamagedChunk, GetOptions, PutOptions } from './chunk-store.ts'
 export { changePassphrase, createKeyring, keyringFiles, keyringState, openBlob, sealBlob, setLocked, unlockWithLocalSecret, unlockWithPassphrase } from './data-key.ts'
 export type { KeyringFiles, KeyringState } from './data-key.ts'
+export { compressIfItPays, decompress } from './chunk-compression.ts'
 export { openPackStore } from './pack-store.ts'
 export type { PackStoreOptions } from './pack-store.ts'
 export { readChunks, storeStream } from './chunk-streams.ts'

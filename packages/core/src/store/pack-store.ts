@@ -488,9 +488,10 @@ export async function openPackStore (options: PackStoreOptions): Promise<ChunkSt
       if (known === 'stored') { touch(hash); return }
       const done = Promise.withResolvers<void>()
       pending.set(id, done.promise)
-      const compressed = compressIfItPays(bytes)
+      const given = options.compressed !== undefined && options.compressed.byteLength < bytes.byteLength ? options.compressed : undefined
+      const compressed = given ?? compressIfItPays(bytes)
       const sealed = sealParts(dataKey, compressed ?? bytes, hash)
-      if (compressed !== undefined) releaseBytes(compressed)
+      if (compressed !== undefined && given === undefined) releaseBytes(compressed)
       const length = sealed.reduce((sum, part) => sum + part.byteLength, 0)
       queue.push({ hash: Uint8Array.from(hash), sealed, length, size: bytes.byteLength, replaces: known === 'damaged', done })
       flushing ??= flush()
