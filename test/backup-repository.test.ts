@@ -5,15 +5,15 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import {
-  BACKUP_ERROR, BACKUP_GET, BACKUP_LACKS, BACKUP_OK, BACKUP_PUT, BACKUP_PUT_COMPRESSED, BACKUP_REFUSED, BACKUP_REQUEST, backupFrame, backupPaths, chunkId, chunkIdHex,
-  compressIfItPays, encodeTree, MAX_BACKUP_BLOB, openPackStore
+  BACKUP_ERROR, BACKUP_GET, BACKUP_LACKS, BACKUP_OK, BACKUP_OK_COMPRESSED, BACKUP_PUT, BACKUP_PUT_COMPRESSED, BACKUP_REFUSED, BACKUP_REQUEST, backupFrame, backupPaths, chunkId, chunkIdHex,
+  compressIfItPays, decompress, encodeTree, MAX_BACKUP_BLOB, openPackStore, readSizeField, sizeField
 } from '@aerie/core'
 import { zstdCompressSync } from 'node:zlib'
 import { createAuditLog } from '../apps/server/src/audit/audit-log.ts'
 import { backupService } from '../apps/server/src/backup/backup-service.ts'
 import { openServerMetadata } from '../apps/server/src/metadata/server-db.ts'
 import type { BackupTarget, ChunkStore, FrameParts } from '@aerie/core'
-import type { BackupSession } from '../apps/server/src/backup/backup-service.ts'
+import type { BackupService, BackupSession } from '../apps/server/src/backup/backup-service.ts'
 import type { ServerMetadata } from '../apps/server/src/metadata/stores.ts'
 
 // The server's side of /aerie/backup/1.1.0, frame by frame, as a device (or a forger) sends
@@ -47,13 +47,14 @@ describe('the backup repository on the team server', () => {
   let metadata: ServerMetadata
   let ada: BackupSession
   let bob: BackupSession
+  let service: BackupService
   let adaSnapshot: { id: string, root: string }
 
   beforeEach(async () => {
     root = await mkdtemp(join(tmpdir(), 'aerie-backup-repo-'))
     store = await openPackStore({ dir: join(root, 'store'), dataKey: createSecretKey(randomBytes(32)) })
     metadata = openServerMetadata(join(root, 'server.db'))
-    const service = backupService({ store, snapshots: metadata.backups, audit: createAuditLog(metadata.audit), log: () => {} })
+    service = backupService({ store, snapshots: metadata.backups, audit: createAuditLog(metadata.audit), log: () => {} })
     ada = service.session(ADA)
     bob = service.session(BOB)
     const src = join(root, 'ada/Documents')
@@ -133,6 +134,16 @@ describe('the backup repository on the team server', () => {
     const read = await ada.answer(backupFrame(BACKUP_GET, id))
     expect(read.get(0)).toBe(BACKUP_OK)
     expect(Buffer.from(read.subarray(1))).toEqual(text)
+    // A device that unpacks (1.1.0) gets the chunk as stored: its size, then the compressed bytes.
+    const unpacking = service.session(ADA, { compressedReads: true })
+    expect((await json(unpacking, { type: 'open', id: body(committed).snapshot!.id, purpose: 'restore' })).get(0)).toBe(BACKUP_OK)
+    expect((await unpacking.answer(backupFrame(BACKUP_GET, tree.id))).get(0)).toBe(BACKUP_OK)
+    const packed = (await unpacking.answer(backupFrame(BACKUP_GET, id))).subarray()
+    expect(packed[0]).toBe(BACKUP_OK_COMPRESSED)
+    expect(readSizeField(packed, 1)).toBe(text.byteLength)
+    expect(packed.byteLength).toBeLessThan(text.byteLength / 2)
+    expect(decompress(packed.subarray(5), text.byteLength)).toEqual(text)
+    unpacking.close()
   })
 
   it('refuses a compressed put that does not unpack to its size and id, or is no smaller, and stores nothing', async () => {
@@ -168,9 +179,3 @@ describe('the backup repository on the team server', () => {
     check.close()
   })
 })
-
-function sizeField (size: number): Uint8Array {
-  const field = Buffer.alloc(4)
-  field.writeUInt32BE(size)
-  return field
-}

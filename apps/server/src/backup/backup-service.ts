@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto'
 import {
-  AerieError, BACKUP_ERROR, BACKUP_GET, BACKUP_LACKS, BACKUP_NOT_FOUND, BACKUP_OK, BACKUP_PUT, BACKUP_PUT_COMPRESSED, BACKUP_REFUSED, BACKUP_REQUEST, BACKUP_WINDOW,
+  AerieError, BACKUP_ERROR, BACKUP_GET, BACKUP_LACKS, BACKUP_NOT_FOUND, BACKUP_OK, BACKUP_OK_COMPRESSED, BACKUP_PROTOCOL, BACKUP_PUT, BACKUP_PUT_COMPRESSED, BACKUP_REFUSED, BACKUP_REQUEST, BACKUP_WINDOW,
   backupFrameParts, chunkIdFromHex, chunkIdHex, decodeChunkList, decodeTree, decompress, MAX_BACKUP_BLOB, MAX_BACKUP_FRAME, MAX_BACKUP_JSON, MAX_LACKS, messageChannel,
-  parseBackupRequest, ProtocolError, referencesOf, releaseBytes, SnapshotNotFoundError
+  parseBackupRequest, ProtocolError, readSizeField, referencesOf, releaseBytes, sizeField, SnapshotNotFoundError
 } from '@aerie/core'
 import { snapshotChecker } from './snapshot-check.ts'
 import type { BackupRequest, BackupResponse, ChunkStore, FrameParts, SnapshotSummary } from '@aerie/core'
@@ -47,7 +47,8 @@ export interface BackupSession {
 }
 
 export interface BackupService {
-  session (device: BackupDevice): BackupSession
+  /** `compressedReads`: the device unpacks chunks sent compressed (it speaks 1.1.0). */
+  session (device: BackupDevice, options?: { compressedReads?: boolean }): BackupSession
   /** Serves one stream until the device closes it. */
   serve (stream: Stream, device: BackupDevice): Promise<void>
   /**
@@ -78,7 +79,7 @@ export function backupService (init: BackupServiceInit): BackupService {
     return new Set(report?.snapshots.map(s => s.id))
   }
 
-  function session (device: BackupDevice): BackupSession {
+  function session (device: BackupDevice, options: { compressedReads?: boolean } = {}): BackupSession {
     // What this stream may read: the snapshots it opened, and what their objects refer to, as it reads them.
     const readable = new Map<string, Readable>()
     const opened = new Set<string>()
@@ -188,7 +189,7 @@ export function backupService (init: BackupServiceInit): BackupService {
         }
         case BACKUP_PUT_COMPRESSED: {
           if (body.byteLength <= 36) throw new ProtocolError('bad backup request: a compressed put holds an id, a size and at least one byte')
-          const size = new DataView(body.buffer, body.byteOffset + 32, 4).getUint32(0)
+          const size = readSizeField(body, 32)
           const compressed = body.subarray(36)
           if (size > MAX_BACKUP_BLOB || compressed.byteLength >= size) throw new ProtocolError(`bad backup request: a compressed put must be shorter than its blob, which is at most ${MAX_BACKUP_BLOB} bytes`)
           let bytes: Uint8Array
@@ -206,7 +207,13 @@ export function backupService (init: BackupServiceInit): BackupService {
           const key = chunkIdHex(body)
           const kind = readable.get(key)
           if (kind === undefined) return backupFrameParts(BACKUP_REFUSED)
-          // File chunks are only passed on, and the device hashes each one (the store still checks its seal); what the server reads itself, it hashes.
+          // File chunks are only passed on, as stored (compressed or not), and the device hashes
+          // each one (the store still checks its seal); what the server reads itself, it hashes.
+          if (kind === 'data' && options.compressedReads === true) {
+            const stored = await store.getStored(body)
+            if (stored === undefined) return backupFrameParts(BACKUP_NOT_FOUND)
+            return stored.compressed ? backupFrameParts(BACKUP_OK_COMPRESSED, sizeField(stored.size), stored.bytes) : backupFrameParts(BACKUP_OK, stored.bytes)
+          }
           const bytes = await store.get(body, { callerVerifies: kind === 'data' })
           if (bytes === undefined) return backupFrameParts(BACKUP_NOT_FOUND)
           if (kind === 'tree') {
@@ -259,7 +266,7 @@ export function backupService (init: BackupServiceInit): BackupService {
     forgetChecked: () => { checker.forget() },
     async serve (stream, device) {
       const channel = messageChannel(stream, MAX_BACKUP_FRAME)
-      const current = session(device)
+      const current = session(device, { compressedReads: stream.protocol === BACKUP_PROTOCOL })
       // Requests are worked on together (puts then share the store's group commit) and answered in order.
       let inFlight = 0
       let heldBytes = 0

@@ -17,6 +17,7 @@ function storeOf (blobs: Array<{ hash: Uint8Array, bytes: Uint8Array }>, damaged
     has: async hashes => hashes.map(h => held.has(chunkIdHex(h)) && !bad.has(chunkIdHex(h))),
     put: async () => {},
     get: async hash => bad.has(chunkIdHex(hash)) ? await Promise.reject(new Error('damaged')) : held.get(chunkIdHex(hash)),
+    getStored: async () => await Promise.reject(new Error('not in this test')),
     stats: async () => ({ chunks: held.size, uniqueBytes: 0, storedBytes: 0 }),
     verify: async (options) => {
       options?.onProgress?.(held.size, held.size)

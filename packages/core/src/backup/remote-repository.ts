@@ -1,10 +1,10 @@
 import { AerieError, ProtocolError } from '../errors.ts'
 import {
-  BACKUP_ERROR, BACKUP_GET, BACKUP_LACKS, BACKUP_NOT_FOUND, BACKUP_OK, BACKUP_PROTOCOL, BACKUP_PROTOCOL_1_0, BACKUP_PUT, BACKUP_PUT_COMPRESSED, BACKUP_REFUSED, BACKUP_REQUEST, BACKUP_WINDOW,
-  backupFrame, backupFrameParts, MAX_BACKUP_FRAME, MAX_LACKS, parseBackupResponse
+  BACKUP_ERROR, BACKUP_GET, BACKUP_LACKS, BACKUP_NOT_FOUND, BACKUP_OK, BACKUP_OK_COMPRESSED, BACKUP_PROTOCOL, BACKUP_PROTOCOL_1_0, BACKUP_PUT, BACKUP_PUT_COMPRESSED, BACKUP_REFUSED, BACKUP_REQUEST, BACKUP_WINDOW,
+  backupFrame, backupFrameParts, MAX_BACKUP_BLOB, MAX_BACKUP_FRAME, MAX_LACKS, parseBackupResponse, readSizeField, sizeField
 } from '../protocol/backup-messages.ts'
 import { messageChannel } from '../protocol/message-channel.ts'
-import { compressIfItPays } from '../store/chunk-compression.ts'
+import { compressIfItPays, decompress } from '../store/chunk-compression.ts'
 import { releaseBytes } from '../util/release-bytes.ts'
 import type { Connection } from '@libp2p/interface'
 import type { BackupRequest, BackupResponse, FrameParts, NewSnapshot, OpenPurpose, SnapshotSummary } from '../protocol/backup-messages.ts'
@@ -163,6 +163,16 @@ export async function openRemoteRepository (connection: Connection): Promise<Rem
       const status = reply.get(0)
       // Bytes of its own when the answer came in several parts (it was copied out of them), which a restore frees once written.
       if (status === BACKUP_OK) return reply.subarray(1)
+      if (status === BACKUP_OK_COMPRESSED) {
+        // Unpacked no further than the size it names; the caller verifies the bytes against the id.
+        const header = reply.subarray(0, 5)
+        const size = header.byteLength === 5 ? readSizeField(header, 1) : 0
+        if (size === 0 || size > MAX_BACKUP_BLOB) throw new ProtocolError('the team server sent a compressed chunk with a bad size')
+        const compressed = reply.subarray(5)
+        const bytes = decompress(compressed, size)
+        releaseBytes(compressed)
+        return bytes
+      }
       if (status === BACKUP_NOT_FOUND) return undefined
       if (status === BACKUP_REFUSED) throw new ProtocolError('the team server refused a chunk that is not in a snapshot this device opened')
       throw new ProtocolError('the team server answered a read with a bad status')
@@ -187,10 +197,4 @@ export async function openRemoteRepository (connection: Connection): Promise<Rem
       await Promise.all([main.close(), extra?.close()])
     }
   }
-}
-
-function sizeField (size: number): Uint8Array {
-  const field = new Uint8Array(4)
-  new DataView(field.buffer).setUint32(0, size)
-  return field
 }

@@ -11,7 +11,8 @@ import { ProtocolError } from '../errors.ts'
  * - PUT: a 32-byte id and the blob's bytes → OK once stored (the server verifies the hash first)
  * - PUT_COMPRESSED (1.1.0): a 32-byte id, the blob's size (4 bytes, big-endian) and the blob
  *   zstd-compressed (shorter than the blob) → as PUT; the store keeps it compressed
- * - GET: a 32-byte id → the blob, only if it belongs to a snapshot this device opened
+ * - GET: a 32-byte id → the blob, only if it belongs to a snapshot this device opened (on
+ *   1.1.0, a file's chunk the store keeps compressed comes as OK_COMPRESSED)
  * - REQUEST: JSON `list` | `open` | `commit` → JSON. There is no message that deletes or
  *   rewrites a snapshot: a device can only add them.
  */
@@ -42,6 +43,8 @@ export const BACKUP_NOT_FOUND = 1
 export const BACKUP_REFUSED = 2
 /** Followed by JSON `{ code, message }`. */
 export const BACKUP_ERROR = 3
+/** 1.1.0, to a get of a file's chunk the store keeps compressed: its size (4 bytes, big-endian), then the chunk compressed. */
+export const BACKUP_OK_COMPRESSED = 4
 
 export type OpenPurpose = 'browse' | 'restore' | 'parent'
 
@@ -142,4 +145,16 @@ export function backupFrame (first: number, ...parts: Uint8Array[]): Uint8Array 
   let at = 1
   for (const part of parts) { frame.set(part, at); at += part.byteLength }
   return frame
+}
+
+/** A blob's size as compressed puts and answers carry it: 4 bytes, big-endian. */
+export function sizeField (size: number): Uint8Array {
+  const field = new Uint8Array(4)
+  new DataView(field.buffer).setUint32(0, size)
+  return field
+}
+
+/** The size sizeField wrote, at `at`. */
+export function readSizeField (bytes: Uint8Array, at: number): number {
+  return new DataView(bytes.buffer, bytes.byteOffset + at, 4).getUint32(0)
 }

@@ -15,7 +15,7 @@ export type { OnceLimits } from './request-once.ts'
 export { MAX_SHARE_REQUEST, MAX_SHARE_RESPONSE, parseShareRequest, parseShareResponse, SHARE_PROTOCOL } from './share-messages.ts'
 export type { DeviceShareRequest, DeviceShareResponse, ShareCreateRequest, ShareSummary } from './share-messages.ts'
 export {
-  BACKUP_ERROR, BACKUP_GET, BACKUP_LACKS, BACKUP_NOT_FOUND, BACKUP_OK, BACKUP_PROTOCOL, BACKUP_PROTOCOL_1_0, BACKUP_PUT, BACKUP_PUT_COMPRESSED, BACKUP_REFUSED, BACKUP_REQUEST, BACKUP_WINDOW,
-  backupFrame, backupFrameParts, MAX_BACKUP_BLOB, MAX_BACKUP_FRAME, MAX_BACKUP_JSON, MAX_LACKS, parseBackupRequest, parseBackupResponse, parseSnapshotSummary
+  BACKUP_ERROR, BACKUP_GET, BACKUP_LACKS, BACKUP_NOT_FOUND, BACKUP_OK, BACKUP_OK_COMPRESSED, BACKUP_PROTOCOL, BACKUP_PROTOCOL_1_0, BACKUP_PUT, BACKUP_PUT_COMPRESSED, BACKUP_REFUSED, BACKUP_REQUEST, BACKUP_WINDOW,
+  backupFrame, backupFrameParts, MAX_BACKUP_BLOB, MAX_BACKUP_FRAME, MAX_BACKUP_JSON, MAX_LACKS, parseBackupRequest, parseBackupResponse, parseSnapshotSummary, readSizeField, sizeField
 } from './backup-messages.ts'
 export type { BackupRequest, BackupResponse, FrameParts, NewSnapshot, OpenPurpose, SnapshotSummary } from './backup-messages.ts'

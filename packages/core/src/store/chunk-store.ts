@@ -24,6 +24,12 @@ export interface ChunkStore {
    * `callerVerifies`); undefined when it is not stored. Damage throws StoreDamagedError.
    */
   get(hash: Uint8Array, options?: GetOptions): Promise<Uint8Array | undefined>
+  /**
+   * A chunk as the store keeps it, for a caller that passes it on to one who unpacks and
+   * verifies it (a restoring device): compressed (chunk-compression.ts) when the store keeps it
+   * so, else its bytes. Checked as get with `callerVerifies` checks; undefined when not stored.
+   */
+  getStored(hash: Uint8Array): Promise<StoredChunkForm | undefined>
   /** Chunks stored, their plain bytes, and the bytes they take on disk (with packing, compression and encryption). */
   stats(): Promise<ChunkStoreStats>
   /**
@@ -93,6 +99,13 @@ export interface GetOptions {
    * finds bytes changed on disk and an index row pointing at another chunk.
    */
   callerVerifies?: boolean
+}
+
+export interface StoredChunkForm {
+  bytes: Uint8Array
+  /** The chunk's own size (`bytes` is shorter when compressed). */
+  size: number
+  compressed: boolean
 }
 
 export interface ChunkStoreStats {

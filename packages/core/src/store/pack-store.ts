@@ -244,7 +244,7 @@ export async function openPackStore (options: PackStoreOptions): Promise<ChunkSt
    * it is bound to the index row's hash, so changed bytes and a row pointing at another chunk's
    * bytes still fail; a chunk sealed under a hash it does not have (which put refuses) would not.
    */
-  function unseal (place: ChunkPlace, sealed: Uint8Array, hashed = true): Buffer | string {
+  function unseal (place: ChunkPlace, sealed: Uint8Array, hashed = true, keepCompressed = false): Buffer | string {
     let plain: Buffer
     try {
       plain = openBlob(dataKey, sealed, place.hash)
@@ -253,6 +253,7 @@ export async function openPackStore (options: PackStoreOptions): Promise<ChunkSt
     }
     // Shorter than the chunk: the store kept it compressed (chunk-compression.ts).
     if (plain.byteLength < place.size) {
+      if (keepCompressed) return plain
       const compressed = plain
       try {
         plain = decompress(compressed, place.size)
@@ -265,7 +266,8 @@ export async function openPackStore (options: PackStoreOptions): Promise<ChunkSt
     return plain
   }
 
-  async function get (hash: Uint8Array, options: GetOptions, retry = true): Promise<Uint8Array | undefined> {
+  /** The chunk's bytes, or compressed as stored with `keepCompressed` (shorter than `size` then). */
+  async function get (hash: Uint8Array, options: GetOptions & { keepCompressed?: boolean }, retry = true): Promise<{ bytes: Uint8Array, size: number } | undefined> {
     const place = index.find(hash)
     if (place === undefined) return undefined
     const sealed = Buffer.allocUnsafe(place.length)
@@ -273,14 +275,14 @@ export async function openPackStore (options: PackStoreOptions): Promise<ChunkSt
     let cause: unknown
     try {
       const got = await readers.use(packPath(place.pack), async file => await readFully(file, sealed, 0, sealed.byteLength, place.at))
-      plain = got < place.length ? 'its pack file is cut short' : unseal(place, sealed, options.callerVerifies !== true)
+      plain = got < place.length ? 'its pack file is cut short' : unseal(place, sealed, options.callerVerifies !== true, options.keepCompressed)
       releaseBytes(sealed)
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
       plain = 'its pack file is missing'
       cause = err
     }
-    if (typeof plain !== 'string') { touch(hash); return plain }
+    if (typeof plain !== 'string') { touch(hash); return { bytes: plain, size: place.size } }
     // A good copy put while this one was read has taken its place: read that instead (once).
     if (!index.markDamaged(place, plain) && retry) return await get(hash, options, false)
     throw damaged(place, plain, cause)
@@ -500,7 +502,13 @@ export async function openPackStore (options: PackStoreOptions): Promise<ChunkSt
 
     async get (hash, options = {}) {
       checkOpen()
-      return await track(get(hash, options))
+      return (await track(get(hash, options)))?.bytes
+    },
+
+    async getStored (hash) {
+      checkOpen()
+      const got = await track(get(hash, { callerVerifies: true, keepCompressed: true }))
+      return got && { bytes: got.bytes, size: got.size, compressed: got.bytes.byteLength < got.size }
     },
 
     async stats () {

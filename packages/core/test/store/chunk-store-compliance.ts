@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { chunkId, chunkIdHex } from '../../src/chunking/chunk-id.ts'
 import { InvalidInputError } from '../../src/errors.ts'
+import { decompress } from '../../src/store/index.ts'
 import type { ChunkStore } from '../../src/store/index.ts'
 
 /** One store under test: how to open it again once closed, and how to remove it afterwards. */
@@ -46,6 +47,19 @@ export function describeChunkStore (name: string, create: () => Promise<ChunkSto
       for (const chunk of chunks) expect(Buffer.from((await store.get(chunk.hash))!)).toEqual(chunk.bytes)
       // A caller that hashes the bytes itself gets the same bytes.
       for (const chunk of chunks) expect(Buffer.from((await store.get(chunk.hash, { callerVerifies: true }))!)).toEqual(chunk.bytes)
+    })
+
+    it('gives back a chunk as it keeps it, compressed or not, which unpacks to the chunk', async () => {
+      const text = Buffer.from(Array.from({ length: 5000 }, (_, i) => `entry ${i} of the log ${i % 17}\n`).join(''))
+      const chunks = [{ hash: chunkId(text), bytes: text }, randomChunk(70_000)]
+      for (const chunk of chunks) await store.put(chunk.hash, chunk.bytes)
+      for (const chunk of chunks) {
+        const stored = (await store.getStored(chunk.hash))!
+        expect(stored.size).toBe(chunk.bytes.byteLength)
+        expect(stored.compressed).toBe(stored.bytes.byteLength < stored.size)
+        expect(stored.compressed ? decompress(stored.bytes, stored.size) : Buffer.from(stored.bytes)).toEqual(chunk.bytes)
+      }
+      expect(await store.getStored(randomChunk(10).hash)).toBeUndefined()
     })
 
     it('says which chunks it has, in the order asked', async () => {

@@ -92,6 +92,8 @@ describe('pack store', () => {
     await expectReadable(chunks)
     for (const chunk of chunks) expect(Buffer.from((await store.get(chunk.hash, { callerVerifies: true }))!)).toEqual(chunk.bytes)
     expect(await store.verify()).toEqual([])
+    // As kept: the text and the zeros compressed, the random chunk as it is.
+    expect(await Promise.all(chunks.map(async c => (await store.getStored(c.hash))!.compressed))).toEqual([true, true, false])
     await reopen()
     await expectReadable(chunks)
   })
@@ -103,6 +105,7 @@ describe('pack store', () => {
     const { path, at } = await findEntry(text)
     await flipByte(path, at + 100)
     await expect(store.get(text.hash)).rejects.toThrow(StoreDamagedError)
+    await expect(store.getStored(text.hash)).rejects.toThrow(StoreDamagedError)
     const damaged = await store.verify()
     expect(damaged.map(d => chunkIdHex(d.hash))).toEqual([chunkIdHex(text.hash)])
     await expectReadable([other])
