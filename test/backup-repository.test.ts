@@ -37,6 +37,7 @@ function sessionTarget (session: BackupSession): BackupTarget {
     async put (hash, bytes) {
       const reply = await session.answer(backupFrame(BACKUP_PUT, hash, bytes))
       if (reply.get(0) !== BACKUP_OK) throw new Error(body(reply).message)
+      return bytes.byteLength
     }
   }
 }

@@ -10,15 +10,18 @@ import type { BlobSource } from './tree.ts'
 export interface BackupTarget {
   /** For each hash, in order: true when the repository does not have it. */
   lacks(hashes: readonly Uint8Array[]): Promise<boolean[]>
-  /** Must not keep `bytes` once it has resolved: the uploader frees them then. */
-  put(hash: Uint8Array, bytes: Uint8Array): Promise<void>
+  /**
+   * Resolves, once stored, with the bytes it sent for the blob (fewer than the blob's when it
+   * went compressed). Must not keep `bytes` once it has resolved: the uploader frees them then.
+   */
+  put(hash: Uint8Array, bytes: Uint8Array): Promise<number>
 }
 
 /** A chunk store as a backup target and a blob source (global dedupe: it is the same store). */
 export function storeRepository (store: ChunkStore): BackupTarget & BlobSource {
   return {
     lacks: async hashes => (await store.has(hashes)).map(has => !has),
-    put: async (hash, bytes) => { await store.put(hash, bytes) },
+    put: async (hash, bytes) => { await store.put(hash, bytes); return bytes.byteLength },
     get: async hash => await store.get(hash)
   }
 }
@@ -47,7 +50,7 @@ export class ChunkUploader {
   private readonly seen = new Set<string>()
   private readonly inFlight = new Set<Promise<void>>()
   private failure: { error: unknown } | undefined
-  /** Blobs and bytes the target lacked and was sent. */
+  /** Blobs the target lacked and was sent, and the bytes that took (compressed ones count as sent). */
   sentChunks = 0
   sentBytes = 0
 
@@ -104,11 +107,11 @@ export class ChunkUploader {
         else done.push(b.bytes)
       }
       await Promise.all(missing.map(async b => {
-        await this.target.put(b.hash, b.bytes)
+        const sent = await this.target.put(b.hash, b.bytes)
+        this.sentBytes += sent
+        this.sentChunks++
         done.push(b.bytes)
       }))
-      this.sentChunks += missing.length
-      this.sentBytes += missing.reduce((n, b) => n + b.bytes.byteLength, 0)
     } finally {
       for (const bytes of done) releaseBytes(bytes)
     }

@@ -156,7 +156,9 @@ export async function openRemoteRepository (connection: Connection): Promise<Rem
       const reply = await main.call(frame)
       if (reply.get(0) !== BACKUP_OK) throw new ProtocolError('the team server did not store a chunk')
       // Only once answered: a put that failed may still be queued on its way out.
-      if (compressed !== undefined) releaseBytes(compressed)
+      if (compressed === undefined) return bytes.byteLength
+      releaseBytes(compressed)
+      return compressed.byteLength
     },
     async get (hash) {
       const reply = await main.call(backupFrame(BACKUP_GET, hash))

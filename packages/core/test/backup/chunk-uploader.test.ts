@@ -24,11 +24,12 @@ function heldTarget (): BackupTarget & { asked: number, stored: Set<string>, rel
     asked: 0,
     stored: new Set<string>(),
     lacks: async (hashes: readonly Uint8Array[]) => { target.asked++; return hashes.map(() => true) },
-    put: async (hash: Uint8Array) => {
+    put: async (hash: Uint8Array, bytes: Uint8Array) => {
       if (!released) await new Promise<void>(resolve => held.push(resolve))
       const key = Buffer.from(hash).toString('hex')
       if (target.stored.has(key)) throw new Error('stored twice')
       target.stored.add(key)
+      return bytes.byteLength
     },
     release: () => { released = true; for (const go of held.splice(0)) go() }
   }
@@ -60,7 +61,7 @@ describe('ChunkUploader', () => {
     let puts = 0
     const target: BackupTarget = {
       lacks: async hashes => hashes.map(() => true),
-      put: async () => { if (++puts === 3) throw new Error('disk full on the server') }
+      put: async (_, bytes) => { if (++puts === 3) throw new Error('disk full on the server'); return bytes.byteLength }
     }
     const uploader = new ChunkUploader(target)
     const run = (async () => {
@@ -75,7 +76,7 @@ describe('ChunkUploader', () => {
     const target: BackupTarget = {
       // The target has every other blob already.
       lacks: async hashes => hashes.map((_, i) => i % 2 === 0),
-      put: async (hash, bytes) => { kept.set(Buffer.from(hash).toString('hex'), Buffer.from(bytes)) }
+      put: async (hash, bytes) => { kept.set(Buffer.from(hash).toString('hex'), Buffer.from(bytes)); return bytes.byteLength }
     }
     const uploader = new ChunkUploader(target)
     const blobs = Array.from({ length: PER_BATCH * 3 }, blob)

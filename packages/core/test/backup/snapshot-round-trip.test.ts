@@ -32,7 +32,7 @@ function counting (target: BackupTarget): BackupTarget & { sent: number } {
   const t = {
     sent: 0,
     lacks: async (hashes: readonly Uint8Array[]) => await target.lacks(hashes),
-    put: async (hash: Uint8Array, bytes: Uint8Array) => { t.sent += bytes.byteLength; await target.put(hash, bytes) }
+    put: async (hash: Uint8Array, bytes: Uint8Array) => { t.sent += bytes.byteLength; return await target.put(hash, bytes) }
   }
   return t
 }
