@@ -3,6 +3,7 @@ import { isChunk, MIN_CHUNK_SIZE } from '../chunking/index.ts'
 import { open } from 'node:fs/promises'
 import { join } from 'node:path'
 import { OpenFiles, READ_NONBLOCKING } from '../util/open-files.ts'
+import { QuickReads } from '../util/read-fully.ts'
 import type { FolderIndex } from '../index/index.ts'
 import type { Stats } from 'node:fs'
 import type { FileHandle } from 'node:fs/promises'
@@ -27,7 +28,8 @@ export interface LocalChunks {
 
 export function createLocalChunks (index: FolderIndex, folderRoot: (folder: string) => string | undefined): LocalChunks {
   const files = new OpenFiles()
-  const reads = new ChunkReads()
+  // Chunks a peer asks for are mostly in the page cache: read on the event loop.
+  const reads = new QuickReads()
   // Per open file, once: is it still the file the scanner hashed? (fstat and a record lookup
   // per chunk would be 16 000 of each per GiB sent.)
   const scannedFiles = new WeakMap<FileHandle, Promise<boolean>>()
@@ -52,7 +54,7 @@ export function createLocalChunks (index: FolderIndex, folderRoot: (folder: stri
           read = whole && { bytes: whole.bytes, scanned: options.sent === true && asScanned(index.getLocal(place.folder, place.path), whole.stats) }
         } else {
           read = await files.with(path, async (file) => {
-            const bytes = await reads.read(file, place.offset, size)
+            const bytes = await readChunkAt(reads, file, place.offset, size)
             return { bytes, scanned: options.sent === true && bytes !== undefined && await isScanned(file, place.folder, place.path) }
           })
         }
@@ -93,49 +95,10 @@ function readWholeFile (path: string, size: number): { bytes: Uint8Array, stats:
   }
 }
 
-/** A read of the event loop's own longer than this was the disk's, not the page cache's. */
-const SLOW_READ_MS = 4
-/** After a slow read, reads go through the thread pool for this long. */
-const POOL_READS_MS = 10_000
-
-/**
- * A chunk read from an open file. Files being served are mostly in the page cache, where a
- * 64 KiB read is a copy of ≈ 10–20 µs: done on the event loop, synchronously, because a trip
- * through libuv's thread pool (wake a thread, switch to it, hand the result back) costs more
- * than the copy (sending 1 GiB: 2.3–2.6 CPU-s on the sender instead of 2.8–3.4, measured
- * alternately with `npm run bench -- sync --only big`). A read that took the disk's time
- * sends the reads of the next POOL_READS_MS through the pool, so a cold or slow disk does not
- * hold the event loop up.
- */
-export class ChunkReads {
-  private poolUntil = -Infinity
-  private readonly now: () => number
-
-  constructor (options: { now?: () => number } = {}) {
-    this.now = options.now ?? (() => performance.now())
-  }
-
-  /** `size` bytes at `offset`, or undefined when the file ends before. */
-  async read (file: FileHandle, offset: number, size: number): Promise<Uint8Array | undefined> {
-    const started = this.now()
-    if (started < this.poolUntil) return await readFrom(file, offset, size)
-    const bytes = readSyncFrom(file.fd, offset, size)
-    const ended = this.now()
-    if (ended - started > SLOW_READ_MS) this.poolUntil = ended + POOL_READS_MS
-    return bytes
-  }
-}
-
-function readSyncFrom (fd: number, offset: number, size: number): Uint8Array | undefined {
-  // Not zero-filled first: every byte is read into it, or it is not used.
+/** `size` bytes at `offset` (into memory not zero-filled first: every byte is read into it, or it is not used), or undefined when the file ends before. */
+async function readChunkAt (reads: QuickReads, file: FileHandle, offset: number, size: number): Promise<Uint8Array | undefined> {
   const bytes = Buffer.allocUnsafeSlow(size)
-  let filled = 0
-  while (filled < size) {
-    const read = readSync(fd, bytes, filled, size - filled, offset + filled)
-    if (read === 0) return undefined
-    filled += read
-  }
-  return bytes
+  return await reads.readFully(file, bytes, 0, size, offset) === size ? bytes : undefined
 }
 
 async function readFrom (file: FileHandle, offset: number, size: number): Promise<Uint8Array | undefined> {
