@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path'
 import { chunkIdHex, isChunk } from '../chunking/chunk-id.ts'
 import { InvalidInputError, InvalidKeyError, StoreDamagedError } from '../errors.ts'
 import { OpenFiles } from '../util/open-files.ts'
-import { readFully } from '../util/read-fully.ts'
+import { QuickReads, readFully } from '../util/read-fully.ts'
 import { releaseBytes } from '../util/release-bytes.ts'
 import { compressIfItPays, decompress } from './chunk-compression.ts'
 import { openBlob, sealBlob, sealParts } from './data-key.ts'
@@ -88,6 +88,8 @@ export async function openPackStore (options: PackStoreOptions): Promise<ChunkSt
   const index = openPackIndex(join(dir, 'chunks.db'))
   // Packs are never renamed or rewritten in place, so a kept handle never goes stale.
   const readers = new OpenFiles({ max: options.openPacks ?? 64 })
+  // A restore's chunks come mostly from packs still in the page cache: read on the event loop.
+  const quickReads = new QuickReads()
   let appender: PackAppender | undefined
   try {
     // packs/ and chunks.db must stay where they are after a power cut.
@@ -274,7 +276,7 @@ export async function openPackStore (options: PackStoreOptions): Promise<ChunkSt
     let plain: Buffer | string
     let cause: unknown
     try {
-      const got = await readers.use(packPath(place.pack), async file => await readFully(file, sealed, 0, sealed.byteLength, place.at))
+      const got = await readers.use(packPath(place.pack), async file => await quickReads.readFully(file, sealed, 0, sealed.byteLength, place.at))
       plain = got < place.length ? 'its pack file is cut short' : unseal(place, sealed, options.callerVerifies !== true, options.keepCompressed)
       releaseBytes(sealed)
     } catch (err) {
