@@ -48,6 +48,11 @@ describe('share links: passwords, expiry, revocation, limits and who may share',
     const other = await makeShare(admin, { folder: 'team-docs', path: 'report.txt', password: 'correct horse' })
     expect((await fetch(`${other.url}/download`, { headers: { cookie: pair } })).status).toBe(401)
     expect((await fetch(`${url}/download`, { headers: { cookie: pair.replace(/.$/, c => c === 'A' ? 'B' : 'A') } })).status).toBe(401)
+    // Nor another spelling of the same signature (base64url's last character has two spare bits).
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+    const respelled = pair.replace(/.$/, c => alphabet[alphabet.indexOf(c) + 1]!)
+    expect(Buffer.from(respelled.split('.')[1]!, 'base64url')).toEqual(Buffer.from(pair.split('.')[1]!, 'base64url'))
+    expect((await fetch(`${url}/download`, { headers: { cookie: respelled } })).status).toBe(401)
 
     const audit = (await admin.get('/api/v1/audit?action=share.password_failed')).body.entries
     expect(audit.some((e: Json) => e.target === share.id && e.actor === 'anonymous')).toBe(true)
