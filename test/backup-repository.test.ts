@@ -136,7 +136,7 @@ describe('the backup repository on the team server', () => {
     expect(read.get(0)).toBe(BACKUP_OK)
     expect(Buffer.from(read.subarray(1))).toEqual(text)
     // A device that unpacks (1.1.0) gets the chunk as stored: its size, then the compressed bytes.
-    const unpacking = service.session(ADA, { compressedReads: true })
+    const unpacking = service.session(ADA, { compresses: true })
     expect((await json(unpacking, { type: 'open', id: body(committed).snapshot!.id, purpose: 'restore' })).get(0)).toBe(BACKUP_OK)
     expect((await unpacking.answer(backupFrame(BACKUP_GET, tree.id))).get(0)).toBe(BACKUP_OK)
     const packed = (await unpacking.answer(backupFrame(BACKUP_GET, id))).subarray()

@@ -47,8 +47,11 @@ export interface BackupSession {
 }
 
 export interface BackupService {
-  /** `compressedReads`: the device unpacks chunks sent compressed (it speaks 1.1.0). */
-  session (device: BackupDevice, options?: { compressedReads?: boolean }): BackupSession
+  /**
+   * `compresses`: the device speaks 1.1.0: it sends compressed what pays (so what it sends plain
+   * does not), and unpacks chunks sent compressed.
+   */
+  session (device: BackupDevice, options?: { compresses?: boolean }): BackupSession
   /** Serves one stream until the device closes it. */
   serve (stream: Stream, device: BackupDevice): Promise<void>
   /**
@@ -79,7 +82,7 @@ export function backupService (init: BackupServiceInit): BackupService {
     return new Set(report?.snapshots.map(s => s.id))
   }
 
-  function session (device: BackupDevice, options: { compressedReads?: boolean } = {}): BackupSession {
+  function session (device: BackupDevice, options: { compresses?: boolean } = {}): BackupSession {
     // What this stream may read: the snapshots it opened, and what their objects refer to, as it reads them.
     const readable = new Map<string, Readable>()
     const opened = new Set<string>()
@@ -181,8 +184,9 @@ export function backupService (init: BackupServiceInit): BackupService {
         }
         case BACKUP_PUT: {
           if (body.byteLength <= 32) throw new ProtocolError('bad backup request: a put holds an id and at least one byte')
-          // The store checks the bytes against the id before it writes anything.
-          await store.put(body.subarray(0, 32), body.subarray(32))
+          // The store checks the bytes against the id before it writes anything. A device that
+          // compresses (1.1.0) sent this plain because compression does not pay: not tried again.
+          await store.put(body.subarray(0, 32), body.subarray(32), { compress: options.compresses !== true })
           received.chunks++
           received.bytes += body.byteLength - 32
           return backupFrameParts(BACKUP_OK)
@@ -209,7 +213,7 @@ export function backupService (init: BackupServiceInit): BackupService {
           if (kind === undefined) return backupFrameParts(BACKUP_REFUSED)
           // File chunks are only passed on, as stored (compressed or not), and the device hashes
           // each one (the store still checks its seal); what the server reads itself, it hashes.
-          if (kind === 'data' && options.compressedReads === true) {
+          if (kind === 'data' && options.compresses === true) {
             const stored = await store.getStored(body)
             if (stored === undefined) return backupFrameParts(BACKUP_NOT_FOUND)
             return stored.compressed ? backupFrameParts(BACKUP_OK_COMPRESSED, sizeField(stored.size), stored.bytes) : backupFrameParts(BACKUP_OK, stored.bytes)
@@ -266,7 +270,7 @@ export function backupService (init: BackupServiceInit): BackupService {
     forgetChecked: () => { checker.forget() },
     async serve (stream, device) {
       const channel = messageChannel(stream, MAX_BACKUP_FRAME)
-      const current = session(device, { compressedReads: stream.protocol === BACKUP_PROTOCOL })
+      const current = session(device, { compresses: stream.protocol === BACKUP_PROTOCOL })
       // Requests are worked on together (puts then share the store's group commit) and answered in order.
       let inFlight = 0
       let heldBytes = 0

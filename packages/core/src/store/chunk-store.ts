@@ -89,6 +89,8 @@ export interface PutOptions {
    * compressing again. Ignored unless shorter than the chunk.
    */
   compressed?: Uint8Array
+  /** false: the caller knows compression does not pay (a device that compresses sent it plain); not tried again. */
+  compress?: boolean
 }
 
 export interface GetOptions {

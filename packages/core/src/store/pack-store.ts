@@ -493,7 +493,7 @@ export async function openPackStore (options: PackStoreOptions): Promise<ChunkSt
       const done = Promise.withResolvers<void>()
       pending.set(id, done.promise)
       const given = options.compressed !== undefined && options.compressed.byteLength < bytes.byteLength ? options.compressed : undefined
-      const compressed = given ?? compressIfItPays(bytes)
+      const compressed = given ?? (options.compress === false ? undefined : compressIfItPays(bytes))
       const sealed = sealParts(dataKey, compressed ?? bytes, hash)
       if (compressed !== undefined && given === undefined) releaseBytes(compressed)
       const length = sealed.reduce((sum, part) => sum + part.byteLength, 0)

@@ -98,6 +98,14 @@ describe('pack store', () => {
     await expectReadable(chunks)
   })
 
+  it('does not try to compress a chunk its caller says does not pay', async () => {
+    const text = textChunk(50_000)
+    await store.put(text.hash, text.bytes, { compress: false })
+    expect((await store.getStored(text.hash))!.compressed).toBe(false)
+    expect((await store.stats()).storedBytes).toBeGreaterThan(50_000)
+    await expectReadable([text])
+  })
+
   it('finds a compressed chunk whose pack bytes changed, and still reads the others', async () => {
     const text = textChunk(50_000)
     const other = textChunk(60_000)
