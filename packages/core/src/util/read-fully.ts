@@ -14,7 +14,8 @@ export async function readFully (file: FileHandle, buf: Uint8Array, at: number, 
 
 /** A read of the event loop's own longer than this was the disk's, not the page cache's. */
 const SLOW_READ_MS = 4
-/** After a slow read, reads go through the thread pool for this long. */
+/** After this many slow reads in a row, reads go through the thread pool for POOL_READS_MS. */
+const SLOW_READS = 2
 const POOL_READS_MS = 10_000
 
 /**
@@ -23,11 +24,13 @@ const POOL_READS_MS = 10_000
  * done on the event loop, synchronously: a trip through libuv's thread pool (wake a thread,
  * switch to it, hand the result back) costs more than the copy (sending 1 GiB: 2.3–2.6 CPU-s
  * on the sender instead of 2.8–3.4, alternated runs of `npm run bench -- sync --only big`). A
- * read that took the disk's time sends the reads of the next POOL_READS_MS through the pool,
- * so a cold or slow disk does not hold the event loop up for more than that one read.
+ * read that took the disk's time, twice in a row, sends the reads of the next POOL_READS_MS
+ * through the pool, so a cold or slow disk does not hold the event loop up for more than those
+ * reads (one slow read alone may only have been descheduled on a busy machine).
  */
 export class QuickReads {
   private poolUntil = -Infinity
+  private slowInARow = 0
   private readonly now: () => number
 
   constructor (options: { now?: () => number } = {}) {
@@ -44,7 +47,11 @@ export class QuickReads {
       done += bytesRead
     }
     const ended = this.now()
-    if (ended - started > SLOW_READ_MS) this.poolUntil = ended + POOL_READS_MS
+    this.slowInARow = ended - started > SLOW_READ_MS ? this.slowInARow + 1 : 0
+    if (this.slowInARow >= SLOW_READS) {
+      this.slowInARow = 0
+      this.poolUntil = ended + POOL_READS_MS
+    }
     return done
   }
 }
