@@ -35,8 +35,9 @@ export function compressIfItPays (bytes: Uint8Array): Uint8Array | undefined {
 export function decompress (compressed: Uint8Array, size: number): Buffer {
   let plain: Buffer
   try {
-    // Bounded by the size the store recorded: a damaged frame cannot grow without limit.
-    plain = zstdDecompressSync(compressed, { maxOutputLength: Math.max(1, size) })
+    // Bounded by the size the store recorded: a damaged frame cannot grow without limit. Into
+    // one buffer of that size (30 KB of text: 33 µs instead of 40 in steps of 16 KiB).
+    plain = zstdDecompressSync(compressed, { maxOutputLength: Math.max(1, size), chunkSize: Math.max(64, size) })
   } catch (err) {
     throw new StoreDamagedError(`a compressed chunk does not decompress to its ${size} bytes`, { cause: err })
   }
