@@ -4,12 +4,13 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import {
-  BACKUP_PROTOCOL, BACKUP_PROTOCOL_1_0, backupPaths, chunkIdHex, createAerieHost, libp2pKeyFromPem, openPackStore, openRemoteRepository, restoreSnapshot, TrustStore
+  BACKUP_PROTOCOL, BACKUP_PROTOCOL_1_0, backupPaths, chunkIdHex, openPackStore, openRemoteRepository, restoreSnapshot
 } from '@aerie/core'
 import { createAuditLog } from '../apps/server/src/audit/audit-log.ts'
 import { backupService } from '../apps/server/src/backup/backup-service.ts'
 import { openServerMetadata } from '../apps/server/src/metadata/server-db.ts'
 import { createOrg, enrollDevice } from '../packages/core/test/pki/fixtures.ts'
+import { loopbackHost } from '../packages/core/test/net/support/loopback-host.ts'
 import type { AerieHost, ChunkStore, RemoteRepository } from '@aerie/core'
 import type { ServerMetadata } from '../apps/server/src/metadata/stores.ts'
 
@@ -27,14 +28,8 @@ describe('backups of compressible files', () => {
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'aerie-backup-compression-'))
     const org = await createOrg()
-    const host = async (enrolled: ReturnType<typeof enrollDevice>): Promise<AerieHost> => await createAerieHost({
-      privateKey: libp2pKeyFromPem(enrolled.privateKeyPem),
-      trust: new TrustStore({ credentials: { certificate: enrolled.certPem, ca: org.certPem } }),
-      listen: ['/ip4/127.0.0.1/tcp/0'],
-      mdns: false
-    })
-    server = await host(enrollDevice(org, { deviceName: 'server', role: 'server' }))
-    device = await host(enrollDevice(org, { deviceName: 'ada-laptop' }))
+    server = await loopbackHost(org, enrollDevice(org, { deviceName: 'server', role: 'server' }))
+    device = await loopbackHost(org, enrollDevice(org, { deviceName: 'ada-laptop' }))
     store = await openPackStore({ dir: join(dir, 'store'), dataKey: createSecretKey(randomBytes(32)) })
     metadata = openServerMetadata(join(dir, 'server.db'))
     text = Array.from({ length: 40_000 }, (_, i) => `2026-11-22T10:${String(i % 60).padStart(2, '0')} GET /files/${i % 977} 200 ${i * 7919 % 100_000}\n`).join('')

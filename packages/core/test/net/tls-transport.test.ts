@@ -6,9 +6,9 @@ import type { TLSSocket } from 'node:tls'
 import { resolve } from 'node:path'
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { multiaddr } from '@multiformats/multiaddr'
-import { createAerieHost, libp2pKeyFromPem, TrustStore } from '../../src/index.ts'
 import { TlsStream } from '../../src/net/tls-stream.ts'
 import { createOrg, enrollDevice } from '../pki/fixtures.ts'
+import { loopbackHost } from './support/loopback-host.ts'
 import type { AerieHost } from '../../src/index.ts'
 import type { Device, Org } from '../pki/fixtures.ts'
 import type { Connection, Stream } from '@libp2p/interface'
@@ -32,12 +32,7 @@ const hosts: AerieHost[] = []
 afterEach(async () => { await Promise.all(hosts.splice(0).map(async h => { await h.stop() })) })
 
 async function host (device: Device): Promise<AerieHost> {
-  const h = await createAerieHost({
-    privateKey: libp2pKeyFromPem(device.privateKeyPem),
-    trust: new TrustStore({ credentials: { certificate: device.certPem, ca: org.certPem } }),
-    listen: ['/ip4/127.0.0.1/tcp/0'],
-    mdns: false
-  })
+  const h = await loopbackHost(org, device)
   hosts.push(h)
   return h
 }

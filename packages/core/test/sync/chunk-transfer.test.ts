@@ -4,12 +4,13 @@ import { mkdir, mkdtemp, open, rm, stat, symlink, writeFile } from 'node:fs/prom
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { chunkFile, createAerieHost, libp2pKeyFromPem, openFolderIndex, TrustStore } from '../../src/index.ts'
+import { chunkFile, openFolderIndex } from '../../src/index.ts'
 import { createChunkClient } from '../../src/sync/chunk-client.ts'
 import { serveChunks } from '../../src/sync/chunk-server.ts'
 import { createLocalChunks } from '../../src/sync/local-chunks.ts'
 import { CHUNK_PROTOCOL } from '../../src/protocol/index.ts'
 import { createOrg, enrollDevice } from '../pki/fixtures.ts'
+import { loopbackHost } from '../net/support/loopback-host.ts'
 import type { AerieHost, FolderIndex } from '../../src/index.ts'
 
 const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex')
@@ -27,14 +28,8 @@ describe('chunk requests between two devices', () => {
     dir = await mkdtemp(join(tmpdir(), 'aerie-chunks-'))
     const org = await createOrg()
     const [a, b] = [enrollDevice(org, { deviceName: 'server' }), enrollDevice(org, { deviceName: 'client' })]
-    const host = async (device: typeof a): Promise<AerieHost> => await createAerieHost({
-      privateKey: libp2pKeyFromPem(device.privateKeyPem),
-      trust: new TrustStore({ credentials: { certificate: device.certPem, ca: org.certPem } }),
-      listen: ['/ip4/127.0.0.1/tcp/0'],
-      mdns: false
-    })
-    server = await host(a)
-    client = await host(b)
+    server = await loopbackHost(org, a)
+    client = await loopbackHost(org, b)
     await mkdir(join(dir, 'folder'))
     const data = randomBytes(8 * 1024 * 1024)
     await writeFile(join(dir, 'folder', 'big.bin'), data)
