@@ -3,7 +3,7 @@ import { isChunk, MIN_CHUNK_SIZE } from '../chunking/index.ts'
 import { open } from 'node:fs/promises'
 import { join } from 'node:path'
 import { OpenFiles, READ_NONBLOCKING } from '../util/open-files.ts'
-import { QuickReads } from '../util/read-fully.ts'
+import { QuickReads, readFully } from '../util/read-fully.ts'
 import type { FolderIndex } from '../index/index.ts'
 import type { Stats } from 'node:fs'
 import type { FileHandle } from 'node:fs/promises'
@@ -54,7 +54,7 @@ export function createLocalChunks (index: FolderIndex, folderRoot: (folder: stri
           read = whole && { bytes: whole.bytes, scanned: options.sent === true && asScanned(index.getLocal(place.folder, place.path), whole.stats) }
         } else {
           read = await files.with(path, async (file) => {
-            const bytes = await readChunkAt(reads, file, place.offset, size)
+            const bytes = await readChunkAt(file, place.offset, size, reads)
             return { bytes, scanned: options.sent === true && bytes !== undefined && await isScanned(file, place.folder, place.path) }
           })
         }
@@ -95,21 +95,14 @@ function readWholeFile (path: string, size: number): { bytes: Uint8Array, stats:
   }
 }
 
-/** `size` bytes at `offset` (into memory not zero-filled first: every byte is read into it, or it is not used), or undefined when the file ends before. */
-async function readChunkAt (reads: QuickReads, file: FileHandle, offset: number, size: number): Promise<Uint8Array | undefined> {
+/**
+ * `size` bytes at `offset` (into memory not zero-filled first: every byte is read into it, or it
+ * is not used), or undefined when the file ends before. Through the thread pool unless `reads`
+ * says otherwise.
+ */
+async function readChunkAt (file: FileHandle, offset: number, size: number, reads: Pick<QuickReads, 'readFully'> = { readFully }): Promise<Uint8Array | undefined> {
   const bytes = Buffer.allocUnsafeSlow(size)
   return await reads.readFully(file, bytes, 0, size, offset) === size ? bytes : undefined
-}
-
-async function readFrom (file: FileHandle, offset: number, size: number): Promise<Uint8Array | undefined> {
-  const bytes = new Uint8Array(size)
-  let filled = 0
-  while (filled < size) {
-    const { bytesRead } = await file.read(bytes, filled, size - filled, offset + filled)
-    if (bytesRead === 0) return undefined
-    filled += bytesRead
-  }
-  return bytes
 }
 
 /** Whether an open file is the very one the index's local record describes. */
@@ -123,7 +116,7 @@ export async function readAt (path: string, offset: number, size: number): Promi
   let file
   try {
     file = await open(path, READ_NONBLOCKING)
-    return await readFrom(file, offset, size)
+    return await readChunkAt(file, offset, size)
   } catch {
     return undefined
   } finally {
