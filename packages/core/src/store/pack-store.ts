@@ -492,10 +492,11 @@ export async function openPackStore (options: PackStoreOptions): Promise<ChunkSt
       if (known === 'stored') { touch(hash); return }
       const done = Promise.withResolvers<void>()
       pending.set(id, done.promise)
+      // Kept compressed only when shorter: that is how unseal tells a compressed chunk.
       const given = options.compressed !== undefined && options.compressed.byteLength < bytes.byteLength ? options.compressed : undefined
-      const compressed = given ?? (options.compress === false ? undefined : compressIfItPays(bytes))
-      const sealed = sealParts(dataKey, compressed ?? bytes, hash)
-      if (compressed !== undefined && given === undefined) releaseBytes(compressed)
+      const ours = given === undefined && options.compress !== false ? compressIfItPays(bytes) : undefined
+      const sealed = sealParts(dataKey, given ?? ours ?? bytes, hash)
+      if (ours !== undefined) releaseBytes(ours)
       const length = sealed.reduce((sum, part) => sum + part.byteLength, 0)
       queue.push({ hash: Uint8Array.from(hash), sealed, length, size: bytes.byteLength, replaces: known === 'damaged', done })
       flushing ??= flush()
