@@ -9,7 +9,7 @@ import { ServerProcess } from './support/team-server.ts'
 import type { Device } from './support/agents.ts'
 
 // Endpoint backup end to end: real agents back up to a real aerie-server over
-// /aerie/backup/1.0.0 and restore from it, through the CLI.
+// /aerie/backup/1.1.0 and restore from it, through the CLI.
 
 interface Snapshot { id: string, deviceId: string, received: { chunks: number, bytes: number }, counters: Record<string, number> }
 interface RunResult { snapshot: Snapshot, counters: { files: number, bytes: number, unchanged: number, changed: number, skipped: number } }

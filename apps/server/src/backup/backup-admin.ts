@@ -12,7 +12,7 @@ import type { SnapshotBrowser } from './snapshot-browser.ts'
 /**
  * What only the server (and its admins) do to endpoint backups: retention (forgetting snapshot
  * records a policy no longer keeps), legal holds that stop it, restore grants (a device may open
- * another device's snapshot) and scrubs. A device never reaches any of this: /aerie/backup/1.0.0
+ * another device's snapshot) and scrubs. A device never reaches any of this: /aerie/backup/1.1.0
  * has no message that deletes. Forgetting removes records only; a garbage collection
  * (chunk-gc.ts) later gives back the space of chunks nothing needs any more.
  */

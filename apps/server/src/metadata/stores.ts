@@ -205,7 +205,7 @@ export interface ShareStore {
   setPolicy (policy: SharePolicyRecord): void
 }
 
-/** An endpoint-backup snapshot as the server recorded it (what /aerie/backup/1.0.0 commits). */
+/** An endpoint-backup snapshot as the server recorded it (what /aerie/backup/1.1.0 commits). */
 export interface BackupSnapshotRecord {
   id: string
   deviceId: string

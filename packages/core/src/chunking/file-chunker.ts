@@ -22,7 +22,7 @@ export interface ChunkingOptions {
   signal?: AbortSignal
   /** Called after each block (a few MiB) with the number of bytes chunked so far. */
   onProgress?: (bytes: number) => void
-  /** chunkStream: each chunk carries a copy of its bytes (to store them as they come). */
+  /** chunkStream and chunksOfFile: each chunk carries a copy of its bytes (to store or send them as they come). */
   keepBytes?: boolean
   /**
    * chunkStream: the bytes the stream is expected to bring (a file's size). A small stream

@@ -2,8 +2,8 @@ import { Uint8ArrayList } from 'uint8arraylist'
 import { ProtocolError } from '../errors.ts'
 
 /**
- * `/aerie/backup/1.0.0`: a device's endpoint backups on the team server (docs/protocol.md).
- * One stream carries many requests, each a length-prefixed frame whose first byte is its kind;
+ * `/aerie/backup/1.1.0` (1.0.0 without compression): a device's endpoint backups on the team
+ * server (docs/protocol.md). One stream carries many requests, each a length-prefixed frame whose first byte is its kind;
  * the server answers each, in order, with a frame whose first byte is a status. The device may
  * keep up to BACKUP_WINDOW requests in flight.
  *

@@ -11,7 +11,7 @@ import type { DeviceHome } from '../device-home.ts'
 
 /**
  * The agent's endpoint backup: runs backups (now, or on the schedule in config.json) and
- * restores, one job at a time, against the team server's repository (`/aerie/backup/1.0.0`).
+ * restores, one job at a time, against the team server's repository (`/aerie/backup/1.1.0`).
  * The CLI starts a job through the control API and polls it for its progress line.
  */
 export interface BackupAgentInit {

@@ -56,7 +56,7 @@ export function backupAuditor (ctx: WebContext): (request: FastifyRequest, actio
  * and the default, scope `default`), legal holds on a user or device, scrub reports and garbage
  * collection. Every change is audited. A snapshot's content and restore grants:
  * backup-snapshot-routes.ts. Devices never come here: they back up and restore over
- * /aerie/backup/1.0.0.
+ * /aerie/backup/1.1.0.
  */
 export function backupRoutes (ctx: WebContext): FastifyPluginAsync {
   const { api } = ctx
