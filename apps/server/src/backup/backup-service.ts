@@ -15,10 +15,11 @@ const MAX_HELD_BYTES = 32 * 1024 * 1024
 
 /**
  * The team server's side of `/aerie/backup/1.1.0` (and 1.0.0, without compression): devices'
- * snapshots go into the server's one chunk store (so they dedupe with the central copy and with every other device), and their
- * records into the metadata database. A device sees and reads only its own snapshots, and can
- * only add them: there is no request that deletes or changes one. Chunks are verified before
- * they are stored, and a snapshot is accepted only when everything it names is there.
+ * snapshots go into the server's one chunk store (so they dedupe with the central copy and with
+ * every other device), and their records into the metadata database. A device sees and reads
+ * only its own snapshots, and can only add them: there is no request that deletes or changes
+ * one. Chunks are verified before they are stored, and a snapshot is accepted only when
+ * everything it names is there.
  */
 export interface BackupServiceInit {
   store: ChunkStore

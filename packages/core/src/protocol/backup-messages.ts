@@ -3,9 +3,9 @@ import { ProtocolError } from '../errors.ts'
 
 /**
  * `/aerie/backup/1.1.0` (1.0.0 without compression): a device's endpoint backups on the team
- * server (docs/protocol.md). One stream carries many requests, each a length-prefixed frame whose first byte is its kind;
- * the server answers each, in order, with a frame whose first byte is a status. The device may
- * keep up to BACKUP_WINDOW requests in flight.
+ * server (docs/protocol.md). One stream carries many requests, each a length-prefixed frame
+ * whose first byte is its kind; the server answers each, in order, with a frame whose first byte
+ * is a status. The device may keep up to BACKUP_WINDOW requests in flight.
  *
  * - LACKS: 32-byte ids (at most MAX_LACKS) → one byte per id, 1 where the server lacks it
  * - PUT: a 32-byte id and the blob's bytes → OK once stored (the server verifies the hash first)
