@@ -1,11 +1,20 @@
-import { isAbsolute, relative, sep } from 'node:path'
-import { watch } from 'chokidar'
+import { lstatSync, watch } from 'node:fs'
+import { readdir } from 'node:fs/promises'
+import { basename, join, sep } from 'node:path'
+import type { FSWatcher } from 'node:fs'
 
 /**
- * Watches a folder for changes (chokidar) and reports them in batches: events within
+ * Watches a folder for changes (node:fs.watch) and reports them in batches: events within
  * `debounceMs` of each other become one deduplicated list of paths, reported at most
  * `maxDelayMs` after the first of them even while events keep coming. The watcher only says
  * where to look; the scanner decides what changed, so nothing here reads a file.
+ *
+ * On Linux each directory has a watch of its own (inotify is not recursive): the folder's
+ * directories are listed once at the start and a directory that appears is watched with what
+ * is below it. macOS and Windows watch the whole tree natively (`recursive`). Nothing else is
+ * read: one lstat for an entry that appeared or went (is it a directory to watch?). chokidar,
+ * which this replaced, lstat()ed every path it heard of twice and kept a tree of them: 4.5 of
+ * the receiving agent's 18 CPU-seconds for 20 000 small files pulled.
  */
 export interface WatchFolderOptions {
   root: string
@@ -19,36 +28,39 @@ export interface WatchFolderOptions {
   onChanges (paths: string[]): void
   /** Something could not be watched (such as the system's limit of watches); the rest still is. */
   onError? (error: Error): void
+  /** One watch over the whole tree instead of one per directory. Default: where the system has it (macOS, Windows). */
+  recursive?: boolean
 }
 
 export interface FolderWatcher extends AsyncDisposable {
   /** Resolves once changes are seen (the watcher's first pass over the folder is done), or on close. */
   readonly ready: Promise<void>
+  /** False once the folder's root is not watched: it was missing, or went (moved, unmounted); a new watcher is needed. */
+  readonly watching: boolean
   close (): Promise<void>
 }
 
+const NATIVE_RECURSIVE = process.platform === 'darwin' || process.platform === 'win32'
+
 export function watchFolder (options: WatchFolderOptions): FolderWatcher {
-  const { root, debounceMs = 50, maxDelayMs = 1_000 } = options
+  const { root, debounceMs = 50, maxDelayMs = 1_000, recursive = NATIVE_RECURSIVE } = options
   let batch = new Set<string>()
   let batchStart = 0
   let timer: NodeJS.Timeout | undefined
-  let closing: Promise<void> | undefined
+  let closed = false
+  /** Watched directories by their path as on disk, relative and '/'-separated ('' is the root). */
+  const watched = new Map<string, FSWatcher>()
+  /** Directories seen and left out by the ignore rules. */
+  const ignoredDirs = new Set<string>()
 
-  const rootPrefix = root.endsWith(sep) ? root : root + sep
-  const relativeOf = (path: string): string | undefined => {
-    // Asked for every event chokidar sees (the ignore test too): a prefix is cheaper than relative().
-    const rel = path.startsWith(rootPrefix) ? path.slice(rootPrefix.length) : path === root ? '' : relative(root, path)
-    if (rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) return undefined
-    return (sep === '/' ? rel : rel.split(sep).join('/')).normalize('NFC')
-  }
   const report = (err: unknown): void => {
-    if (closing == null) options.onError?.(explained(err))
+    if (!closed) options.onError?.(explained(err))
   }
   const flush = (): void => {
     timer = undefined
     const paths = [...batch]
     batch = new Set()
-    if (closing != null || paths.length === 0) return
+    if (closed || paths.length === 0) return
     try {
       options.onChanges(paths)
     } catch (err) {
@@ -56,55 +68,150 @@ export function watchFolder (options: WatchFolderOptions): FolderWatcher {
     }
   }
   const note = (path: string): void => {
-    const rel = relativeOf(path)
-    if (rel === undefined || closing != null) return
     const now = performance.now()
     if (batch.size === 0) batchStart = now
-    batch.add(rel)
+    batch.add(path.normalize('NFC'))
     clearTimeout(timer)
     timer = setTimeout(flush, Math.max(0, Math.min(debounceMs, batchStart + maxDelayMs - now)))
   }
-  const ignored = (path: string, isDir?: boolean): boolean => {
-    const rel = relativeOf(path)
-    if (rel === undefined || rel === '') return false
+  const ignores = (path: string, isDir: boolean | undefined): boolean => {
+    if (path === '') return false
+    const nfc = path.normalize('NFC')
     try {
-      // Asked first without the type: ignore only what is ignored either way.
-      return isDir === undefined ? options.ignore(rel, false) && options.ignore(rel, true) : options.ignore(rel, isDir)
+      // Without the type: ignored only when it is ignored either way.
+      return isDir === undefined ? options.ignore(nfc, false) && options.ignore(nfc, true) : options.ignore(nfc, isDir)
     } catch (err) {
       report(err)
       return false
     }
   }
+  const onDisk = (path: string): string => path === '' ? root : join(root, path)
 
-  const watcher = watch(root, {
-    ignoreInitial: true,
-    followSymlinks: false,
-    // The scanner notices a file that changes while it is hashed, and the next event rescans it.
-    awaitWriteFinish: false,
-    // No unlink + add -> change merging and no hiding of editors' temp files (`~`, `.swp`):
-    // those are files the user may sync, and every path reported is rescanned anyway.
-    atomic: false,
-    // The scanner reports what cannot be read; here it would only repeat that.
-    ignorePermissionErrors: true,
-    ignored: (path, stats) => ignored(path, stats?.isDirectory())
-  })
-  watcher.on('all', (_event, path) => { note(path) })
-  watcher.on('error', report)
-  const ready = Promise.withResolvers<void>()
-  watcher.once('ready', () => { ready.resolve() })
+  /** An entry appeared, went, or changed: what is it now, and is there a directory to (un)watch? */
+  const heard = (path: string, appearedOrWent: boolean): void => {
+    if (closed || ignores(path, undefined)) return
+    if (recursive && insideIgnoredDir(path)) return
+    if (!appearedOrWent) {
+      // Contents or attributes changed: a known directory, an ignored one, or else a file.
+      if (ignoredDirs.has(path)) return
+      if (!watched.has(path) && !recursive && ignores(path, false)) return
+      note(path)
+      return
+    }
+    let isDir: boolean | undefined
+    try {
+      isDir = lstatSync(onDisk(path), { throwIfNoEntry: false })?.isDirectory()
+    } catch {
+      isDir = undefined
+    }
+    if (isDir === undefined) {
+      // Gone (or unreadable): so is every watch at and below it.
+      ignoredDirs.delete(path)
+      if (!recursive) unwatchTree(path)
+    } else if (ignores(path, isDir)) {
+      if (isDir) ignoredDirs.add(path)
+      return
+    } else if (isDir && !recursive && !watched.has(path)) {
+      // What was written into it before its watch began is found by the scan of `path`, below it.
+      void watchTree(path)
+    }
+    note(path)
+  }
+
+  const insideIgnoredDir = (path: string): boolean => {
+    for (let at = path.indexOf('/'); at > 0; at = path.indexOf('/', at + 1)) {
+      if (ignores(path.slice(0, at), true)) return true
+    }
+    return false
+  }
+
+  const watchOne = (dir: string): boolean => {
+    const own = basename(onDisk(dir))
+    try {
+      const watcher = watch(onDisk(dir), { persistent: true, recursive }, (event, name) => {
+        if (name == null) { heard(dir, false); return }
+        // The directory itself went (moved or deleted): the event names it by its own name.
+        if (event === 'rename' && name === own && !exists(onDisk(dir))) { heard(dir, true); return }
+        const child = recursive && sep !== '/' ? name.split(sep).join('/') : name
+        heard(dir === '' ? child : `${dir}/${child}`, event === 'rename')
+      })
+      watcher.on('error', (err) => {
+        unwatchTree(dir)
+        // A directory that went takes its watch with it; that is no error.
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT' && (err as NodeJS.ErrnoException).code !== 'EPERM') report(err)
+      })
+      watched.set(dir, watcher)
+      return true
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') report(err)
+      return false
+    }
+  }
+
+  /** Watches `top` and every directory below it that the rules do not ignore. */
+  const watchTree = async (top: string): Promise<void> => {
+    const queue = [top]
+    // Bounded by the tree's directories: each is taken once (`watched`), and symlinks are not followed.
+    while (queue.length > 0 && !closed) {
+      const dir = queue.pop() as string
+      if (watched.has(dir) || !watchOne(dir) || recursive) continue
+      let entries
+      try {
+        entries = await readdir(onDisk(dir), { withFileTypes: true })
+      } catch {
+        continue
+      }
+      for (const entry of entries) {
+        if (!entry.isDirectory()) continue
+        const child = dir === '' ? entry.name : `${dir}/${entry.name}`
+        if (ignores(child, true)) ignoredDirs.add(child)
+        else queue.push(child)
+      }
+    }
+  }
+
+  const unwatchTree = (top: string): void => {
+    for (const [dir, watcher] of watched) {
+      if (top === '' || dir === top || dir.startsWith(`${top}/`)) {
+        watcher.close()
+        watched.delete(dir)
+      }
+    }
+  }
+
+  // The root's identity when it began to be watched: a folder moved away and another put in its place is not watched.
+  const rootInode = inodeOf(root)
+  const ready = watchTree('')
 
   const close = async (): Promise<void> => {
-    closing ??= (async () => {
-      clearTimeout(timer)
-      ready.resolve()
-      await watcher.close()
-    })()
-    await closing
+    if (closed) return
+    closed = true
+    clearTimeout(timer)
+    unwatchTree('')
   }
   return {
-    ready: ready.promise,
+    ready: ready.catch(() => {}),
+    get watching () { return !closed && watched.has('') && rootInode !== undefined && inodeOf(root) === rootInode },
     close,
     [Symbol.asyncDispose]: close
+  }
+}
+
+function inodeOf (path: string): string | undefined {
+  try {
+    const stats = lstatSync(path, { throwIfNoEntry: false })
+    return stats === undefined ? undefined : `${stats.dev}:${stats.ino}`
+  } catch {
+    return undefined
+  }
+}
+
+function exists (path: string): boolean {
+  try {
+    return lstatSync(path, { throwIfNoEntry: false }) !== undefined
+  } catch {
+    return true
   }
 }
 

@@ -110,8 +110,10 @@ export class FolderRunner extends TypedEventEmitter<FolderRunnerEvents> {
     if (this.stopping.signal.aborted) return
     this.timer = setTimeout(() => {
       this.scanNow().catch(() => {}).finally(() => {
-        // After the first scan, so the watcher's events find the index filled.
-        this.startWatching()
+        // After the first scan, so the watcher's events find the index filled. A watcher whose
+        // folder root went away (moved, unmounted) watches nothing: it is started anew.
+        if (this.watcher?.watching === false) this.closeWatcher()
+        else this.startWatching()
         this.schedule(this.init.rescanMs ?? 60_000)
       })
     }, ms)
@@ -137,7 +139,7 @@ export class FolderRunner extends TypedEventEmitter<FolderRunnerEvents> {
         onError: (err) => { this.set({ watchError: err.message }) }
       })
       this.watcher = watcher
-      watcher.ready.then(() => { if (this.watcher === watcher) this.set({ watching: true }) }, () => {})
+      watcher.ready.then(() => { if (this.watcher === watcher) this.set({ watching: watcher.watching }) }, () => {})
     } catch (err) {
       this.set({ watching: false, watchError: (err as Error).message })
     }

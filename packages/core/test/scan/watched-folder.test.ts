@@ -94,6 +94,22 @@ describe('a watched folder', () => {
     expect(folder.local('f6')?.deleted).toBe(false)
   })
 
+  it('watches its folder again once the folder comes back after it went away', async () => {
+    runner = new FolderRunner({ id: FOLDER_ID, path: folder.root, index: folder.index, rescanMs: 200 })
+    runner.start()
+    await vi.waitFor(() => { expect(runner!.status().watching).toBe(true) }, EVENTUALLY)
+    const away = `${folder.root}-away`
+    await rename(folder.root, away)
+    try {
+      await vi.waitFor(() => { expect(runner!.status().watching).toBe(false) }, EVENTUALLY)
+    } finally {
+      await rename(away, folder.root)
+    }
+    await vi.waitFor(() => { expect(runner!.status().watching).toBe(true) }, EVENTUALLY)
+    await folder.write('after.txt', 'back')
+    await vi.waitFor(() => { expect(folder.local('after.txt')?.size).toBe(4) }, EVENTUALLY)
+  })
+
   it('does not watch when asked not to, and stops watching on stop', async () => {
     runner = new FolderRunner({ id: FOLDER_ID, path: folder.root, index: folder.index, rescanMs: 3_600_000, watch: false })
     await runner.scanNow()

@@ -1,4 +1,4 @@
-import { rename, rm, writeFile } from 'node:fs/promises'
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { watchFolder } from '../../src/scan/index.ts'
@@ -7,7 +7,9 @@ import type { FolderWatcher, WatchFolderOptions } from '../../src/scan/index.ts'
 
 // The watcher only says where to look: batches of relative NFC paths, each once, and never
 // what the ignore rules hide.
-describe('watchFolder', () => {
+// Both ways of watching run here: a watch per directory (Linux's) and one over the whole tree
+// (macOS's and Windows's, which Node also offers on Linux).
+describe.each([{ mode: 'a watch per directory', recursive: false }, { mode: 'one recursive watch', recursive: true }])('watchFolder, $mode', ({ recursive }) => {
   const folder = useTempFolder()
   let watcher: FolderWatcher | undefined
   afterEach(async () => { await watcher?.close() })
@@ -20,6 +22,7 @@ describe('watchFolder', () => {
       ignore: () => false,
       onChanges: (paths) => { batches.push(paths) },
       onError: (err) => { errors.push(err) },
+      recursive,
       ...options
     })
     await watcher.ready
@@ -67,5 +70,47 @@ describe('watchFolder', () => {
     await vi.waitFor(() => { expect(errors.map(e => e.message)).toContain('listener failed') }, EVENTUALLY)
     await watcher![Symbol.asyncDispose]()
     await watcher!.close()
+  })
+
+  it('watches a directory that appears, with what is below it, and one that is moved in', async () => {
+    const { batches, seen } = await start()
+    await folder.write('made/deep/first.txt')
+    await vi.waitFor(() => { expect(seen().has('made')).toBe(true) }, EVENTUALLY)
+    // Written once the new directory was reported (its watches began as it appeared): reported by path.
+    await folder.write('made/deep/later.txt')
+    await vi.waitFor(() => { expect(seen().has('made/deep/later.txt')).toBe(true) }, EVENTUALLY)
+    const outside = join(folder.root, '..', `outside-${process.pid}-${String(recursive)}`)
+    await mkdir(join(outside, 'sub'), { recursive: true })
+    await rename(outside, join(folder.root, 'moved'))
+    await vi.waitFor(() => { expect(seen().has('moved')).toBe(true) }, EVENTUALLY)
+    await writeFile(join(folder.root, 'moved/sub/inside.txt'), 'inside')
+    await vi.waitFor(() => { expect(seen().has('moved/sub/inside.txt')).toBe(true) }, EVENTUALLY)
+    for (const batch of batches) expect(new Set(batch).size).toBe(batch.length)
+  })
+
+  it('goes on watching a directory deleted and made again under the same name', async () => {
+    await folder.write('again/one.txt')
+    const { batches } = await start()
+    await rm(join(folder.root, 'again'), { recursive: true })
+    await vi.waitFor(() => { expect(batches.flat()).toContain('again') }, EVENTUALLY)
+    const before = batches.length
+    await folder.write('again/two.txt')
+    await vi.waitFor(() => { expect(batches.length).toBeGreaterThan(before) }, EVENTUALLY)
+    await folder.write('again/three.txt')
+    await vi.waitFor(() => { expect(batches.flat()).toContain('again/three.txt') }, EVENTUALLY)
+  })
+
+  it('says it no longer watches once the folder itself is moved away', async () => {
+    const { batches } = await start()
+    expect(watcher!.watching).toBe(true)
+    const away = `${folder.root}-away`
+    await rename(folder.root, away)
+    try {
+      expect(watcher!.watching).toBe(false)
+      // A watch per directory hears its root go (one over the tree may not: the runner's rescans then find it).
+      if (!recursive) await vi.waitFor(() => { expect(batches.flat()).toContain('') }, EVENTUALLY)
+    } finally {
+      await rename(away, folder.root)
+    }
   })
 })
