@@ -130,8 +130,9 @@ export function watchFolder (options: WatchFolderOptions): FolderWatcher {
     try {
       const watcher = watch(onDisk(dir), { persistent: true, recursive }, (event, name) => {
         if (name == null) { heard(dir, false); return }
-        // The directory itself went (moved or deleted): the event names it by its own name.
-        if (event === 'rename' && name === own && !exists(onDisk(dir))) { heard(dir, true); return }
+        // An event about the directory itself (moved, deleted, its attributes) names it by its
+        // own name, as if it were a child: there is no such child then.
+        if (name === own && !recursive && !exists(join(onDisk(dir), name))) { heard(dir, event === 'rename' && !exists(onDisk(dir))); return }
         const child = recursive && sep !== '/' ? name.split(sep).join('/') : name
         heard(dir === '' ? child : `${dir}/${child}`, event === 'rename')
       })

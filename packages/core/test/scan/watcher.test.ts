@@ -1,4 +1,4 @@
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises'
+import { chmod, mkdir, rename, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { watchFolder } from '../../src/scan/index.ts'
@@ -112,5 +112,18 @@ describe.each([{ mode: 'a watch per directory', recursive: false }, { mode: 'one
     } finally {
       await rename(away, folder.root)
     }
+  })
+
+  it('tells an event about a directory itself from one about a child of the same name', async () => {
+    await mkdir(join(folder.root, 'same'))
+    const { seen } = await start()
+    // Node's recursive watch on Linux (an emulation) does not report a directory's new mode.
+    if (!recursive) {
+      await chmod(join(folder.root, 'same'), 0o700)
+      await vi.waitFor(() => { expect(seen().has('same')).toBe(true) }, EVENTUALLY)
+      expect(seen().has('same/same')).toBe(false)
+    }
+    await folder.write('same/same', 'a child')
+    await vi.waitFor(() => { expect(seen().has('same/same')).toBe(true) }, EVENTUALLY)
   })
 })
