@@ -52,6 +52,7 @@ export function watchFolder (options: WatchFolderOptions): FolderWatcher {
   const watched = new Map<string, FSWatcher>()
   /** Directories seen and left out by the ignore rules. */
   const ignoredDirs = new Set<string>()
+  let limitReached = false
 
   const report = (err: unknown): void => {
     if (!closed) options.onError?.(explained(err))
@@ -105,9 +106,9 @@ export function watchFolder (options: WatchFolderOptions): FolderWatcher {
       isDir = undefined
     }
     if (isDir === undefined) {
-      // Gone (or unreadable): so is every watch at and below it.
+      // Gone (or unreadable): so is every watch at and below it (below an unwatched path there is none).
       ignoredDirs.delete(path)
-      if (!recursive) unwatchTree(path)
+      if (watched.has(path)) unwatchTree(path)
     } else if (ignores(path, isDir)) {
       if (isDir) ignoredDirs.add(path)
       return
@@ -145,7 +146,13 @@ export function watchFolder (options: WatchFolderOptions): FolderWatcher {
       return true
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code
-      if (code !== 'ENOENT' && code !== 'ENOTDIR') report(err)
+      if (code === 'ENOENT' || code === 'ENOTDIR') return false
+      // Past the system's limit, every further directory would fail alike: said once.
+      if (code === 'ENOSPC' || code === 'EMFILE') {
+        if (limitReached) return false
+        limitReached = true
+      }
+      report(err)
       return false
     }
   }
