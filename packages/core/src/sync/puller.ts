@@ -44,6 +44,8 @@ export interface PullerInit {
    */
   fetchChunk(hash: Uint8Array, size: number, device: string): Promise<Uint8Array>
   onProgress?(progress: PullProgress): void
+  /** Bytes of files built at once (FILE_BYTES_IN_FLIGHT unless given; tests make it small). */
+  fileBytesInFlight?: number
 }
 
 export interface PullProgress {
@@ -198,7 +200,8 @@ export async function pullFolder (init: PullerInit, signal?: AbortSignal): Promi
     }
 
     const renames = findRenames(init, files, deletions)
-    await inParallel(files, { count: FILES_IN_FLIGHT, weight: { of: item => item.winner.size, max: FILE_BYTES_IN_FLIGHT } }, async (item) => {
+    const weight = { of: (item: Needed) => item.winner.size, max: init.fileBytesInFlight ?? FILE_BYTES_IN_FLIGHT }
+    await inParallel(files, { count: FILES_IN_FLIGHT, weight }, async (item) => {
       await attempt(item, async () => {
         const from = renames.get(item.path)
         const outcome = from !== undefined

@@ -87,6 +87,30 @@ describe('the puller', () => {
     expect(await readFile(join(root, 'two.bin'), 'utf8')).toBe(shared + 'c'.repeat(20_000))
   })
 
+  it('builds big files a few at a time, each in its place before the next is begun', async () => {
+    const pieces = (letter: string) => [letter.repeat(20_000), letter.toUpperCase().repeat(20_000), `${letter}!`.repeat(10_000)]
+    ownerHas({ path: 'one.bin', pieces: pieces('a') }, { path: 'two.bin', pieces: pieces('b') }, { path: 'three.bin', pieces: pieces('c') })
+    // Two of these 60 000-byte files weigh more than the 100 000 bytes allowed at once.
+    const base = init()
+    const seen: Array<{ fetched: string, inPlace: string[] }> = []
+    const pulled = await pullFolder({
+      ...base,
+      fileBytesInFlight: 100_000,
+      fetchChunk: async (hash, size, device) => {
+        const bytes = await base.fetchChunk(hash, size, device)
+        const inPlace = (await readdir(root)).filter(name => name.endsWith('.bin')).sort()
+        seen.push({ fetched: Buffer.from(bytes.subarray(0, 1)).toString().toLowerCase(), inPlace })
+        return bytes
+      }
+    })
+    expect(pulled.problems).toEqual([])
+    // In need() order (by path): one, three, two; a file's chunks come only once those before it are in place.
+    expect(seen.map(s => s.fetched)).toEqual(['a', 'a', 'a', 'c', 'c', 'c', 'b', 'b', 'b'])
+    expect(seen.find(s => s.fetched === 'c')?.inPlace).toEqual(['one.bin'])
+    expect(seen.find(s => s.fetched === 'b')?.inPlace).toEqual(['one.bin', 'three.bin'])
+    expect(await readFile(join(root, 'two.bin'), 'utf8')).toBe(pieces('b').join(''))
+  })
+
   it('leaves alone a file that appeared, unscanned, where this device never had one', async () => {
     ownerHas({ path: 'notes.txt', pieces: ['the peer\'s notes'] })
     // The user saved a file of the same name before any scan saw it: it is theirs, not ours to replace.
