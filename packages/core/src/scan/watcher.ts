@@ -1,7 +1,7 @@
 import { lstatSync, watch } from 'node:fs'
 import { readdir } from 'node:fs/promises'
 import { basename, join, sep } from 'node:path'
-import type { FSWatcher } from 'node:fs'
+import type { FSWatcher, Stats } from 'node:fs'
 
 /**
  * Watches a folder for changes (node:fs.watch) and reports them in batches: events within
@@ -99,12 +99,7 @@ export function watchFolder (options: WatchFolderOptions): FolderWatcher {
       note(path)
       return
     }
-    let isDir: boolean | undefined
-    try {
-      isDir = lstatSync(onDisk(path), { throwIfNoEntry: false })?.isDirectory()
-    } catch {
-      isDir = undefined
-    }
+    const isDir = entryAt(onDisk(path))?.isDirectory()
     if (isDir === undefined) {
       // Gone (or unreadable): so is every watch at and below it (below an unwatched path there is none).
       ignoredDirs.delete(path)
@@ -133,7 +128,10 @@ export function watchFolder (options: WatchFolderOptions): FolderWatcher {
         if (name == null) { heard(dir, false); return }
         // An event about the directory itself (moved, deleted, its attributes) names it by its
         // own name, as if it were a child: there is no such child then.
-        if (name === own && !recursive && !exists(join(onDisk(dir), name))) { heard(dir, event === 'rename' && !exists(onDisk(dir))); return }
+        if (name === own && !recursive && entryAt(join(onDisk(dir), name)) === undefined) {
+          heard(dir, event === 'rename' && entryAt(onDisk(dir)) === undefined)
+          return
+        }
         const child = recursive && sep !== '/' ? name.split(sep).join('/') : name
         heard(dir === '' ? child : `${dir}/${child}`, event === 'rename')
       })
@@ -207,19 +205,16 @@ export function watchFolder (options: WatchFolderOptions): FolderWatcher {
 }
 
 function inodeOf (path: string): string | undefined {
-  try {
-    const stats = lstatSync(path, { throwIfNoEntry: false })
-    return stats === undefined ? undefined : `${stats.dev}:${stats.ino}`
-  } catch {
-    return undefined
-  }
+  const stats = entryAt(path)
+  return stats === undefined ? undefined : `${stats.dev}:${stats.ino}`
 }
 
-function exists (path: string): boolean {
+/** What is at `path` (not following a symlink), or undefined when nothing is or it cannot be looked at. */
+function entryAt (path: string): Stats | undefined {
   try {
-    return lstatSync(path, { throwIfNoEntry: false }) !== undefined
+    return lstatSync(path, { throwIfNoEntry: false })
   } catch {
-    return true
+    return undefined
   }
 }
 
