@@ -1,9 +1,9 @@
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs'
+import { closeSync, fstatSync, openSync } from 'node:fs'
 import { isChunk, MIN_CHUNK_SIZE } from '../chunking/index.ts'
 import { open } from 'node:fs/promises'
 import { join } from 'node:path'
 import { OpenFiles, READ_NONBLOCKING } from '../util/open-files.ts'
-import { QuickReads, readFully } from '../util/read-fully.ts'
+import { QuickReads, readFully, readFullySync } from '../util/read-fully.ts'
 import type { FolderIndex } from '../index/index.ts'
 import type { Stats } from 'node:fs'
 import type { FileHandle } from 'node:fs/promises'
@@ -81,13 +81,7 @@ function readWholeFile (path: string, size: number): { bytes: Uint8Array, stats:
     const stats = fstatSync(fd)
     if (!stats.isFile() || stats.size < size) return undefined
     const bytes = new Uint8Array(size)
-    let filled = 0
-    while (filled < size) {
-      const read = readSync(fd, bytes, filled, size - filled, filled)
-      if (read === 0) return undefined
-      filled += read
-    }
-    return { bytes, stats }
+    return readFullySync(fd, bytes, 0, size, 0) === size ? { bytes, stats } : undefined
   } catch {
     return undefined
   } finally {

@@ -12,6 +12,17 @@ export async function readFully (file: FileHandle, buf: Uint8Array, at: number, 
   return done
 }
 
+/** readFully on the event loop, from a file descriptor. */
+export function readFullySync (fd: number, buf: Uint8Array, at: number, length: number, position: number): number {
+  let done = 0
+  while (done < length) {
+    const bytesRead = readSync(fd, buf, at + done, length - done, position + done)
+    if (bytesRead === 0) break
+    done += bytesRead
+  }
+  return done
+}
+
 /** A read of the event loop's own longer than this was the disk's, not the page cache's. */
 const SLOW_READ_MS = 4
 /** After this many slow reads in a row, reads go through the thread pool for POOL_READS_MS. */
@@ -40,12 +51,7 @@ export class QuickReads {
   async readFully (file: FileHandle, buf: Uint8Array, at: number, length: number, position: number): Promise<number> {
     const started = this.now()
     if (started < this.poolUntil) return await readFully(file, buf, at, length, position)
-    let done = 0
-    while (done < length) {
-      const bytesRead = readSync(file.fd, buf, at + done, length - done, position + done)
-      if (bytesRead === 0) break
-      done += bytesRead
-    }
+    const done = readFullySync(file.fd, buf, at, length, position)
     const ended = this.now()
     this.slowInARow = ended - started > SLOW_READ_MS ? this.slowInARow + 1 : 0
     if (this.slowInARow >= SLOW_READS) {
