@@ -200,7 +200,8 @@ export async function pullFolder (init: PullerInit, signal?: AbortSignal): Promi
     }
 
     const renames = findRenames(init, files, deletions)
-    const weight = { of: (item: Needed) => item.winner.size, max: init.fileBytesInFlight ?? FILE_BYTES_IN_FLIGHT }
+    // A rename moves no bytes: it waits for no big file, and none waits for it.
+    const weight = { of: (item: Needed) => renames.has(item.path) ? 0 : item.winner.size, max: init.fileBytesInFlight ?? FILE_BYTES_IN_FLIGHT }
     await inParallel(files, { count: FILES_IN_FLIGHT, weight }, async (item) => {
       await attempt(item, async () => {
         const from = renames.get(item.path)
