@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto'
-import { constants } from 'node:fs'
+import { closeSync, constants, fchmodSync, fstatSync, fsync, futimesSync, lstatSync, openSync, renameSync, writeSync } from 'node:fs'
 import { chmod, lstat, mkdir, open, readlink, rename, rmdir, symlink, unlink, utimes } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
+import { promisify } from 'node:util'
 import { encodeVersion, LOCAL } from '../index/index.ts'
 import { TEMP_PREFIX } from '../scan/folder-marker.ts'
 import { conflictName } from './conflict-name.ts'
@@ -9,6 +10,7 @@ import { inParallel } from '../util/in-parallel.ts'
 import { isChunk } from '../chunking/index.ts'
 import { PassChunks } from './pass-chunks.ts'
 import { releaseBytes } from '../util/release-bytes.ts'
+import { SyncWhileQuick } from '../util/sync-while-quick.ts'
 import { assertNoSymlinkParents, linkOrCopy } from './version-history.ts'
 import type { FileRecord, FolderIndex } from '../index/index.ts'
 import type { LocalChunks } from './local-chunks.ts'
@@ -84,6 +86,10 @@ const ADOPT_BATCH = 256
 /** ... and at the latest this soon after a file is done: before the watcher (50 ms of quiet) has the file scanned. */
 const ADOPT_WITHIN_MS = 25
 const PROGRESS_EVERY_MS = 250
+/** Files up to this size are written by writeSmallTemp. */
+const SMALL_FILE_BYTES = 256 * 1024
+
+const fsyncInPool = promisify(fsync)
 
 type Needed = ReturnType<FolderIndex['need']>[number]
 
@@ -92,6 +98,8 @@ interface Pass {
   init: PullerInit
   result: PullResult
   sourcing: PassChunks
+  /** Whether small file system calls run on the event loop (see SyncWhileQuick). */
+  calls: SyncWhileQuick
   /** Folder paths checked to be real directories in this pass ('.' is the root). */
   safeDirs: Set<string>
   signal?: AbortSignal
@@ -177,7 +185,7 @@ export async function pullFolder (init: PullerInit, signal?: AbortSignal): Promi
     }
   }
 
-  const pass: Pass = { init, result, sourcing: new PassChunks(init), safeDirs, ...(signal === undefined ? {} : { signal }) }
+  const pass: Pass = { init, result, sourcing: new PassChunks(init), calls: new SyncWhileQuick(), safeDirs, ...(signal === undefined ? {} : { signal }) }
   const dirs = needed.filter(item => !item.winner.deleted && item.winner.type === 'dir')
   const files = needed.filter(item => !item.winner.deleted && item.winner.type === 'file')
   const links = needed.filter(item => !item.winner.deleted && item.winner.type === 'symlink')
@@ -302,81 +310,139 @@ async function moveFile (pass: Pass, item: Needed, from: string): Promise<Stats 
 
 /** Builds the winner's content in a temporary file and renames it into place. */
 async function buildFile (pass: Pass, item: Needed): Promise<Stats | 'skipped'> {
-  const { init, result, sourcing, signal } = pass
+  const { init } = pass
   const { winner } = item
   const target = join(init.root, item.path)
   // Where this device never had anything, nothing is expected: the check before the rename will do.
   if (item.localExists) {
-    const before = await lstatOrUndefined(target)
+    const before = await lstatQuick(pass, target)
     if (before !== undefined && !await diskMatchesIndex(init, item.path, before)) return 'skipped'
   }
 
   if (!pass.safeDirs.has(dirname(item.path))) await mkdir(dirname(target), { recursive: true })
   const temp = join(dirname(target), tempName(item.path, winner))
+  const built = (winner.size <= SMALL_FILE_BYTES ? await writeSmallTemp(pass, item, temp) : undefined) ?? await writeTemp(pass, item, temp)
+
+  // Checked again at the last moment: the user may have saved while we were building.
+  const now = await lstatQuick(pass, target)
+  if (now !== undefined) {
+    if (!await diskMatchesIndex(init, item.path, now)) return 'skipped'
+    await setAside(init, item, target, 'renamed over')
+  }
+  if (pass.calls.quick) pass.calls.run(() => { renameSync(temp, target) })
+  else await rename(temp, target)
+  pass.sourcing.moved(temp, target)
+  return built
+}
+
+/**
+ * Writes the winner's content into its temporary file, resuming an earlier attempt's: missing
+ * chunks in runs of neighbours, each run fetched in parallel and written with one writev (far
+ * fewer system calls and thread-pool trips than a write per chunk). Returns the file's stats.
+ */
+async function writeTemp (pass: Pass, item: Needed, temp: string): Promise<Stats> {
+  const { winner } = item
   const { file, resumed } = await openTemp(temp)
-  let built: Stats
   try {
     const have = resumed ? await verifiedPrefix(file, winner) : new Set<number>()
     // A new file reaches its size with its last chunk; an old attempt may be longer.
     if (resumed) await file.truncate(winner.size)
-    // Missing chunks in runs of neighbours, each run fetched in parallel and written with one
-    // writev: far fewer system calls and thread-pool trips than a write per chunk.
-    const runs: Array<Array<{ hash: Uint8Array, size: number, offset: number }>> = []
-    let offset = 0
+    const runs: Placed[][] = []
     let previous = -2
-    for (const [i, chunk] of winner.chunks.entries()) {
-      if (!have.has(i)) {
-        const run = runs.at(-1)
-        if (run !== undefined && previous === i - 1 && run.length < CHUNKS_PER_WRITE) run.push({ hash: chunk.hash, size: chunk.size, offset })
-        else runs.push([{ hash: chunk.hash, size: chunk.size, offset }])
-        previous = i
-      }
-      offset += chunk.size
+    for (const [i, chunk] of placed(winner.chunks).entries()) {
+      if (have.has(i)) continue
+      const run = runs.at(-1)
+      if (run !== undefined && previous === i - 1 && run.length < CHUNKS_PER_WRITE) run.push(chunk)
+      else runs.push([chunk])
+      previous = i
     }
     await inParallel(runs, CHUNKS_IN_FLIGHT / CHUNKS_PER_WRITE, async (run) => {
-      signal?.throwIfAborted()
-      const bytes = run.reduce((n, chunk) => n + chunk.size, 0)
-      await sourcing.reserve(bytes)
-      try {
-        const got = await Promise.allSettled(run.map(async chunk => await sourcing.get(chunk.hash, chunk.size, item.device)))
-        const failed = got.find(g => g.status === 'rejected')
-        if (failed !== undefined) throw failed.reason
-        const pieces = got.map(g => (g as PromiseFulfilledResult<{ bytes: Uint8Array, local: boolean, own: boolean }>).value)
-        // Every chunk was checked against its hash, so a wrong length here means its memory was
-        // freed under it (releaseBytes where another file still needed it): fail, never write a hole.
-        const short = run.findIndex((chunk, k) => pieces[k]!.bytes.byteLength !== chunk.size)
-        if (short >= 0) throw new Error(`part of it at byte ${run[short]!.offset} was lost in memory before it was written (a bug in Aerie: please report it); nothing was written at its path, and it is tried again`)
-        await writeAllV(file, pieces.map(p => p.bytes), run[0]!.offset)
-        // Written: memory nobody else holds goes back now, not at V8's next full collection.
-        for (const piece of pieces) if (piece.own) releaseBytes(piece.bytes)
-        for (const [k, chunk] of run.entries()) {
-          sourcing.wrote(chunk.hash, temp, chunk.offset)
-          if (pieces[k]!.local) result.localBytes += chunk.size
-          else result.networkBytes += chunk.size
-        }
-      } finally {
-        sourcing.release(bytes)
-      }
+      pass.signal?.throwIfAborted()
+      await withChunks(pass, item, temp, run, async pieces => { await writeAllV(file, pieces, run[0]!.offset) })
     })
     // On the handle and before the fsync, so that mode and time are as durable as the bytes.
     await file.chmod(winner.mode)
     await file.utimes(new Date(), new Date(winner.mtimeMs))
     await file.sync()
     // The inode the index records: the file's own, whatever happens at its path after the rename.
-    built = await file.stat()
+    return await file.stat()
   } finally {
     await file.close()
   }
+}
 
-  // Checked again at the last moment: the user may have saved while we were building.
-  const now = await lstatOrUndefined(target)
-  if (now !== undefined) {
-    if (!await diskMatchesIndex(init, item.path, now)) return 'skipped'
-    await setAside(init, item, target, 'renamed over')
+/**
+ * writeTemp for a small new file, with synchronous calls on the event loop while they are quick
+ * (SyncWhileQuick) and only the fsync through the thread pool: creating 20 000 files of 4 KiB
+ * took 2.2 s and 3.0 CPU-s so, against 3.1 s and 4.1 CPU-s with a pool trip per call. Undefined
+ * when the calls are slow, or an earlier attempt left the temporary file (writeTemp resumes it).
+ */
+async function writeSmallTemp (pass: Pass, item: Needed, temp: string): Promise<Stats | undefined> {
+  const { calls } = pass
+  const { winner } = item
+  if (!calls.quick) return undefined
+  let fd: number
+  try {
+    fd = calls.run(() => openSync(temp, 'wx+', 0o600))
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return undefined
+    throw err
   }
-  await rename(temp, target)
-  sourcing.moved(temp, target)
-  return built
+  try {
+    if (winner.chunks.length > 0) {
+      await withChunks(pass, item, temp, placed(winner.chunks), async pieces => { calls.run(() => { writeAllSync(fd, pieces, 0) }) })
+    }
+    calls.run(() => {
+      fchmodSync(fd, winner.mode)
+      futimesSync(fd, new Date(), new Date(winner.mtimeMs))
+    })
+    await fsyncInPool(fd)
+    return fstatSync(fd)
+  } finally {
+    closeSync(fd)
+  }
+}
+
+/** A chunk and where it goes in its file. */
+interface Placed { hash: Uint8Array, size: number, offset: number }
+
+function placed (chunks: FileRecord['chunks']): Placed[] {
+  let offset = 0
+  return chunks.map(chunk => {
+    const at = { hash: chunk.hash, size: chunk.size, offset }
+    offset += chunk.size
+    return at
+  })
+}
+
+/**
+ * Gets a run of a file's chunks (from this pull, this device's files, then the peers), has
+ * `write` put them into `temp`, then frees the memory nobody else holds and notes where they are.
+ */
+async function withChunks (pass: Pass, item: Needed, temp: string, run: readonly Placed[], write: (pieces: Uint8Array[]) => Promise<void>): Promise<void> {
+  const { result, sourcing } = pass
+  const bytes = run.reduce((n, chunk) => n + chunk.size, 0)
+  await sourcing.reserve(bytes)
+  try {
+    const got = await Promise.allSettled(run.map(async chunk => await sourcing.get(chunk.hash, chunk.size, item.device)))
+    const failed = got.find(g => g.status === 'rejected')
+    if (failed !== undefined) throw failed.reason
+    const pieces = got.map(g => (g as PromiseFulfilledResult<{ bytes: Uint8Array, local: boolean, own: boolean }>).value)
+    // Every chunk was checked against its hash, so a wrong length here means its memory was
+    // freed under it (releaseBytes where another file still needed it): fail, never write a hole.
+    const short = run.findIndex((chunk, k) => pieces[k]!.bytes.byteLength !== chunk.size)
+    if (short >= 0) throw new Error(`part of it at byte ${run[short]!.offset} was lost in memory before it was written (a bug in Aerie: please report it); nothing was written at its path, and it is tried again`)
+    await write(pieces.map(p => p.bytes))
+    // Written: memory nobody else holds goes back now, not at V8's next full collection.
+    for (const piece of pieces) if (piece.own) releaseBytes(piece.bytes)
+    for (const [k, chunk] of run.entries()) {
+      sourcing.wrote(chunk.hash, temp, chunk.offset)
+      if (pieces[k]!.local) result.localBytes += chunk.size
+      else result.networkBytes += chunk.size
+    }
+  } finally {
+    sourcing.release(bytes)
+  }
 }
 
 /**
@@ -475,6 +541,20 @@ async function writeAllV (file: FileHandle, buffers: readonly Uint8Array[], offs
     }
     pending = rest
   }
+}
+
+/** writeAllV with synchronous calls. */
+function writeAllSync (fd: number, buffers: readonly Uint8Array[], offset: number): void {
+  let at = offset
+  for (const buffer of buffers) {
+    for (let done = 0; done < buffer.byteLength;) done += writeSync(fd, buffer, done, buffer.byteLength - done, at + done)
+    at += buffer.byteLength
+  }
+}
+
+/** What is at a path, or undefined: synchronously while file system calls are quick. */
+async function lstatQuick (pass: Pass, path: string): Promise<Stats | undefined> {
+  return pass.calls.quick ? pass.calls.run(() => lstatSync(path, { throwIfNoEntry: false })) : await lstatOrUndefined(path)
 }
 
 async function lstatOrUndefined (path: string): Promise<Stats | undefined> {

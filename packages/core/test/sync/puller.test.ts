@@ -120,4 +120,25 @@ describe('the puller', () => {
     expect(await readFile(join(root, 'notes.txt'), 'utf8')).toBe('my own notes')
     expect(member.getLocal(F, 'notes.txt')).toBeUndefined()
   })
+
+  it('builds a small file on the next pull when a chunk could not be had, from the temporary file the failed attempt left', async () => {
+    ownerHas({ path: 'small.txt', pieces: ['first part, ', 'second part'] })
+    const missing = Buffer.from(chunk('second part').hash).toString('hex')
+    const base = init()
+    const failing = await pullFolder({
+      ...base,
+      fetchChunk: async (hash, size, device) => {
+        if (Buffer.from(hash).toString('hex') === missing) throw new Error('no peer has this chunk')
+        return await base.fetchChunk(hash, size, device)
+      }
+    })
+    expect(failing.problems.map(p => p.path)).toEqual(['small.txt'])
+    // Nothing at the path; only the temporary file.
+    expect((await readdir(root)).map(name => name.startsWith('.aerie-tmp-small.txt-'))).toEqual([true])
+
+    const result = await pullFolder(base)
+    expect(result.problems).toEqual([])
+    expect(await readFile(join(root, 'small.txt'), 'utf8')).toBe('first part, second part')
+    expect(await readdir(root)).toEqual(['small.txt'])
+  })
 })
