@@ -35,7 +35,7 @@ export async function run (args: string[]): Promise<void> {
   if (!Number.isFinite(scale) || scale <= 0 || scale > 16) throw new UsageError(`--scale ${scaleText}: give a number above 0, at most 16 (1 is ~1 GiB)`)
   const restic = await exec('restic', ['version']).then(r => r.stdout.trim(), () => undefined)
   // Removed at exit, whatever ends the run (scratchDir's handlers).
-  const dir = (await scratchDir('backup')).path
+  const dir = (await scratchDir('backup', { makesManyFiles: true })).path
   const source = join(dir, 'source')
   const files = await makeCorpus(source, scale)
   const total = [...files.values()].reduce((a, b) => a + b, 0)

@@ -1,10 +1,8 @@
 import { randomFillSync } from 'node:crypto'
-import { lstatSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
-import { mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { lstatSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { openFolderIndex, scanFolder, writeFolderMarker } from '@aerie/core'
-import { checkFlags, flag, formatBytes, machine, peakRss, UsageError } from './support/measure.ts'
+import { checkFlags, flag, formatBytes, machine, peakRss, scratchDir, UsageError } from './support/measure.ts'
 
 /**
  * Scan benchmark: the first scan of a folder of many small files (walk + hash + index) and
@@ -23,9 +21,8 @@ export async function run (args: string[]): Promise<void> {
   checkFlags(args, ['files', 'size'])
   const files = count(flag(args, 'files') ?? '100000', '--files', 1, 1_000_000)
   const size = count(flag(args, 'size') ?? '4096', '--size', 0, 1024 * 1024)
-  const dir = mkdtempSync(join(tmpdir(), 'aerie-bench-scan-'))
-  const cleanup = (): void => { rmSync(dir, { recursive: true, force: true }) }
-  process.once('SIGINT', () => { cleanup(); process.exit(130) })
+  const scratch = await scratchDir('scan')
+  const dir = scratch.path
   try {
     const root = join(dir, 'folder')
     console.log(`scan bench  ${new Date().toISOString()}  node ${process.version}  ${machine()}  ${files} files of ${formatBytes(size)} in ${Math.ceil(files / FILES_PER_DIR)} directories, page cache warm`)
@@ -48,7 +45,7 @@ export async function run (args: string[]): Promise<void> {
       index.close()
     }
   } finally {
-    cleanup()
+    await scratch.remove()
   }
 }
 

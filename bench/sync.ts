@@ -77,7 +77,7 @@ export async function run (args: string[]): Promise<void> {
   const only = parseCases(flag(args, 'only'))
   const scale = parseScale(flag(args, 'scale'))
   const sizes = sizesFor(scale)
-  const scratch = await scratchDir('sync')
+  const scratch = await scratchDir('sync', { makesManyFiles: true })
   const dir = scratch.path
   try {
     console.log(`sync bench  ${new Date().toISOString()}  node ${process.version}  ${machine()}  scale ${scale}: ` +
@@ -105,10 +105,9 @@ export async function run (args: string[]): Promise<void> {
             console.error(`  round ${round + 1} ${kind}: ${result.s.toFixed(2)} s, cp ${result.cpS.toFixed(2)} s, rsync ${result.rsyncS.toFixed(2)} s`)
           }
         } finally {
-          // Trees of many files stay until the end. ext4 without a journal (as here) passes over
-          // inodes freed in the last 30 s or so when it makes a file: 20 000 files of 4 KiB took
-          // 0.45–0.75 s to create normally and 5–12 s right after 40 000–60 000 were deleted. A
-          // deletion just before a timed step would time the file system, not the step.
+          // Trees of many files stay until the end: ext4 passes over the inodes freed in the last
+          // minute or so when it makes a file (see scratchDir), and a deletion just before a timed
+          // step would time the file system, not the step.
           if (kind !== 'small') await rm(work, { recursive: true, force: true })
         }
       }

@@ -175,14 +175,30 @@ export async function untilAborted<T> (promise: Promise<T>, signal: AbortSignal)
   }
 }
 
+/** When a benchmark last removed its scratch directory. */
+const REMOVED_AT = join(tmpdir(), 'aerie-bench-removed-at')
+/**
+ * ext4 does not reuse an inode freed in the last 60 s (5 minutes while its inode table block is
+ * not yet written back), and making a file passes over every such inode of its block group
+ * (`recently_deleted` was 65% of a profile): 20 000 files of 4 KiB took 4–5 s to create within
+ * a minute of a benchmark removing its trees, and 0.8 s a minute and a half after.
+ */
+const INODES_REUSED_AFTER_MS = 75_000
+
 /**
  * A benchmark's scratch directory. Ctrl-C, a kill or a crash must not leave gigabytes behind:
  * 'exit' also runs after an uncaught error and after process.exit, which the signal handlers
- * call. `remove()` deletes it and drops those handlers.
+ * call. `remove()` deletes it and drops those handlers. One for a benchmark that times making
+ * many files (`makesManyFiles`) is only made once the inodes the last benchmark freed are
+ * reusable, so that its figures time the work rather than the file system's leftovers.
  */
-export async function scratchDir (name: string): Promise<{ path: string, remove(): Promise<void> }> {
+export async function scratchDir (name: string, options: { makesManyFiles?: boolean } = {}): Promise<{ path: string, remove(): Promise<void> }> {
+  if (options.makesManyFiles === true) await untilInodesReusable()
   const path = await mkdtemp(join(tmpdir(), `aerie-bench-${name}-`))
-  const removeSync = (): void => { rmSync(path, { recursive: true, force: true }) }
+  const removeSync = (): void => {
+    rmSync(path, { recursive: true, force: true })
+    writeFileSync(REMOVED_AT, String(Date.now()))
+  }
   const onSignal = (signal: NodeJS.Signals): void => { process.exit(signal === 'SIGINT' ? 130 : 143) }
   process.once('exit', removeSync)
   process.once('SIGINT', onSignal)
@@ -191,9 +207,23 @@ export async function scratchDir (name: string): Promise<{ path: string, remove(
     path,
     async remove () {
       await rm(path, { recursive: true, force: true })
+      writeFileSync(REMOVED_AT, String(Date.now()))
       process.off('exit', removeSync)
       process.off('SIGINT', onSignal)
       process.off('SIGTERM', onSignal)
     }
   }
+}
+
+async function untilInodesReusable (): Promise<void> {
+  let removedAt: number
+  try {
+    removedAt = Number(readFileSync(REMOVED_AT, 'utf8'))
+  } catch {
+    return
+  }
+  const wait = Math.min(INODES_REUSED_AFTER_MS, removedAt + INODES_REUSED_AFTER_MS - Date.now())
+  if (!(wait > 0)) return
+  console.error(`waiting ${(wait / 1000).toFixed(0)} s: the file system reuses the inodes the last benchmark freed only after a minute or so, and making files meanwhile is several times slower`)
+  await new Promise(resolve => setTimeout(resolve, wait))
 }
