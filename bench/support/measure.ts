@@ -178,10 +178,10 @@ export async function untilAborted<T> (promise: Promise<T>, signal: AbortSignal)
 /** When a benchmark last removed its scratch directory. */
 const REMOVED_AT = join(tmpdir(), 'aerie-bench-removed-at')
 /**
- * ext4 does not reuse an inode freed in the last 60 s (5 minutes while its inode table block is
- * not yet written back), and making a file passes over every such inode of its block group
- * (`recently_deleted` was 65% of a profile): 20 000 files of 4 KiB took 4–5 s to create within
- * a minute of a benchmark removing its trees, and 0.8 s a minute and a half after.
+ * ext4 without a journal does not reuse an inode freed in the last 60 s (5 minutes while its
+ * inode table block is not yet written back), and making a file passes over every such inode of
+ * its block group (`recently_deleted` was 65% of a profile): 20 000 files of 4 KiB took 4–5 s
+ * to create within a minute of a benchmark removing its trees, and 0.8 s a minute and a half after.
  */
 const INODES_REUSED_AFTER_MS = 75_000
 
