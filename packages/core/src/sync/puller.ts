@@ -172,11 +172,20 @@ export async function pullFolder (init: PullerInit, signal?: AbortSignal): Promi
   // Directories known to be real directories (not symlinks) in this pass: checked once, not
   // per file. This pass creates symlinks only after all files, so none can appear in between.
   const safeDirs = new Set<string>()
+  // ... and the checks under way, shared by the files of a directory that start together.
+  const parentChecks = new Map<string, Promise<void>>()
   const attempt = async (item: Needed, work: () => Promise<void>): Promise<void> => {
     signal?.throwIfAborted()
     const parent = dirname(item.path)
     try {
-      if (!safeDirs.has(parent)) await assertNoSymlinkParents(root, item.path)
+      if (!safeDirs.has(parent)) {
+        let check = parentChecks.get(parent)
+        if (check === undefined) {
+          check = assertNoSymlinkParents(root, item.path)
+          parentChecks.set(parent, check)
+        }
+        await check
+      }
       await work()
       safeDirs.add(parent)
     } catch (err) {
