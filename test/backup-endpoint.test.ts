@@ -147,4 +147,17 @@ describe('endpoint backup to the team server', () => {
     expect(await readFile(join(restored, 'projects/note-0.txt'))).toEqual(await readFile(join(adaDocs, 'projects/note-0.txt')))
     expect(await readFile(join(restored, 'tool.sh'), 'utf8')).toBe('#!/bin/sh\necho ok\n')
   })
+
+  it('after a restore met damage, the next backup reads the files again and sends the damaged chunk anew, which repairs the store', async () => {
+    // No scrub ran: only the failed restore knows of the damage.
+    const repair = JSON.parse(await ada.ok('backup', 'run', '--json')) as RunResult
+    expect(repair.counters.unchanged).toBe(0)
+    expect(repair.snapshot.received.bytes).toBeGreaterThan(0)
+    const to = join(root, 'after-repair')
+    await ada.ok('restore', first.snapshot.id, '--to', to)
+    expect((await readFile(join(to, adaDocs.slice(1), 'photos/big.raw'))).equals(big)).toBe(true)
+    // Repaired: backups build on their parent again.
+    const next = JSON.parse(await ada.ok('backup', 'run', '--json')) as RunResult
+    expect(next.counters.unchanged).toBe(next.counters.files)
+  })
 })

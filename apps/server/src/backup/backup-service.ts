@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import {
   AerieError, BACKUP_ERROR, BACKUP_GET, BACKUP_LACKS, BACKUP_NOT_FOUND, BACKUP_OK, BACKUP_OK_COMPRESSED, BACKUP_PROTOCOL, BACKUP_PUT, BACKUP_PUT_COMPRESSED, BACKUP_REFUSED, BACKUP_REQUEST, BACKUP_WINDOW,
   backupFrameParts, chunkIdFromHex, chunkIdHex, decodeChunkList, decodeTree, decompress, MAX_BACKUP_BLOB, MAX_BACKUP_FRAME, MAX_BACKUP_JSON, MAX_LACKS, messageChannel,
-  parseBackupRequest, ProtocolError, readSizeField, referencesOf, releaseBytes, sizeField, SnapshotNotFoundError
+  parseBackupRequest, ProtocolError, readSizeField, referencesOf, releaseBytes, sizeField, SnapshotNotFoundError, StoreDamagedError
 } from '@aerie/core'
 import { snapshotChecker } from './snapshot-check.ts'
 import type { BackupRequest, BackupResponse, ChunkStore, FrameParts, SnapshotSummary } from '@aerie/core'
@@ -82,6 +82,28 @@ export function backupService (init: BackupServiceInit): BackupService {
     }
     return new Set(report?.snapshots.map(s => s.id))
   }
+  // Chunks a device's read (a restore, a browse) found damaged since the last scrub began. A
+  // scrub names the snapshots that need a damaged chunk; a read does not know them. So while
+  // one is unrepaired, no snapshot is offered as a parent: the next backups read their files
+  // again and send what the server lacks, and the first that still has the chunk repairs it.
+  const damagedByReads = new Map<string, { hash: Uint8Array, foundAt: Date }>()
+  const noteDamage = (hash: Uint8Array): void => {
+    damagedByReads.set(chunkIdHex(hash), { hash: Uint8Array.from(hash), foundAt: now() })
+    // Directories remembered as complete may hold it: a commit checks them again.
+    checker.forget()
+  }
+  const unmappedDamage = async (): Promise<boolean> => {
+    const report = init.lastScrub?.()
+    for (const [key, found] of damagedByReads) {
+      // A scrub that began after the read re-read the chunk: its report names who needs it.
+      if (report?.finishedAt !== undefined && report.finishedAt !== '' && found.foundAt < new Date(report.startedAt)) damagedByReads.delete(key)
+    }
+    if (damagedByReads.size === 0) return false
+    const found = [...damagedByReads]
+    const repaired = await store.has(found.map(([, f]) => f.hash))
+    found.forEach(([key], i) => { if (repaired[i] === true) damagedByReads.delete(key) })
+    return damagedByReads.size > 0
+  }
 
   function session (device: BackupDevice, options: { compresses?: boolean } = {}): BackupSession {
     // What this stream may read: the snapshots it opened, and what their objects refer to, as it reads them.
@@ -128,6 +150,9 @@ export function backupService (init: BackupServiceInit): BackupService {
           return { type: 'snapshots', snapshots: snapshots.listSnapshots({ deviceId: device.deviceId }).map(summary) }
         case 'open': {
           const { snapshot, grant } = openable(message.id, message.purpose)
+          if (message.purpose === 'parent' && await unmappedDamage()) {
+            throw new SnapshotNotFoundError(`a read found a chunk damaged that no scrub has mapped to its snapshots yet: back up without snapshot ${snapshot.id} (every file is read and sent again where the server lacks it)`)
+          }
           readable.set(snapshot.root, 'tree')
           if (!opened.has(snapshot.root)) {
             opened.add(snapshot.root)
@@ -214,12 +239,16 @@ export function backupService (init: BackupServiceInit): BackupService {
           if (kind === undefined) return backupFrameParts(BACKUP_REFUSED)
           // File chunks are only passed on, as stored (compressed or not), and the device hashes
           // each one (the store still checks its seal); what the server reads itself, it hashes.
+          const damageNoted = (err: unknown): never => {
+            if (err instanceof StoreDamagedError) noteDamage(body)
+            throw err
+          }
           if (kind === 'data' && options.compresses === true) {
-            const stored = await store.getStored(body)
+            const stored = await store.getStored(body).catch(damageNoted)
             if (stored === undefined) return backupFrameParts(BACKUP_NOT_FOUND)
             return stored.compressed ? backupFrameParts(BACKUP_OK_COMPRESSED, sizeField(stored.size), stored.bytes) : backupFrameParts(BACKUP_OK, stored.bytes)
           }
-          const bytes = await store.get(body, { callerVerifies: kind === 'data' })
+          const bytes = await store.get(body, { callerVerifies: kind === 'data' }).catch(damageNoted)
           if (bytes === undefined) return backupFrameParts(BACKUP_NOT_FOUND)
           if (kind === 'tree') {
             const refs = referencesOf(decodeTree(bytes))
