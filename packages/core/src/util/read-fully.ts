@@ -38,7 +38,6 @@ export class QuickReads {
   }
 
   async readFully (file: FileHandle, buf: Uint8Array, at: number, length: number, position: number): Promise<number> {
-    if (!this.calls.quick) return await readFully(file, buf, at, length, position)
-    return this.calls.run(() => readFullySync(file.fd, buf, at, length, position))
+    return await this.calls.call(() => readFullySync(file.fd, buf, at, length, position), async () => await readFully(file, buf, at, length, position))
   }
 }

@@ -27,6 +27,11 @@ export class SyncWhileQuick {
     return this.now() >= this.poolUntil
   }
 
+  /** `sync` on the event loop (timed) while calls are quick, else `pooled`. */
+  async call<T> (sync: () => T, pooled: () => Promise<T>): Promise<T> {
+    return this.quick ? this.run(sync) : await pooled()
+  }
+
   /** Runs synchronous calls, timing them. */
   run<T> (calls: () => T): T {
     const started = this.now()
