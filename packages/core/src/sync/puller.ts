@@ -338,8 +338,7 @@ async function buildFile (pass: Pass, item: Needed): Promise<Stats | 'skipped'> 
     if (!await diskMatchesIndex(init, item.path, now)) return 'skipped'
     await setAside(init, item, target, 'renamed over')
   }
-  if (pass.calls.quick) pass.calls.run(() => { renameSync(temp, target) })
-  else await rename(temp, target)
+  await pass.calls.call(() => { renameSync(temp, target) }, async () => { await rename(temp, target) })
   pass.sourcing.moved(temp, target)
   return built
 }
@@ -563,7 +562,7 @@ function writeAllSync (fd: number, buffers: readonly Uint8Array[], offset: numbe
 
 /** What is at a path, or undefined: synchronously while file system calls are quick. */
 async function lstatQuick (pass: Pass, path: string): Promise<Stats | undefined> {
-  return pass.calls.quick ? pass.calls.run(() => lstatSync(path, { throwIfNoEntry: false })) : await lstatOrUndefined(path)
+  return await pass.calls.call(() => lstatSync(path, { throwIfNoEntry: false }), async () => await lstatOrUndefined(path))
 }
 
 async function lstatOrUndefined (path: string): Promise<Stats | undefined> {
