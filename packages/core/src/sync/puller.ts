@@ -100,7 +100,7 @@ interface Pass {
   sourcing: PassChunks
   /** Whether small file system calls run on the event loop (see SyncWhileQuick). */
   calls: SyncWhileQuick
-  /** Folder paths checked to be real directories in this pass ('.' is the root). */
+  /** Folder paths this pass wrote into, so known to be real directories ('.' is the root). */
   safeDirs: Set<string>
   signal?: AbortSignal
 }
@@ -169,23 +169,22 @@ export async function pullFolder (init: PullerInit, signal?: AbortSignal): Promi
     else flushTimer ??= setTimeout(flush, ADOPT_WITHIN_MS)
     progress()
   }
-  // Directories known to be real directories (not symlinks) in this pass: checked once, not
-  // per file. This pass creates symlinks only after all files, so none can appear in between.
-  const safeDirs = new Set<string>()
-  // ... and the checks under way, shared by the files of a directory that start together.
+  // Each directory's parents are checked for symlinks once in this pass, not per file: the files
+  // of a directory share the check (those that start together too). This pass creates symlinks
+  // only after all files, so none can appear in between.
   const parentChecks = new Map<string, Promise<void>>()
+  // Directories the pass has written into: they exist, no mkdir needed.
+  const safeDirs = new Set<string>()
   const attempt = async (item: Needed, work: () => Promise<void>): Promise<void> => {
     signal?.throwIfAborted()
     const parent = dirname(item.path)
     try {
-      if (!safeDirs.has(parent)) {
-        let check = parentChecks.get(parent)
-        if (check === undefined) {
-          check = assertNoSymlinkParents(root, item.path)
-          parentChecks.set(parent, check)
-        }
-        await check
+      let check = parentChecks.get(parent)
+      if (check === undefined) {
+        check = assertNoSymlinkParents(root, item.path)
+        parentChecks.set(parent, check)
       }
+      await check
       await work()
       safeDirs.add(parent)
     } catch (err) {
