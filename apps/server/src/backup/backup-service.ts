@@ -86,22 +86,30 @@ export function backupService (init: BackupServiceInit): BackupService {
   // scrub names the snapshots that need a damaged chunk; a read does not know them. So while
   // one is unrepaired, no snapshot is offered as a parent: the next backups read their files
   // again and send what the server lacks, and the first that still has the chunk repairs it.
-  const damagedByReads = new Map<string, { hash: Uint8Array, foundAt: Date }>()
-  const noteDamage = (hash: Uint8Array): void => {
-    damagedByReads.set(chunkIdHex(hash), { hash: Uint8Array.from(hash), foundAt: now() })
-    // Directories remembered as complete may hold it: a commit checks them again.
-    checker.forget()
+  /** Chunk id (hex) -> when a read found it damaged. */
+  const damagedByReads = new Map<string, Date>()
+  /** A store read on a device's behalf; damage it finds is noted before it fails the read. */
+  const readFor = async <T>(id: Uint8Array, read: Promise<T>): Promise<T> => {
+    try {
+      return await read
+    } catch (err) {
+      if (err instanceof StoreDamagedError) {
+        damagedByReads.set(chunkIdHex(id), now())
+        // Directories remembered as complete may hold it: a commit checks them again.
+        checker.forget()
+      }
+      throw err
+    }
   }
   const unmappedDamage = async (): Promise<boolean> => {
     const report = init.lastScrub?.()
-    for (const [key, found] of damagedByReads) {
-      // A scrub that began after the read re-read the chunk: its report names who needs it.
-      if (report?.finishedAt !== undefined && report.finishedAt !== '' && found.foundAt < new Date(report.startedAt)) damagedByReads.delete(key)
-    }
+    // A whole scrub that began after the read re-read the chunk: its report names who needs it.
+    const mappedBefore = report === undefined || report.error !== undefined ? undefined : new Date(report.startedAt)
+    for (const [key, foundAt] of damagedByReads) if (mappedBefore !== undefined && foundAt < mappedBefore) damagedByReads.delete(key)
     if (damagedByReads.size === 0) return false
-    const found = [...damagedByReads]
-    const repaired = await store.has(found.map(([, f]) => f.hash))
-    found.forEach(([key], i) => { if (repaired[i] === true) damagedByReads.delete(key) })
+    const found = [...damagedByReads.keys()]
+    const repaired = await store.has(found.map(chunkIdFromHex))
+    found.forEach((key, i) => { if (repaired[i] === true) damagedByReads.delete(key) })
     return damagedByReads.size > 0
   }
 
@@ -151,7 +159,7 @@ export function backupService (init: BackupServiceInit): BackupService {
         case 'open': {
           const { snapshot, grant } = openable(message.id, message.purpose)
           if (message.purpose === 'parent' && await unmappedDamage()) {
-            throw new SnapshotNotFoundError(`a read found a chunk damaged that no scrub has mapped to its snapshots yet: back up without snapshot ${snapshot.id} (every file is read and sent again where the server lacks it)`)
+            throw new SnapshotNotFoundError(`a restore found a damaged chunk that no scrub has traced to its snapshots yet: back up without snapshot ${snapshot.id} (every file is read again, and what the server lacks is sent)`)
           }
           readable.set(snapshot.root, 'tree')
           if (!opened.has(snapshot.root)) {
@@ -239,16 +247,12 @@ export function backupService (init: BackupServiceInit): BackupService {
           if (kind === undefined) return backupFrameParts(BACKUP_REFUSED)
           // File chunks are only passed on, as stored (compressed or not), and the device hashes
           // each one (the store still checks its seal); what the server reads itself, it hashes.
-          const damageNoted = (err: unknown): never => {
-            if (err instanceof StoreDamagedError) noteDamage(body)
-            throw err
-          }
           if (kind === 'data' && options.compresses === true) {
-            const stored = await store.getStored(body).catch(damageNoted)
+            const stored = await readFor(body, store.getStored(body))
             if (stored === undefined) return backupFrameParts(BACKUP_NOT_FOUND)
             return stored.compressed ? backupFrameParts(BACKUP_OK_COMPRESSED, sizeField(stored.size), stored.bytes) : backupFrameParts(BACKUP_OK, stored.bytes)
           }
-          const bytes = await store.get(body, { callerVerifies: kind === 'data' }).catch(damageNoted)
+          const bytes = await readFor(body, store.get(body, { callerVerifies: kind === 'data' }))
           if (bytes === undefined) return backupFrameParts(BACKUP_NOT_FOUND)
           if (kind === 'tree') {
             const refs = referencesOf(decodeTree(bytes))
