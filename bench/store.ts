@@ -1,19 +1,20 @@
 import { createSecretKey, randomBytes } from 'node:crypto'
 import { open, stat } from 'node:fs/promises'
 import { join } from 'node:path'
-import { chunkId, hashChunksOfBuffer, openPackStore, readFully } from '@aerie/core'
+import { chunkId, hashChunksOfBuffer, openPackStore, readFully, rebuildPackIndex } from '@aerie/core'
 import { inParallel } from '../packages/core/src/util/in-parallel.ts'
 import { BenchError, checkFlags, cpuSeconds, flag, formatBytes, machine, parseBytes, peakRss, resetPeakRss, scratchDir, UsageError } from './support/measure.ts'
 
 /**
  * Chunk store benchmark: put B bytes of random chunks into a fresh pack store (seal, append,
- * fsync, index), get them all back and verify (scrub) the store, next to the physical
+ * fsync, index), get them all back, verify (scrub) the store and rebuild its index from the
+ * packs, next to the physical
  * reference measured in the same run on the same disk: writing the same bytes to one file
  * with fs writes and one fsync at the end, and reading that file back.
  *
  *   npm run bench -- store [--bytes 1GiB] [--parallel 256]   (or BENCH_BYTES=1GiB)
  */
-export const description = 'chunk store put, get and verify against fs writes + fsync and reads of the same bytes'
+export const description = 'chunk store put, get, verify and index rebuild against fs writes + fsync and reads of the same bytes'
 
 /** Chunks are cut from this much random data, each with its own number in front, so all differ. */
 const POOL = 64 * 1024 * 1024
@@ -37,7 +38,8 @@ export async function run (args: string[]): Promise<void> {
     const reference = join(dir, 'reference')
     const write = await timeDiskWrite(reference, chunks, parallel)
 
-    const store = await openPackStore({ dir: join(dir, 'store'), dataKey: createSecretKey(randomBytes(32)) })
+    const storeKey = createSecretKey(randomBytes(32))
+    const store = await openPackStore({ dir: join(dir, 'store'), dataKey: storeKey })
     const all = Array.from({ length: chunks.count }, (_, i) => i)
     try {
       const put = await phase(async () => {
@@ -56,14 +58,20 @@ export async function run (args: string[]): Promise<void> {
         if (damaged.length > 0) throw new BenchError(`verify found ${damaged.length} damaged chunks in a fresh store`)
       })
       const index = await sizeOf(join(dir, 'store', 'chunks.db')) + await sizeOf(join(dir, 'store', 'chunks.db-wal'))
+      await store.close()
+      const rebuild = await phase(async () => {
+        const report = await rebuildPackIndex({ dir: join(dir, 'store'), dataKey: storeKey })
+        if (report.chunks !== chunks.count || report.damaged.length > 0) throw new BenchError(`the rebuild indexed ${report.chunks} of ${chunks.count} chunks, ${report.damaged.length} damaged stretches`)
+      })
       const perGiB = (cpu: number | undefined): string => cpu === undefined ? 'unknown' : `${(cpu / (bytes / 1024 ** 3)).toFixed(2)} CPU-s/GiB`
       console.log(`${label('disk write')}${rate(write)}   fs writes of ${parallel} chunks at a time and one fsync at the end (the physical reference)`)
       console.log(`${label('put')}${rate(put.ms)}   ${(write / put.ms).toFixed(2)} x the disk write; ${perGiB(put.cpu)} (SHA-256 check, AES-GCM, fsync per group commit)`)
       console.log(`${label('file read')}${rate(read)}   the reference file in reads of ${formatBytes(READ_BLOCK)}, page cache warm`)
       console.log(`${label('get')}${rate(get.ms)}   ${(read / get.ms).toFixed(2)} x the file read; ${GETS_IN_FLIGHT} in flight, ${perGiB(get.cpu)} (decrypt + SHA-256 check per chunk)`)
       console.log(`${label('verify')}${rate(verify.ms)}   ${(read / verify.ms).toFixed(2)} x the file read; ${perGiB(verify.cpu)}`)
+      console.log(`${label('rebuild')}${rate(rebuild.ms)}   ${(read / rebuild.ms).toFixed(2)} x the file read; ${perGiB(rebuild.cpu)} (every pack read, each chunk decrypted and hashed)`)
       console.log(`${label('on disk')}${(stats.storedBytes / bytes).toFixed(4)} x the unique bytes in packs, index ${formatBytes(index)}`)
-      console.log(`${label('peak RSS')}put ${put.rss}   get ${get.rss}   verify ${verify.rss}`)
+      console.log(`${label('peak RSS')}put ${put.rss}   get ${get.rss}   verify ${verify.rss}   rebuild ${rebuild.rss}`)
     } finally {
       await store.close()
     }

@@ -1,11 +1,11 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { AerieError, changePassphrase, InvalidInputError, NotConfiguredError, parseDuration, setLocked, unlockWithPassphrase } from '@aerie/core'
+import { AerieError, changePassphrase, InvalidInputError, NotConfiguredError, parseDuration, rebuildPackIndex, setLocked, unlockWithPassphrase } from '@aerie/core'
 import { CONFIG_FLAGS, loadConfig } from './config.ts'
 import type { ServerConfig } from './config.ts'
 import { issueEnrollmentCode, listDevices } from './enrollment-codes.ts'
-import { keyState, openServerIdentity, serverPaths, storedWebCertificate } from './server-identity.ts'
+import { keyState, openDataKey, openServerIdentity, serverPaths, storedWebCertificate } from './server-identity.ts'
 import { publishState, STATE_FILE, TeamServer } from './team-server.ts'
 import { listenUrl, waitForUnlock } from './unlock-gate.ts'
 import { createAuditLog } from './audit/audit-log.ts'
@@ -36,6 +36,7 @@ export const USAGE = `usage: aerie-server [COMMAND] [--data DIR] [options]
   devices                  every device the CA certified
   passphrase change        rewrap the data key under a new admin passphrase (AERIE_PASSPHRASE → AERIE_NEW_PASSPHRASE)
   scrub [--json]           the last scrub's report (the server scrubs daily; POST /api/v1/backup/scrub runs one now): exit 1 when it found damage
+  store rebuild-index      rebuild the chunk store's index from its packs, the server stopped (the old index is kept): exit 1 when damage was found
   audit verify             check the audit log's hash chain: exit 1 and name the first edited, deleted or reordered entry
   locked on|off            locked mode: no key on disk, every start waits for the passphrase (needs AERIE_PASSPHRASE)`
 
@@ -60,6 +61,10 @@ export async function main (argv: string[]): Promise<number> {
         return await verifyAudit(args.slice(1))
       }
       case 'scrub': return await printScrub(args)
+      case 'store': {
+        if (args[0] !== 'rebuild-index') throw new InvalidInputError('say `aerie-server store rebuild-index`')
+        return await rebuildStoreIndex(args.slice(1))
+      }
       case 'help': process.stdout.write(USAGE + '\n'); return 0
       default: process.stderr.write(`aerie-server: unknown command "${command}"\n\n${USAGE}\n`); return 2
     }
@@ -274,6 +279,49 @@ async function printScrub (args: string[]): Promise<number> {
   } finally {
     metadata.close()
   }
+}
+
+/**
+ * `store rebuild-index`: the chunk store's index made again from its packs (rebuildPackIndex),
+ * for an index that is lost or damaged. Offline: the store refuses it while the server runs.
+ */
+async function rebuildStoreIndex (args: string[]): Promise<number> {
+  const flags = parse(args)
+  const config = loadConfig(flags, process.env, flags.config as string | undefined)
+  const dataKey = await openDataKey(config, await passphrase(flags['passphrase-file']))
+  const dir = serverPaths(config.dataDir).store
+  const mib = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(1)} MiB`
+  let shownAt = 0
+  const report = await rebuildPackIndex({
+    dir,
+    dataKey,
+    onProgress: ({ packs, totalPacks, bytes, totalBytes }) => {
+      if (Date.now() - shownAt < 1000 && packs < totalPacks) return
+      shownAt = Date.now()
+      process.stderr.write(`reading packs: ${packs}/${totalPacks}, ${mib(bytes)} of ${mib(totalBytes)}\n`)
+    }
+  })
+  const lines = [`rebuilt the chunk store index of ${dir} from ${report.packs} ${report.packs === 1 ? 'pack' : 'packs'}: ${report.chunks} chunks, ${mib(report.bytes)}`]
+  if (report.replaced !== undefined) lines.push(`  the index it replaces is kept as ${report.replaced}`)
+  if (report.duplicates > 0) lines.push(`  ${report.duplicates} further copies of indexed chunks are left for the next compaction`)
+  if (report.tails > 0) lines.push(`  ${report.tails} ${report.tails === 1 ? 'pack ends' : 'packs end'} in an unfinished write (a crash before it was indexed): not part of the store`)
+  for (const d of report.damaged) lines.push(`  DAMAGED ${d.pack} at ${d.at}: ${d.bytes} bytes do not authenticate; the chunks in them are not indexed`)
+  for (const label of report.unreadable) lines.push(`  UNREADABLE ${label}: no chunk in it authenticates; left in place, not indexed`)
+  const damaged = report.damaged.length > 0 || report.unreadable.length > 0
+  if (damaged) lines.push('  the chunks lost to damage are missing now: the next scrub names the snapshots and files that need them, and a device that still has them sends them again')
+  process.stdout.write(lines.join('\n') + '\n')
+  const metadata = openServerMetadata(join(config.dataDir, 'server.db'))
+  try {
+    createAuditLog(metadata.audit).record({
+      actor: 'aerie-server store rebuild-index',
+      action: 'backup.store_index_rebuilt',
+      target: 'store',
+      detail: { packs: report.packs, chunks: report.chunks, duplicates: report.duplicates, damaged: report.damaged.length, unreadable: report.unreadable.length }
+    })
+  } finally {
+    metadata.close()
+  }
+  return damaged ? 1 : 0
 }
 
 /** A port that is taken or not allowed, said as what to do; anything else as it is. */

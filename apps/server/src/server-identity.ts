@@ -36,7 +36,7 @@ export interface ServerIdentity {
   recoveryPassphrase?: string
 }
 
-export function serverPaths (dataDir: string): { keys: KeyringFiles, caCert: string, caKey: string, caPassphrase: string, caDb: string, deviceKey: string, deviceCert: string, crl: string, webCert: string, webKey: string, setupToken: string } {
+export function serverPaths (dataDir: string): { keys: KeyringFiles, caCert: string, caKey: string, caPassphrase: string, caDb: string, deviceKey: string, deviceCert: string, crl: string, webCert: string, webKey: string, setupToken: string, store: string } {
   const p = (...parts: string[]): string => join(dataDir, ...parts)
   return {
     keys: keyringFiles(p('keys')),
@@ -49,7 +49,8 @@ export function serverPaths (dataDir: string): { keys: KeyringFiles, caCert: str
     crl: p('device', 'crl.der'),
     webCert: p('web', 'web.crt'),
     webKey: p('web', 'web.key'),
-    setupToken: p('setup-token')
+    setupToken: p('setup-token'),
+    store: p('store')
   }
 }
 
@@ -60,6 +61,16 @@ const RENEW_WEB_BEFORE_MS = 30 * 86_400_000
 /** Whether the data key can be opened without a passphrase ('missing' on a first run). */
 export async function keyState (config: ServerConfig): Promise<'missing' | 'locked' | 'unattended'> {
   return await keyringState(serverPaths(config.dataDir).keys)
+}
+
+/** The data key of a server made before: with the passphrase when given, else the local secret (not in locked mode). */
+export async function openDataKey (config: ServerConfig, passphrase: string | undefined, purpose = '(AERIE_PASSPHRASE or --passphrase-file)'): Promise<KeyObject> {
+  const keys = serverPaths(config.dataDir).keys
+  const state = await keyringState(keys)
+  if (state === 'missing') throw new NotConfiguredError(`no team server keys in ${config.dataDir}: is --data right?`)
+  if (passphrase !== undefined) return await unlockWithPassphrase(keys, passphrase)
+  if (state === 'unattended') return await unlockWithLocalSecret(keys)
+  throw new NotConfiguredError(`the server is locked: it needs the admin passphrase ${purpose}`)
 }
 
 /**
@@ -80,12 +91,8 @@ export async function openServerIdentity (config: ServerConfig, passphrase?: str
       recoveryPassphrase = randomBytes(18).toString('base64url')
     }
     dataKey = await createKeyring(paths.keys, { passphrase: passphrase ?? recoveryPassphrase!, locked: config.locked })
-  } else if (passphrase !== undefined) {
-    dataKey = await unlockWithPassphrase(paths.keys, passphrase)
-  } else if (state === 'unattended') {
-    dataKey = await unlockWithLocalSecret(paths.keys)
   } else {
-    throw new NotConfiguredError('the server is locked: it needs the admin passphrase to start (AERIE_PASSPHRASE, --passphrase-file, or unlock it in the console)')
+    dataKey = await openDataKey(config, passphrase, 'to start (AERIE_PASSPHRASE, --passphrase-file, or unlock it in the console)')
   }
 
   if (!await exists(paths.caCert)) await createCa(config, paths, dataKey)

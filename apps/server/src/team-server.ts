@@ -65,7 +65,13 @@ export class TeamServer implements TeamServerApi {
   static async start (init: TeamServerInit): Promise<TeamServer> {
     tuneHeapForTransfers()
     const server = new TeamServer(init)
-    await server.boot()
+    try {
+      await server.boot()
+    } catch (err) {
+      // What booted before the failure (its libp2p peer, open databases) must not keep the process alive.
+      await server.stop().catch(() => {})
+      throw err
+    }
     return server
   }
 
@@ -107,7 +113,7 @@ export class TeamServer implements TeamServerApi {
 
     this.index = openFolderIndex(data('index.db'), identity.device.deviceId)
     this.history = openCentralHistory(data('history.db'), identity.dataKey)
-    this.store = await openPackStore({ dir: data('store'), dataKey: identity.dataKey })
+    this.store = await openPackStore({ dir: paths.store, dataKey: identity.dataKey })
     const memberships = await openMembershipStore(data('memberships'), { caCertificate: identity.caCertPem, crl: () => this.trust.currentCrl() })
     for (const problem of memberships.problems) log(problem.message)
     this.central = await CentralCopy.start({

@@ -1,4 +1,4 @@
-import { chunkIdHex, decodeChunkList, decodeTree } from '@aerie/core'
+import { chunkIdFromHex, chunkIdHex, decodeChunkList, decodeTree, walkDirectories } from '@aerie/core'
 import type { ChunkStore } from '@aerie/core'
 import type { BackupStore, ScrubReport } from '../metadata/stores.ts'
 
@@ -18,18 +18,24 @@ export interface ScrubInit {
   now?(): Date
 }
 
+/** `where` of a chunk the store does not hold at all (its `damaged` entries are otherwise pack places). */
+export const MISSING_WHERE = 'in no pack'
+const HAS_BATCH = 4096
+
 /**
- * Re-reads every chunk in the store (verify), then names who needs the damaged ones: each
- * snapshot's files (walking its directory objects; an unchanged subtree is walked once for all
- * snapshots that share it) and the central copy's files. A directory object or chunk list that is
- * itself damaged makes everything under it affected.
+ * Re-reads every chunk in the store (verify), then looks for chunks the snapshots and the
+ * central copy need that the store does not hold at all (lost with a pack, or with damage an
+ * index rebuild skipped), and names who needs the damaged and missing ones: each snapshot's
+ * files (walking its directory objects; an unchanged subtree is walked once for all snapshots
+ * that share it) and the central copy's files. A directory object or chunk list that is itself
+ * damaged or missing makes everything under it affected.
  */
 export async function runScrub (init: ScrubInit, signal?: AbortSignal): Promise<ScrubReport> {
   const now = (): Date => init.now?.() ?? new Date()
   const startedAt = now().toISOString()
   let checked = 0
   const found = await init.store.verify({ ...(signal === undefined ? {} : { signal }), onProgress: (done) => { checked = done } })
-  const damaged = new Map(found.map(d => [chunkIdHex(d.hash), d]))
+  const damaged = new Set(found.map(d => chunkIdHex(d.hash)))
   const report: ScrubReport = {
     startedAt,
     finishedAt: '',
@@ -37,6 +43,10 @@ export async function runScrub (init: ScrubInit, signal?: AbortSignal): Promise<
     damaged: found.map(d => ({ chunk: chunkIdHex(d.hash), where: d.where, reason: d.reason })),
     snapshots: [],
     centralFiles: []
+  }
+  for (const chunk of await missingChunks(init, damaged, signal)) {
+    damaged.add(chunk)
+    report.damaged.push({ chunk, where: MISSING_WHERE, reason: 'the store does not hold it' })
   }
   if (damaged.size > 0) {
     const treeUsers = new Map<string, string[]>()
@@ -87,17 +97,62 @@ export async function runScrub (init: ScrubInit, signal?: AbortSignal): Promise<
   return report
 }
 
+/**
+ * Ids (hex) of what the snapshots and the central copy need that the store does not hold,
+ * leaving out what verify found damaged. The look does not count as a confirmation: it spares
+ * nothing from garbage collection.
+ */
+async function missingChunks (init: ScrubInit, damaged: Set<string>, signal?: AbortSignal): Promise<string[]> {
+  const needed = new Set<string>()
+  const walked = new Set<string>()
+  const listed = new Set<string>()
+  // What cannot be read is named as needed; what it names is not known, and its users are found affected.
+  const read = async (id: Uint8Array): Promise<Uint8Array | undefined> =>
+    damaged.has(chunkIdHex(id)) ? undefined : await init.store.get(id).catch(() => undefined)
+  for (const s of init.snapshots.listSnapshots()) {
+    for await (const { key, refs } of walkDirectories(chunkIdFromHex(s.root), read, key => walked.has(key))) {
+      signal?.throwIfAborted()
+      walked.add(key)
+      needed.add(key)
+      for (const chunk of refs.chunks) needed.add(chunkIdHex(chunk))
+      for (const list of refs.lists) {
+        const listKey = chunkIdHex(list)
+        needed.add(listKey)
+        if (listed.has(listKey)) continue
+        listed.add(listKey)
+        const bytes = await read(list)
+        for (const c of bytes === undefined ? [] : decodeChunkList(bytes)) needed.add(chunkIdHex(c.hash))
+      }
+    }
+  }
+  for (const file of init.centralFiles()) {
+    for (const c of file.chunks) needed.add(chunkIdHex(c.hash))
+  }
+  const ids = [...needed].filter(key => !damaged.has(key))
+  const missing: string[] = []
+  for (let i = 0; i < ids.length; i += HAS_BATCH) {
+    signal?.throwIfAborted()
+    const batch = ids.slice(i, i + HAS_BATCH)
+    const held = await init.store.has(batch.map(chunkIdFromHex), { confirms: false })
+    batch.forEach((key, j) => { if (held[j] !== true) missing.push(key) })
+  }
+  return missing
+}
+
 /** The report as `aerie-server scrub` prints it. */
 export function formatScrubReport (report: ScrubReport): string {
-  const lines = [`scrub ${report.finishedAt}: ${report.checked} chunks read back, ${report.damaged.length} damaged`]
+  const missing = report.damaged.filter(d => d.where === MISSING_WHERE).length
+  const lines = [`scrub ${report.finishedAt}: ${report.checked} chunks read back, ${report.damaged.length - missing} damaged${missing > 0 ? `, ${missing} missing` : ''}`]
   if (report.error !== undefined) lines.push(`  the scrub did not finish: ${report.error}`)
-  for (const d of report.damaged) lines.push(`  damaged chunk ${d.chunk.slice(0, 16)}… at ${d.where}: ${d.reason}`)
+  for (const d of report.damaged) {
+    lines.push(d.where === MISSING_WHERE ? `  missing chunk ${d.chunk.slice(0, 16)}…: ${d.reason}` : `  damaged chunk ${d.chunk.slice(0, 16)}… at ${d.where}: ${d.reason}`)
+  }
   for (const s of report.snapshots) {
     lines.push(`  snapshot ${s.id} of ${s.deviceName} (${s.deviceId}, ${s.user}, ${s.committedAt}): ${s.files.length} ${s.files.length === 1 ? 'file' : 'files'} affected`)
     for (const f of s.files.slice(0, 50)) lines.push(`    ${f}`)
     if (s.files.length > 50) lines.push(`    … and ${s.files.length - 50} more`)
   }
   for (const f of report.centralFiles) lines.push(`  central copy ${f.folder}/${f.path} (${f.version === 'current' ? 'current version' : 'a kept version'}) affected`)
-  if (report.damaged.length > 0) lines.push('  a device that still has these files repairs the store by syncing or backing them up again (the next put replaces a damaged chunk)')
+  if (report.damaged.length > 0) lines.push('  a device that still has these files repairs the store by syncing or backing them up again (the next put replaces a damaged chunk, or stores a missing one)')
   return lines.join('\n')
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { chunkId, chunkIdHex, encodeChunkList, encodeTree, LIST_CHUNKS } from '@aerie/core'
 import type { ChunkStore, DamagedChunk } from '@aerie/core'
-import { formatScrubReport, runScrub } from '../../src/backup/scrub.ts'
+import { formatScrubReport, MISSING_WHERE, runScrub } from '../../src/backup/scrub.ts'
 import type { BackupSnapshotRecord, BackupStore } from '../../src/metadata/stores.ts'
 
 const blob = (text: string): { hash: Uint8Array, size: number, bytes: Uint8Array } => {
@@ -71,6 +71,37 @@ describe('a scrub report', () => {
     expect(printed).toMatch(/8 chunks read back, 2 damaged/)
     expect(printed).toMatch(/snapshot s1 of laptop .*: 3 files affected/)
     expect(printed).toMatch(/central copy team\/b\.txt \(a kept version\) affected/)
+  })
+
+  it('names what needs a chunk, a chunk list or a directory object the store does not hold at all, and only looks (confirms nothing)', async () => {
+    const good = blob('good'); const gone = blob('gone'); const goneList = blob('a chunk list that is gone'); const goneDir = blob('a directory object that is gone')
+    const root = encodeTree([
+      { name: 'a.txt', type: 'file', mode: 0o644, mtimeMs: 1, size: 8, chunks: [good, gone] },
+      { name: 'b.bin', type: 'file', mode: 0o644, mtimeMs: 1, size: 9, lists: [goneList.hash] },
+      { name: 'c.txt', type: 'file', mode: 0o644, mtimeMs: 1, size: 4, chunks: [good] },
+      { name: 'sub', type: 'dir', mode: 0o755, mtimeMs: 1, size: 0, tree: goneDir.hash }
+    ])
+    const store = storeOf([good, { hash: root.id, bytes: root.bytes }], [])
+    const looks: Array<boolean | undefined> = []
+    const has = store.has.bind(store)
+    store.has = async (hashes, options) => { looks.push(options?.confirms); return await has(hashes, options) }
+    const snapshots = {
+      listSnapshots: () => [{ id: 's1', deviceId: 'dev1', deviceName: 'laptop', user: 'ada@example.org', root: chunkIdHex(root.id), committedAt: new Date(0) }]
+    } as unknown as BackupStore
+    const report = await runScrub({
+      store,
+      snapshots,
+      centralFiles: () => [{ folder: 'team', path: 'c.txt', version: 'current' as const, chunks: [good, gone] }]
+    })
+    expect(report.damaged).toEqual(expect.arrayContaining([gone, goneList, goneDir].map(b => ({ chunk: chunkIdHex(b.hash), where: MISSING_WHERE, reason: 'the store does not hold it' }))))
+    expect(report.damaged).toHaveLength(3)
+    expect(report.snapshots[0]!.files).toEqual(['a.txt', 'b.bin', 'sub/ (this directory: its directory object is damaged or missing)'])
+    expect(report.centralFiles).toEqual([{ folder: 'team', path: 'c.txt', version: 'current' }])
+    expect(looks.length).toBeGreaterThan(0)
+    expect(looks.every(confirms => confirms === false)).toBe(true)
+    const printed = formatScrubReport(report)
+    expect(printed).toMatch(/2 chunks read back, 0 damaged, 3 missing/)
+    expect(printed).toContain(`missing chunk ${chunkIdHex(gone.hash).slice(0, 16)}…: the store does not hold it`)
   })
 
   it('is short when nothing is damaged', async () => {

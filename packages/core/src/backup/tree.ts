@@ -153,13 +153,14 @@ export function referencesOf (entries: readonly TreeEntry[]): { trees: Uint8Arra
 /**
  * Every directory object under `root` (root included), breadth first and each once, with the
  * ids it refers to. `read` fetches a directory object and says in its own words what is wrong
- * when it cannot; `skip` leaves out a directory (and all below it) the caller already knows.
+ * when it cannot, or gives undefined to go on without it (it is yielded `unreadable`, with
+ * nothing below it); `skip` leaves out a directory (and all below it) the caller already knows.
  */
 export async function * walkDirectories (
   root: Uint8Array,
-  read: (id: Uint8Array) => Promise<Uint8Array>,
+  read: (id: Uint8Array) => Promise<Uint8Array | undefined>,
   skip: (key: string) => boolean = () => false
-): AsyncGenerator<{ key: string, refs: ReturnType<typeof referencesOf> }> {
+): AsyncGenerator<{ key: string, refs: ReturnType<typeof referencesOf>, unreadable?: true }> {
   const seen = new Set<string>()
   let queue = [root]
   while (queue.length > 0) {
@@ -168,7 +169,12 @@ export async function * walkDirectories (
       const key = chunkIdHex(id)
       if (seen.has(key) || skip(key)) continue
       seen.add(key)
-      const refs = referencesOf(decodeTree(await read(id)))
+      const bytes = await read(id)
+      if (bytes === undefined) {
+        yield { key, refs: referencesOf([]), unreadable: true }
+        continue
+      }
+      const refs = referencesOf(decodeTree(bytes))
       yield { key, refs }
       next.push(...refs.trees)
     }

@@ -45,6 +45,18 @@ export function decompress (compressed: Uint8Array, size: number): Buffer {
   return plain
 }
 
+/**
+ * A stored chunk whose plain size is not known (an index rebuild reads it from its pack alone):
+ * its bytes when they are a zstd frame of at most `maxSize` bytes, else undefined.
+ */
+export function decompressUnknownSize (stored: Uint8Array, maxSize: number): Buffer | undefined {
+  try {
+    return zstdDecompressSync(stored, { maxOutputLength: maxSize })
+  } catch {
+    return undefined
+  }
+}
+
 /** Shannon entropy, in bits a byte, of a sample from the middle of `bytes` (file headers are often plainer than what follows). */
 function sampleEntropy (bytes: Uint8Array): number {
   const start = Math.max(0, Math.floor((bytes.byteLength - SAMPLE_BYTES) / 2))

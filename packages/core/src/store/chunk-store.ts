@@ -12,7 +12,7 @@ export interface ChunkStore {
    * Whether each chunk is stored, in order. A chunk found damaged (by get or verify) counts as
    * not stored, so that callers fetch it again; putting it then replaces the damaged copy.
    */
-  has(hashes: readonly Uint8Array[]): Promise<boolean[]>
+  has(hashes: readonly Uint8Array[], options?: HasOptions): Promise<boolean[]>
   /**
    * Stores a chunk. Its bytes are checked against `hash` first (unless the caller just did: `verified`): a chunk that does not hash to
    * its name is refused (InvalidInputError) and nothing is written. Storing a chunk that is
@@ -49,6 +49,14 @@ export interface ChunkStore {
    */
   collect(mark: () => Promise<(hash: Uint8Array) => boolean>, options?: CollectOptions): Promise<CollectResult>
   close(): Promise<void>
+}
+
+export interface HasOptions {
+  /**
+   * false: only a look (a scrub's), not a confirmation that a backup or pull relies on; it does
+   * not spare the chunk from collection (see collect). True by default.
+   */
+  confirms?: boolean
 }
 
 export interface CollectOptions {

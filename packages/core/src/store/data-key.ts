@@ -38,7 +38,8 @@ const KEY_BYTES = 32
 const NONCE_BYTES = 12
 const TAG_BYTES = 16
 /** What sealBlob adds to the bytes it seals: nonce and tag. */
-const SEAL_OVERHEAD = NONCE_BYTES + TAG_BYTES
+/** What sealing adds to a blob: its nonce and tag. */
+export const SEAL_OVERHEAD = NONCE_BYTES + TAG_BYTES
 
 // scrypt at N = 2^17, r = 8 takes 128 MiB and ≈ 0.4 s here: costly to guess, fine once per start.
 const SCRYPT = { N: 2 ** 17, r: 8, p: 1 }

@@ -1,5 +1,5 @@
 import { DatabaseSync } from 'node:sqlite'
-import { NotConfiguredError } from '../errors.ts'
+import { NotConfiguredError, StoreDamagedError } from '../errors.ts'
 import { inTransaction, migrateSchema } from '../util/sqlite-schema.ts'
 import { ENTRY_HEADER_BYTES } from './pack-files.ts'
 import type { ChunkStoreStats } from './chunk-store.ts'
@@ -62,8 +62,15 @@ export interface ChunkPlace {
   size: number
 }
 
+/** The index's file in the store's directory. */
+export const INDEX_FILE = 'chunks.db'
+
 const SCHEMA_VERSION = 1
 const SQLITE_BUSY = 5
+const SQLITE_CORRUPT = 11
+const SQLITE_NOTADB = 26
+/** What to do about an index that is lost or damaged: the packs hold everything it said. */
+export const REBUILD_HINT = 'rebuild it from the packs with `aerie-server store rebuild-index` while the server is stopped (nothing in the packs is changed)'
 const SCHEMA = `
   CREATE TABLE meta (name TEXT PRIMARY KEY, value BLOB NOT NULL) STRICT;
   CREATE TABLE packs (
@@ -101,8 +108,10 @@ export function openPackIndex (path: string): PackIndex {
     migrateSchema(db, { schema: SCHEMA, version: SCHEMA_VERSION, what: 'chunk store index' })
   } catch (err) {
     db.close()
-    if ((err as { errcode?: number }).errcode !== SQLITE_BUSY) throw err
-    throw new NotConfiguredError(`the chunk store index ${path} is in use by another process; stop the other team server using this directory, or give this one its own`, { cause: err })
+    const code = (err as { errcode?: number }).errcode
+    if (code === SQLITE_BUSY) throw new NotConfiguredError(`the chunk store index ${path} is in use by another process; stop the other team server using this directory, or give this one its own`, { cause: err })
+    if (code === SQLITE_CORRUPT || code === SQLITE_NOTADB) throw new StoreDamagedError(`the chunk store index ${path} is damaged (${(err as Error).message}): ${REBUILD_HINT}`, { cause: err })
+    throw err
   }
 
   const statements = {

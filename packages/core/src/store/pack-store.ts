@@ -1,15 +1,15 @@
-import { mkdir, open, unlink } from 'node:fs/promises'
+import { mkdir, open, stat, unlink } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { chunkIdHex, isChunk } from '../chunking/chunk-id.ts'
-import { InvalidInputError, InvalidKeyError, StoreDamagedError } from '../errors.ts'
+import { InvalidInputError, InvalidKeyError, NotConfiguredError, StoreDamagedError } from '../errors.ts'
 import { OpenFiles } from '../util/open-files.ts'
 import { QuickReads, readFully } from '../util/read-fully.ts'
 import { releaseBytes } from '../util/release-bytes.ts'
 import { compressIfItPays, decompress } from './chunk-compression.ts'
 import { openBlob, sealBlob, sealParts } from './data-key.ts'
-import { createPack, ENTRY_HEADER_BYTES, entryHeader, newPackName, PACK_MAGIC, packLabel, reopenPack } from './pack-files.ts'
+import { createPack, ENTRY_HEADER_BYTES, entryHeader, listPackFiles, MAX_CHUNK_BYTES, newPackName, PACK_MAGIC, packLabel, reopenPack } from './pack-files.ts'
 import { syncDirectory, writeAll } from '../util/durable-io.ts'
-import { openPackIndex } from './pack-index.ts'
+import { INDEX_FILE, openPackIndex, REBUILD_HINT } from './pack-index.ts'
 import type { KeyObject } from 'node:crypto'
 import type { FileHandle } from 'node:fs/promises'
 import type { ChunkStore, CollectOptions, CollectResult, DamagedChunk, GetOptions } from './chunk-store.ts'
@@ -28,8 +28,6 @@ export interface PackStoreOptions {
 }
 
 const DEFAULT_PACK_SIZE = 64 * 1024 * 1024
-/** Chunks are at most 256 KiB (FastCDC); the bound is looser for blobs stored as chunks, and keeps one get's memory small. */
-const MAX_CHUNK_BYTES = 16 * 1024 * 1024
 const VERIFY_BLOCK = 4 * 1024 * 1024
 /**
  * A group commit writes at most this much, so that, when callers keep more than this in
@@ -85,7 +83,13 @@ export async function openPackStore (options: PackStoreOptions): Promise<ChunkSt
   const packSize = options.packSize ?? DEFAULT_PACK_SIZE
   if (dataKey.type !== 'secret' || dataKey.symmetricKeySize !== 32) throw new InvalidInputError('the data key must be a 32-byte secret key (see data-key.ts)')
   await mkdir(join(dir, 'packs'), { recursive: true })
-  const index = openPackIndex(join(dir, 'chunks.db'))
+  const indexPath = join(dir, INDEX_FILE)
+  // A new index over old packs would read as an empty store: every chunk lost to its callers.
+  if (!await stat(indexPath).then(() => true, () => false)) {
+    const found = (await listPackFiles(dir)).length
+    if (found > 0) throw new NotConfiguredError(`the chunk store index ${indexPath} is missing, but ${dir}/packs holds ${found} pack ${found === 1 ? 'file' : 'files'}: ${REBUILD_HINT}`)
+  }
+  const index = openPackIndex(indexPath)
   // Packs are never renamed or rewritten in place, so a kept handle never goes stale.
   const readers = new OpenFiles({ max: options.openPacks ?? 64 })
   // A restore's chunks come mostly from packs still in the page cache: read on the event loop.
@@ -471,11 +475,11 @@ export async function openPackStore (options: PackStoreOptions): Promise<ChunkSt
   }
 
   return {
-    async has (hashes) {
+    async has (hashes, options = {}) {
       checkOpen()
       return hashes.map(hash => {
         const stored = index.state(hash) === 'stored'
-        if (stored) touch(hash)
+        if (stored && options.confirms !== false) touch(hash)
         return stored
       })
     },
@@ -548,7 +552,7 @@ export async function openPackStore (options: PackStoreOptions): Promise<ChunkSt
 }
 
 /** A store opened with another key would seal new chunks under it and read old ones as damage: refuse it up front. */
-function checkKey (index: PackIndex, dataKey: KeyObject, dir: string): void {
+export function checkKey (index: PackIndex, dataKey: KeyObject, dir: string): void {
   const check = index.meta(KEY_CHECK)
   if (check === undefined) {
     index.setMeta(KEY_CHECK, sealBlob(dataKey, Buffer.from('aerie'), KEY_CHECK_AAD))

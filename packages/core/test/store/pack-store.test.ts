@@ -456,6 +456,19 @@ describe('pack store collection', () => {
     await expectAll(kept.slice(1))
   })
 
+  it('spares a chunk found present within the grace period, not one only looked at (a scrub\'s has)', async () => {
+    const { kept, dropped } = await fill()
+    const [confirmed, looked] = dropped as [TestChunk, TestChunk]
+    // Past the grace period since the store opened (it sweeps nothing before), then a confirmation and a look.
+    const graceMs = 2000
+    await new Promise(resolve => setTimeout(resolve, graceMs + 100))
+    expect(await store.has([confirmed.hash])).toEqual([true])
+    expect(await store.has([looked.hash], { confirms: false })).toEqual([true])
+    const result = await store.collect(liveOnly(kept), { graceMs })
+    expect(result.skipped).toBeUndefined()
+    expect(await store.has([confirmed.hash, looked.hash], { confirms: false })).toEqual([true, false])
+  })
+
   it('does not sweep while the store has been open for less than the grace period', async () => {
     const { kept } = await fill()
     const result = await store.collect(liveOnly(kept), { graceMs: 60 * 60 * 1000 })

@@ -12,7 +12,7 @@ const ACTIONS = [
   // Recorded by the server process itself.
   'device.enrolled', 'device.enrollment_refused', 'server.unlocked',
   'backup.snapshot_added', 'backup.restore', 'backup.snapshot_forgotten', 'backup.scrub', 'backup.scrub_damage',
-  'backup.gc', 'backup.gc_failed'
+  'backup.gc', 'backup.gc_failed', 'backup.store_index_rebuilt'
 ]
 
 function localToIso (value) {
