@@ -1,6 +1,8 @@
-import { AerieError, chunkIdFromHex, chunkIdHex, decodeChunkList, walkDirectories } from '@aerie/core'
+import { AerieError, chunkIdHex } from '@aerie/core'
 import type { ChunkStore, CollectResult } from '@aerie/core'
 import type { BackupStore } from '../metadata/stores.ts'
+import { neededBlobs } from './needed-blobs.ts'
+import type { ReadForWalk } from './needed-blobs.ts'
 import type { CentralFileChunks } from './scrub.ts'
 
 /** A collection that would have to guess what a snapshot needs does not run. */
@@ -52,11 +54,7 @@ export async function collectGarbage (init: ChunkGcInit, signal?: AbortSignal): 
 }
 
 async function markLive (init: ChunkGcInit, signal?: AbortSignal): Promise<Set<string>> {
-  const live = new Set<string>()
-  // Directory objects and chunk lists whose references are marked already.
-  const walked = new Set<string>()
-  const listed = new Set<string>()
-  const read = async (id: Uint8Array, what: string, of: string): Promise<Uint8Array> => {
+  const read: ReadForWalk = async (id, what, of) => {
     let bytes: Uint8Array | undefined
     try {
       bytes = await init.store.get(id)
@@ -68,26 +66,9 @@ async function markLive (init: ChunkGcInit, signal?: AbortSignal): Promise<Set<s
     }
     return bytes
   }
-  const walk = async (root: string, of: string): Promise<void> => {
-    const directories = walkDirectories(chunkIdFromHex(root), async id => await read(id, 'directory object', of), key => walked.has(key))
-    for await (const { key, refs } of directories) {
-      signal?.throwIfAborted()
-      walked.add(key)
-      live.add(key)
-      for (const chunk of refs.chunks) live.add(chunkIdHex(chunk))
-      for (const list of refs.lists) {
-        const listKey = chunkIdHex(list)
-        live.add(listKey)
-        if (listed.has(listKey)) continue
-        listed.add(listKey)
-        for (const c of decodeChunkList(await read(list, 'chunk list', of))) live.add(chunkIdHex(c.hash))
-      }
-    }
-  }
-  for (const root of init.openRoots()) await walk(root, 'a snapshot being backed up or restored')
-  for (const s of init.snapshots.listSnapshots()) await walk(s.root, `snapshot ${s.id}`)
-  for (const file of init.centralFiles()) {
-    for (const c of file.chunks) live.add(chunkIdHex(c.hash))
-  }
-  return live
+  const roots = [
+    ...[...init.openRoots()].map(root => ({ root, of: 'a snapshot being backed up or restored' })),
+    ...init.snapshots.listSnapshots().map(s => ({ root: s.root, of: `snapshot ${s.id}` }))
+  ]
+  return await neededBlobs(roots, init.centralFiles(), read, signal)
 }

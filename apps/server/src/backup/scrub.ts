@@ -1,4 +1,5 @@
-import { chunkIdFromHex, chunkIdHex, decodeChunkList, decodeTree, walkDirectories } from '@aerie/core'
+import { chunkIdFromHex, chunkIdHex, decodeChunkList, decodeTree } from '@aerie/core'
+import { neededBlobs } from './needed-blobs.ts'
 import type { ChunkStore } from '@aerie/core'
 import type { BackupStore, ScrubReport } from '../metadata/stores.ts'
 
@@ -103,31 +104,11 @@ export async function runScrub (init: ScrubInit, signal?: AbortSignal): Promise<
  * nothing from garbage collection.
  */
 async function missingChunks (init: ScrubInit, damaged: Set<string>, signal?: AbortSignal): Promise<string[]> {
-  const needed = new Set<string>()
-  const walked = new Set<string>()
-  const listed = new Set<string>()
   // What cannot be read is named as needed; what it names is not known, and its users are found affected.
   const read = async (id: Uint8Array): Promise<Uint8Array | undefined> =>
     damaged.has(chunkIdHex(id)) ? undefined : await init.store.get(id).catch(() => undefined)
-  for (const s of init.snapshots.listSnapshots()) {
-    for await (const { key, refs } of walkDirectories(chunkIdFromHex(s.root), read, key => walked.has(key))) {
-      signal?.throwIfAborted()
-      walked.add(key)
-      needed.add(key)
-      for (const chunk of refs.chunks) needed.add(chunkIdHex(chunk))
-      for (const list of refs.lists) {
-        const listKey = chunkIdHex(list)
-        needed.add(listKey)
-        if (listed.has(listKey)) continue
-        listed.add(listKey)
-        const bytes = await read(list)
-        for (const c of bytes === undefined ? [] : decodeChunkList(bytes)) needed.add(chunkIdHex(c.hash))
-      }
-    }
-  }
-  for (const file of init.centralFiles()) {
-    for (const c of file.chunks) needed.add(chunkIdHex(c.hash))
-  }
+  const roots = init.snapshots.listSnapshots().map(s => ({ root: s.root, of: `snapshot ${s.id}` }))
+  const needed = await neededBlobs(roots, init.centralFiles(), read, signal)
   const ids = [...needed].filter(key => !damaged.has(key))
   const missing: string[] = []
   for (let i = 0; i < ids.length; i += HAS_BATCH) {

@@ -22,6 +22,15 @@ export function randomChunk (size: number): TestChunk {
   return { hash: chunkId(bytes), bytes }
 }
 
+/** A chunk of words and numbers: it compresses well, so a store may keep it compressed. */
+export function textChunk (size: number): TestChunk {
+  const words = ['chunk', 'pack', 'store', 'seal', 'index', 'the', 'of', 'a']
+  let text = ''
+  while (text.length < size) text += `${words[Math.floor(Math.random() * words.length)]} ${Math.floor(Math.random() * 1000)} `
+  const bytes = Buffer.from(text.slice(0, size))
+  return { hash: chunkId(bytes), bytes }
+}
+
 /**
  * What every ChunkStore must do, whatever keeps the bytes (local packs today, S3 later):
  * `describeChunkStore('pack store', async () => ...)` in each implementation's test file.

@@ -1,25 +1,18 @@
 import { createSecretKey, randomBytes } from 'node:crypto'
-import { appendFile, copyFile, mkdtemp, open, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { appendFile, copyFile, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { basename, dirname, join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { chunkId } from '../../src/chunking/chunk-id.ts'
 import { InvalidKeyError, NotConfiguredError, StoreDamagedError } from '../../src/errors.ts'
 import { openPackStore, rebuildPackIndex } from '../../src/store/index.ts'
-import { randomChunk } from './chunk-store-compliance.ts'
+import { randomChunk, textChunk } from './chunk-store-compliance.ts'
+import { findEntryIn, flipByte, packFilesIn } from './pack-files-on-disk.ts'
 import type { KeyObject } from 'node:crypto'
 import type { ChunkStore } from '../../src/store/index.ts'
 import type { TestChunk } from './chunk-store-compliance.ts'
 
 const newKey = (): KeyObject => createSecretKey(randomBytes(32))
 const PACK_SIZE = 256 * 1024
-
-/** A chunk that compresses well: the store keeps it zstd-compressed, shorter than its size. */
-function textChunk (size: number): TestChunk {
-  const line = `line ${randomBytes(4).toString('hex')} of a log that repeats itself\n`
-  const bytes = Buffer.from(line.repeat(Math.ceil(size / line.length)).slice(0, size))
-  return { hash: chunkId(bytes), bytes }
-}
 
 describe('pack index rebuild', () => {
   let dir: string
@@ -29,26 +22,8 @@ describe('pack index rebuild', () => {
 
   const openStore = async (): Promise<ChunkStore> => (store = await openPackStore({ dir, dataKey, packSize: PACK_SIZE }))
   const closeStore = async (): Promise<void> => { await store?.close(); store = undefined }
-  const packFiles = async (): Promise<string[]> =>
-    (await readdir(join(dir, 'packs'), { recursive: true })).filter(f => f.endsWith('.pack')).map(f => join(dir, 'packs', f)).sort()
-  const entryOf = async (chunk: TestChunk): Promise<{ path: string, at: number }> => {
-    for (const path of await packFiles()) {
-      const at = (await readFile(path)).indexOf(chunk.hash)
-      if (at >= 0) return { path, at }
-    }
-    throw new Error('chunk not found in any pack')
-  }
-  const flipByte = async (path: string, at: number): Promise<void> => {
-    const file = await open(path, 'r+')
-    try {
-      const byte = Buffer.alloc(1)
-      await file.read(byte, 0, 1, at)
-      byte[0] = byte[0]! ^ 0x40
-      await file.write(byte, 0, 1, at)
-    } finally {
-      await file.close()
-    }
-  }
+  const packFiles = async (): Promise<string[]> => await packFilesIn(dir)
+  const entryOf = async (chunk: TestChunk): Promise<{ path: string, at: number }> => await findEntryIn(dir, chunk)
   const expectReadable = async (s: ChunkStore, expected: TestChunk[]): Promise<void> => {
     for (const chunk of expected) expect(Buffer.from((await s.get(chunk.hash))!)).toEqual(chunk.bytes)
   }

@@ -1,13 +1,14 @@
 import { createSecretKey, randomBytes } from 'node:crypto'
-import { appendFile, mkdtemp, open, readdir, readFile, rm, stat, truncate } from 'node:fs/promises'
+import { appendFile, mkdtemp, open, readFile, rm, stat, truncate } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { chunkId, chunkIdHex } from '../../src/chunking/chunk-id.ts'
 import { InvalidKeyError, NotConfiguredError, StoreDamagedError } from '../../src/errors.ts'
 import { openPackStore } from '../../src/store/index.ts'
-import { describeChunkStore, randomChunk } from './chunk-store-compliance.ts'
+import { describeChunkStore, randomChunk, textChunk } from './chunk-store-compliance.ts'
 import { fileHandleMethods } from '../util/file-handle-methods.ts'
+import { findEntryIn, flipByte, packFilesIn } from './pack-files-on-disk.ts'
 import type { KeyObject } from 'node:crypto'
 import type { ChunkStore } from '../../src/store/index.ts'
 import type { TestChunk } from './chunk-store-compliance.ts'
@@ -48,17 +49,6 @@ describe('pack store', () => {
   const packFiles = async (): Promise<string[]> => await packFilesIn(dir)
   const findEntry = async (chunk: TestChunk): Promise<{ path: string, at: number }> => await findEntryIn(dir, chunk)
 
-  const flipByte = async (path: string, at: number): Promise<void> => {
-    const file = await open(path, 'r+')
-    try {
-      const byte = Buffer.alloc(1)
-      await file.read(byte, 0, 1, at)
-      byte[0] = byte[0]! ^ 0x40
-      await file.write(byte, 0, 1, at)
-    } finally {
-      await file.close()
-    }
-  }
 
   const putAll = async (chunks: TestChunk[]): Promise<void> => {
     for (const chunk of chunks) await store.put(chunk.hash, chunk.bytes)
@@ -349,29 +339,6 @@ describe('pack store', () => {
     expect(pack!.slice(dir.length)).toMatch(/^\/packs\/([0-9a-f]{2})\/\1[0-9a-f]{30}\.pack$/)
   })
 })
-
-/** Text-like bytes (words and numbers), which compress to about a fifth. */
-function textChunk (size: number): TestChunk {
-  const words = ['chunk', 'pack', 'store', 'seal', 'index', 'the', 'of', 'a']
-  let text = ''
-  while (text.length < size) text += `${words[Math.floor(Math.random() * words.length)]} ${Math.floor(Math.random() * 1000)} `
-  const bytes = Buffer.from(text.slice(0, size))
-  return { hash: chunkId(bytes), bytes }
-}
-
-async function packFilesIn (dir: string): Promise<string[]> {
-  const files = await readdir(join(dir, 'packs'), { recursive: true })
-  return files.filter(f => f.endsWith('.pack')).map(f => join(dir, 'packs', f)).sort()
-}
-
-/** The pack file holding a chunk and where its entry starts (the entry header names the chunk). */
-async function findEntryIn (dir: string, chunk: TestChunk): Promise<{ path: string, at: number }> {
-  for (const path of await packFilesIn(dir)) {
-    const at = (await readFile(path)).indexOf(chunk.hash)
-    if (at >= 0) return { path, at }
-  }
-  throw new Error('chunk not found in any pack')
-}
 
 describe('pack store collection', () => {
   let dir: string
