@@ -153,7 +153,12 @@ async function start (args: string[]): Promise<number> {
     audit,
     log,
     store: server.chunkStore(),
-    scrub: async () => await runScrub({ store: server.chunkStore(), snapshots: metadata.backups, centralFiles: () => server.centralFileChunks() }),
+    scrub: async () => {
+      const report = await runScrub({ store: server.chunkStore(), snapshots: metadata.backups, centralFiles: () => server.centralFileChunks() })
+      // Snapshots heal when their devices back up again; the central copy asks its members now.
+      if (report.centralFiles.length > 0) void server.repairCentralCopy(report.centralFiles).catch((err: Error) => { log(`central copy repair failed: ${err.message}`) })
+      return report
+    },
     collect: async () => await collectGarbage({
       store: server.chunkStore(),
       snapshots: metadata.backups,

@@ -7,7 +7,7 @@ import {
 } from '@aerie/core'
 import { createEnrollmentCode } from './enrollment-codes.ts'
 import { serverPaths } from './server-identity.ts'
-import type { AerieHost, CaStore, CentralHistory, ChunkStore, ChunkStoreStats, FileIdentity, FileRecord, FolderIndex, FolderRole, PullProgress, RetentionPolicy, ServerVersion } from '@aerie/core'
+import type { AerieHost, CaStore, CentralHistory, CentralRepair, ChunkStore, ChunkStoreStats, FileIdentity, FileRecord, FolderIndex, FolderRole, PullProgress, RetentionPolicy, ServerVersion } from '@aerie/core'
 import type { DeviceShareHandler } from './device-shares.ts'
 import type { BackupAdmin } from './backup/backup-admin.ts'
 import type { BackupService } from './backup/backup-service.ts'
@@ -288,6 +288,11 @@ export class TeamServer implements TeamServerApi {
     }
     // Every folder's kept versions, also of folders no longer served, and without list's limit.
     for (const v of this.history.all()) yield { folder: v.folder, path: v.path, version: 'kept', chunks: v.record.chunks }
+  }
+
+  /** Fetches again from members what central-copy files a scrub named need (CentralCopy.repair). */
+  async repairCentralCopy (files: ReadonlyArray<{ folder: string, path: string, version: 'current' | 'kept' }>): Promise<CentralRepair> {
+    return await this.central.repair(files)
   }
 
   roleOf (folder: string, device: { deviceId: string, user: string }): FolderRole | undefined {

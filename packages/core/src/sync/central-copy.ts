@@ -5,6 +5,7 @@ import { pathProblem } from '../index/index.ts'
 import { readDeviceCertificate } from '../pki/index.ts'
 import { readChunks, storeStream } from '../store/index.ts'
 import { ByteBudget } from '../util/byte-budget.ts'
+import { inParallel } from '../util/in-parallel.ts'
 import { IndexExchange } from './index-exchange.ts'
 import { PullScheduler } from './pull-scheduler.ts'
 import { canWrite, changeMember, roleOf } from './membership.ts'
@@ -81,6 +82,12 @@ export interface CentralFolderStatus extends CentralFolderSummary {
   pullProblems: Array<{ path: string, message: string }>
 }
 
+/** What a repair did: files whose chunks are all in the store again, and those it could not mend yet. */
+export interface CentralRepair {
+  repaired: number
+  failed: Array<{ folder: string, path: string, message: string }>
+}
+
 export interface CentralCopyEvents {
   progress: CustomEvent<PullProgress>
   pulled: CustomEvent<PullProgress & { problems: number }>
@@ -96,6 +103,8 @@ const PULL_DEBOUNCE_MS = 50
 const PULL_RETRY_MS = 10_000
 const PRUNE_EVERY_MS = 10 * 60_000
 const READ_AHEAD_BYTES = 32 * 1024 * 1024
+/** Chunks of one file fetched at once in a repair. */
+const REPAIR_CHUNKS_IN_FLIGHT = 16
 
 export class CentralCopy extends TypedEventEmitter<CentralCopyEvents> {
   private readonly init: CentralCopyInit
@@ -193,6 +202,40 @@ export class CentralCopy extends TypedEventEmitter<CentralCopyEvents> {
     this.init.log(`folder ${folder}: "${path}" restored to the version modified ${new Date(record.mtimeMs).toISOString()}, asked by ${by}`)
     this.exchange.announce(folder)
     return summary(record)
+  }
+
+  /**
+   * Fetches again from the folders' members what files of the central copy need and the store
+   * no longer holds (a scrub found those chunks damaged or missing; the store counts both as
+   * absent, and a put of a good copy replaces a damaged one). A kept version's chunks come back
+   * only from a member that still has them in its own files. A file whose chunks no connected
+   * member has fails; the next scrub tries it again.
+   */
+  async repair (files: ReadonlyArray<{ folder: string, path: string, version: 'current' | 'kept' }>): Promise<CentralRepair> {
+    const { index, history, store } = this.init
+    const result: CentralRepair = { repaired: 0, failed: [] }
+    for (const { folder, path, version } of files) {
+      if (this.stopped) break
+      try {
+        this.folderOrThrow(folder)
+        const current = index.getLocal(folder, path)
+        const records = version === 'current'
+          ? (current === undefined ? [] : [current])
+          : history.list(folder, path).filter(v => v.path === path).map(v => v.record)
+        const chunks = records.flatMap(r => r.type === 'file' && !r.deleted ? r.chunks.map(c => ({ ...c, from: r.modifiedBy })) : [])
+        const held = await store.has(chunks.map(c => c.hash))
+        await inParallel(chunks.filter((_, i) => held[i] !== true), REPAIR_CHUNKS_IN_FLIGHT, async (chunk) => {
+          const bytes = await this.exchange.fetchChunk(folder, chunk.hash, chunk.size, chunk.from)
+          // fetchChunk checked the hash.
+          await store.put(chunk.hash, bytes, { verified: true })
+        })
+        result.repaired++
+      } catch (err) {
+        result.failed.push({ folder, path, message: (err as Error).message })
+      }
+    }
+    this.init.log(`central copy repair: ${result.repaired} of ${files.length} files whole again${result.failed.length > 0 ? `; not yet: ${result.failed.slice(0, 5).map(f => `${f.folder}/${f.path} (${f.message})`).join(', ')}` : ''}`)
+    return result
   }
 
   /** The folders kept here. */
