@@ -2,7 +2,7 @@ import { mkdir, readFile, stat, utimes, writeFile } from 'node:fs/promises'
 import { join, relative } from 'node:path'
 import { openVersionHistory } from '@aerie/core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { Lab } from './support/agents.ts'
+import { Lab, waitFor } from './support/agents.ts'
 import type { Device } from './support/agents.ts'
 
 // The CLI and this test format local times in the same zone; a half-hour offset checks
@@ -133,5 +133,23 @@ describe('aerie versions', () => {
     const result = await alice.cli('versions', 'restore', join(root, 'notes'), '--at', 'now')
     expect(result.code).toBe(1)
     expect(result.stderr).toMatch(/is a directory: restore its files one at a time/)
+  })
+
+  it('folder retention shows and sets how many versions a folder keeps and how long; the running agent prunes to it at once', async () => {
+    expect(await alice.ok('folder', 'retention', 'docs')).toMatch(/^folder docs keeps the newest 10 versions of each replaced or deleted file, for 30 days/)
+    const none = await alice.cli('folder', 'retention', 'docs', '--keep', '0')
+    expect(none.code).toBe(1)
+    expect(none.stderr).toMatch(/keep at least 1 version of each file/)
+    expect((await alice.cli('folder', 'retention', 'docs', '--days', 'soon')).code).toBe(2)
+    expect((await alice.cli('folder', 'retention', 'nope', '--keep', '3')).stderr).toMatch(/no folder "nope"/)
+
+    const versionsOf = async (path: string): Promise<number> => (await openVersionHistory(root).list(path)).length
+    expect(await versionsOf('notes/report.txt')).toBeGreaterThan(1)
+    expect(await alice.ok('folder', 'retention', 'docs', '--keep', '1', '--days', '0'))
+      .toMatch(/^folder docs keeps the newest 1 version of each replaced or deleted file, however old/)
+    await waitFor(async () => await versionsOf('notes/report.txt') === 1, 'the agent to prune the history to one version a file')
+    expect(await alice.ok('versions', report)).toMatch(/1 version, newest first/)
+    // Kept across restarts, and shown as set.
+    expect(await alice.ok('folder', 'retention', 'docs', '--days', '7')).toMatch(/newest 1 version .*, for 7 days/)
   })
 })

@@ -27,6 +27,8 @@ export interface FolderConfig {
   label: string
   /** Not scanned, watched or pulled until resumed (`aerie folder pause|resume`). */
   paused?: boolean
+  /** Its version history's retention (`aerie folder retention`); the default for what is not given. */
+  versions?: { keepVersions?: number, maxAgeDays?: number }
 }
 
 /** Endpoint backup to the team server (`aerie backup …`). */

@@ -3,8 +3,8 @@ import { InvalidInputError, isDirectory, NotConfiguredError, readFolderMarker, w
 import type { DeviceHome, FolderConfig } from './device-home.ts'
 
 /**
- * Adding, removing and pausing a synced folder in config.json: one place for the CLI (`aerie
- * folder add/remove/pause/resume`) and the UI. The running agent picks the change up with reloadFolders().
+ * Adding, removing, pausing a synced folder and its version retention in config.json: one place
+ * for the CLI (`aerie folder add/remove/pause/resume/retention`) and the UI. The running agent picks the change up with reloadFolders().
  */
 export const FOLDER_ID = /^[a-z0-9][a-z0-9._-]{0,63}$/
 
@@ -52,6 +52,22 @@ export async function setFolderPaused (home: DeviceHome, id: string, paused: boo
   if (folder == null) throw new NotConfiguredError(`no folder "${id}" on this device; \`aerie status\` lists them`)
   if (paused) folder.paused = true
   else delete folder.paused
+  await home.writeConfig(config)
+  return folder
+}
+
+/** Sets how long the folder's version history keeps files (what is not given stays as it was); returns the folder. */
+export async function setFolderRetention (home: DeviceHome, id: string, policy: { keepVersions?: number, maxAgeDays?: number }): Promise<FolderConfig> {
+  if (policy.keepVersions !== undefined && (!Number.isSafeInteger(policy.keepVersions) || policy.keepVersions < 1)) {
+    throw new InvalidInputError(`keep at least 1 version of each file, as a whole number (not ${policy.keepVersions})`)
+  }
+  if (policy.maxAgeDays !== undefined && (!Number.isFinite(policy.maxAgeDays) || policy.maxAgeDays < 0)) {
+    throw new InvalidInputError(`days must be a number of days, 0 to keep versions however old (not ${policy.maxAgeDays})`)
+  }
+  const config = await home.readConfig()
+  const folder = config.folders.find(f => f.id === id)
+  if (folder == null) throw new NotConfiguredError(`no folder "${id}" on this device; \`aerie status\` lists them`)
+  folder.versions = { ...folder.versions, ...policy }
   await home.writeConfig(config)
   return folder
 }

@@ -20,7 +20,7 @@ import type { MembershipStore } from './membership-store.ts'
 import type { FolderMember, FolderRole, FolderUser, MemberChange, MembershipRecord } from './membership.ts'
 import type { PeerCounters } from './peer-link.ts'
 import type { PullProgress } from './puller.ts'
-import type { VersionHistory } from './version-history.ts'
+import type { RetentionPolicy, VersionHistory } from './version-history.ts'
 import type { ServerVersion } from '../protocol/index.ts'
 import type { Connection } from '@libp2p/interface'
 import { TokenBucket } from '../util/token-bucket.ts'
@@ -44,6 +44,8 @@ export interface FolderConfig {
   label: string
   /** Paused: not scanned, watched or pulled; peers' changes wait until it is resumed. */
   paused?: boolean
+  /** How long its version history keeps replaced and deleted files (DEFAULT_RETENTION for what is not given). */
+  versions?: Partial<RetentionPolicy>
 }
 
 export interface SyncEngineInit {
@@ -182,10 +184,17 @@ export class SyncEngine extends TypedEventEmitter<SyncEngineEvents> {
       const existing = this.folders.get(config.id)
       if (existing !== undefined) {
         if ((config.paused === true) !== existing.paused) await (config.paused === true ? this.pause(config.id) : this.resume(config.id))
+        if (JSON.stringify(config.versions ?? {}) !== JSON.stringify(existing.config.versions ?? {})) {
+          existing.config = { ...existing.config, versions: config.versions }
+          existing.history = this.historyOf(existing.config)
+          // A shorter policy takes effect now, not at the next pull.
+          existing.lastPrune = 0
+          this.pruneVersions(existing)
+        }
         continue
       }
       await this.ensureMembership(config)
-      const folder: SyncedFolder = { config, runner: this.newRunner(config), history: openVersionHistory(config.path), problems: [], scanned: false, lastPrune: 0, paused: config.paused === true }
+      const folder: SyncedFolder = { config, runner: this.newRunner(config), history: this.historyOf(config), problems: [], scanned: false, lastPrune: 0, paused: config.paused === true }
       this.folders.set(config.id, folder)
       if (!folder.paused) this.startRunner(folder)
       added.push(config.id)
@@ -219,6 +228,16 @@ export class SyncEngine extends TypedEventEmitter<SyncEngineEvents> {
       this.init.log(`folder ${id} resumed`)
     }
     return this.statusOf(folder)
+  }
+
+  /** The folder's version history under its policy; a policy that cannot be (config.json edited by hand) is said, and the default kept. */
+  private historyOf (config: FolderConfig): VersionHistory {
+    try {
+      return openVersionHistory(config.path, config.versions)
+    } catch (err) {
+      this.init.log(`folder ${config.id}: its version retention is not valid (${(err as Error).message}); keeping the default`)
+      return openVersionHistory(config.path)
+    }
   }
 
   private newRunner (config: FolderConfig): FolderRunner {

@@ -39,6 +39,7 @@ const commands: Record<string, () => Promise<Command>> = {
   'folder confirm': async () => (await import('./folder-commands.ts')).folderConfirm,
   'folder pause': async () => (await import('./folder-commands.ts')).folderPause,
   'folder resume': async () => (await import('./folder-commands.ts')).folderResume,
+  'folder retention': async () => (await import('./version-commands.ts')).folderRetention,
   versions: async () => (await import('./version-commands.ts')).versions,
   'versions restore': async () => (await import('./version-commands.ts')).versionsRestore,
   'share create': async () => (await import('./share-commands.ts')).shareCreate,

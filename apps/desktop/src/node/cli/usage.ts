@@ -29,6 +29,9 @@ export const USAGE = `usage: aerie [--home DIR] <command> [options]
   folder rescan ID            scan a folder now (the watcher and a rescan every minute do it anyway)
   folder pause ID / folder resume ID
                               stop / start scanning and fetching a folder (kept across restarts)
+  folder retention ID [--keep N] [--days D]
+                              how many old versions of each file the folder keeps, and how long
+                              (default 10, 30 days; --days 0: however old); without flags, shows it
   versions PATH [--json]      the old versions the sync kept of a file (or of every file under a
                               directory), even one deleted since; PATH is on disk in a synced folder
   versions restore PATH --at TIME

@@ -4,6 +4,7 @@ import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'nod
 import { brakeAdvice, DEFAULT_RETENTION, InvalidInputError, VERSIONS_DIR } from '@aerie/core'
 import { tryCallAgent } from '../control-client.ts'
 import { restoreVersion, versionsOf } from '../versions.ts'
+import { setFolderRetention } from '../folder-config.ts'
 import { formatBytes, formatTime } from './progress-line.ts'
 import { parse, parseDuration, UsageError } from './args.ts'
 import type { FolderStatus, ServerVersion } from '@aerie/core'
@@ -52,8 +53,9 @@ export async function versions ({ home, args, out }: CommandContext): Promise<vo
     out(server.note)
   }
   if (found.length === 0) {
+    const policy = { ...DEFAULT_RETENTION, ...target.folder.versions }
     out(`${what} has no versions: the sync keeps a file's old content when it replaces or deletes it ` +
-      `(the newest ${DEFAULT_RETENTION.keepVersions} per file, for ${DEFAULT_RETENTION.maxAgeDays} days)`)
+      `(the newest ${policy.keepVersions} per file, ${policy.maxAgeDays === 0 ? 'however old' : `for ${policy.maxAgeDays} days`}: \`aerie folder retention ${target.folder.id}\`)`)
     return
   }
   const many = target.kind === 'directory' || found.some(v => v.path !== target.rel)
@@ -207,4 +209,33 @@ function table (rows: string[][]): string[] {
 /** Quoted for a POSIX shell when it needs to be, so a hint can be pasted. */
 function shellArg (text: string): string {
   return /^[\w./~:@%+=,-]+$/.test(text) ? text : `'${text.replaceAll('\'', '\'\\\'\'')}'`
+}
+
+/**
+ * `aerie folder retention ID [--keep N] [--days D]`: how long the folder's version history keeps
+ * replaced and deleted files; without flags, what it is now. A running agent applies a change at once.
+ */
+export async function folderRetention ({ home, args, out }: CommandContext): Promise<void> {
+  const { values, positionals } = parse(args, { keep: { type: 'string' }, days: { type: 'string' } }, { min: 1, max: 1, names: 'ID (see `aerie status`) and --keep N and/or --days D' })
+  const id = positionals[0]!
+  const number = (flag: 'keep' | 'days'): number | undefined => {
+    const text = values[flag] as string | undefined
+    if (text === undefined) return undefined
+    if (!/^\d+$/.test(text)) throw new UsageError(`--${flag} takes a whole number${flag === 'days' ? ' of days (0: however old)' : ' of versions per file'}, not "${text}"`)
+    return Number(text)
+  }
+  const keepVersions = number('keep')
+  const maxAgeDays = number('days')
+  let folder: FolderConfig | undefined
+  if (keepVersions === undefined && maxAgeDays === undefined) {
+    folder = (await home.readConfig()).folders.find(f => f.id === id)
+    if (folder === undefined) throw new InvalidInputError(`no folder "${id}" on this device; \`aerie status\` lists them`)
+  } else {
+    folder = await setFolderRetention(home, id, { ...(keepVersions === undefined ? {} : { keepVersions }), ...(maxAgeDays === undefined ? {} : { maxAgeDays }) })
+    await tryCallAgent(home, 'POST', '/v1/folders/reload')
+  }
+  const policy = { ...DEFAULT_RETENTION, ...folder.versions }
+  out(`folder ${folder.id} keeps the newest ${policy.keepVersions} ${policy.keepVersions === 1 ? 'version' : 'versions'} of each replaced or deleted file, ` +
+    (policy.maxAgeDays === 0 ? 'however old' : `for ${policy.maxAgeDays} ${policy.maxAgeDays === 1 ? 'day' : 'days'}`) +
+    ` (in ${join(folder.path, VERSIONS_DIR)}; change it with \`aerie folder retention ${folder.id} --keep N --days D\`)`)
 }
