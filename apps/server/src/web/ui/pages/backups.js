@@ -40,6 +40,12 @@ export async function render (main, ctx) {
     holdsSection(holds, backupDevices, deviceNames, afterForgetting))
 }
 
+/** " (1 missing from the store)" when some damaged chunks are not in any pack at all. */
+function missingNote (report) {
+  const missing = report.damaged.filter(d => d.where === 'in no pack').length
+  return missing > 0 ? ` (${missing.toLocaleString()} missing from the store)` : ''
+}
+
 function snapshotsSection (initial, filterDevices, damaged) {
   const body = h('div', { id: 'snapshot-list' })
   let filter = ''
@@ -141,7 +147,7 @@ function integritySection (initial, onScrubbed) {
     report = (await api('POST', '/backup/scrub')).report
     show()
     await onScrubbed()
-    return report.damaged.length === 0 ? status('ok', 'Scrub finished: no damage found.') : status('bad', `Scrub finished: ${report.damaged.length} damaged ${report.damaged.length === 1 ? 'chunk' : 'chunks'} found.`)
+    return report.damaged.length === 0 ? status('ok', 'Scrub finished: no damage found.') : status('bad', `Scrub finished: ${report.damaged.length} damaged ${report.damaged.length === 1 ? 'chunk' : 'chunks'} found${missingNote(report)}.`)
   })
   const show = () => {
     if (!report) {
@@ -153,7 +159,7 @@ function integritySection (initial, onScrubbed) {
       h('dl', { class: 'facts' },
         h('dt', {}, 'Last scrub'), h('dd', {}, time(report.finishedAt)),
         h('dt', {}, 'Chunks checked'), h('dd', {}, report.checked.toLocaleString()),
-        h('dt', {}, 'Damaged'), h('dd', { id: 'scrub-damaged' }, damaged ? status('bad', `${report.damaged.length.toLocaleString()} ${report.damaged.length === 1 ? 'chunk' : 'chunks'}`) : status('ok', 'None'))),
+        h('dt', {}, 'Damaged'), h('dd', { id: 'scrub-damaged' }, damaged ? status('bad', `${report.damaged.length.toLocaleString()} ${report.damaged.length === 1 ? 'chunk' : 'chunks'}${missingNote(report)}`) : status('ok', 'None'))),
       report.error ? h('p', {}, status('warn', `The scrub did not finish: ${report.error}. What it read is shown.`)) : null,
       damaged ? damageReport(report) : null)
   }
