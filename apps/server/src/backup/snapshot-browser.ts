@@ -2,6 +2,7 @@ import { fileChunks, findEntry, InvalidInputError, readChunks, readTree, Snapsho
 import type { BlobSource, ChunkStore, EntryType, TreeEntry } from '@aerie/core'
 import { NotFoundError } from '../accounts/errors.ts'
 import type { BackupStore } from '../metadata/stores.ts'
+import type { TarEntry } from './tar-archive.ts'
 import { checkRelativePath } from '../relative-path.ts'
 
 /**
@@ -42,6 +43,12 @@ export interface SnapshotFile {
 export interface SnapshotBrowser {
   /** The entries of the directory `dir` ('' is the snapshot's root), by name. */
   list (snapshotId: string, dir: string): Promise<SnapshotItem[]>
+  /**
+   * Everything under the directory `dir`, as a tar archive's entries under one directory named
+   * as it is (`snapshot-ID` for the root); the directory objects are read here, each file's
+   * chunks when the archive comes to it.
+   */
+  archive (snapshotId: string, dir: string): Promise<{ name: string, entries: TarEntry[] }>
   /** A file at `path`; its first chunk is read here, so a missing or damaged start fails before any byte is sent. */
   open (snapshotId: string, path: string): Promise<SnapshotFile>
 }
@@ -64,12 +71,36 @@ export function snapshotBrowser (init: SnapshotBrowserInit): SnapshotBrowser {
     }
   }
 
+  /** A file's bytes, chunk by chunk, each verified by the store as it is read. */
+  async function * fileContent (entry: TreeEntry): AsyncGenerator<Uint8Array> {
+    yield * readChunks(store, await fileChunks(source, entry))
+  }
+
   return {
     async list (snapshotId, dir) {
       const entry = await entryAt(snapshotId, dir, true)
       if (entry.type !== 'dir') throw new InvalidInputError(`/${dir} is a ${entry.type} in this snapshot, not a directory${entry.type === 'file' ? `; download it with GET /api/v1/backup/snapshots/${snapshotId}/file?path=${encodeURIComponent(dir)}` : ''}`)
       return (await readTree(source, entry.tree!)).map(item)
     },
+    async archive (snapshotId, dir) {
+      const top = await entryAt(snapshotId, dir, true)
+      if (top.type !== 'dir') throw new InvalidInputError(`/${dir} is a ${top.type} in this snapshot, not a directory${top.type === 'file' ? `; download it with GET /api/v1/backup/snapshots/${snapshotId}/file?path=${encodeURIComponent(dir)}` : ''}`)
+      const name = dir === '' ? `snapshot-${snapshotId}` : dir.slice(dir.lastIndexOf('/') + 1)
+      const entries: TarEntry[] = []
+      // Depth first, each directory before what is in it, as tar extracts it.
+      const walk = async (tree: Uint8Array, path: string, mode: number, mtimeMs: number): Promise<void> => {
+        entries.push({ path, type: 'dir', mode, mtimeMs, size: 0 })
+        for (const e of await readTree(source, tree)) {
+          const at = `${path}/${e.name}`
+          if (e.type === 'dir') await walk(e.tree!, at, e.mode, e.mtimeMs)
+          else if (e.type === 'symlink') entries.push({ path: at, type: 'symlink', mode: e.mode, mtimeMs: e.mtimeMs, size: 0, target: e.target ?? '' })
+          else entries.push({ path: at, type: 'file', mode: e.mode, mtimeMs: e.mtimeMs, size: e.size, content: () => fileContent(e) })
+        }
+      }
+      await walk(top.tree!, name, top.mode, top.mtimeMs)
+      return { name, entries }
+    },
+
     async open (snapshotId, path) {
       const entry = await entryAt(snapshotId, path, false)
       if (entry.type !== 'file') throw new InvalidInputError(`/${path} is a ${entry.type === 'dir' ? 'directory' : 'symbolic link'} in this snapshot; only a file downloads (restore a directory with \`aerie restore\`)`)

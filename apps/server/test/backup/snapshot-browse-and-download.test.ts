@@ -1,3 +1,8 @@
+import { execFile } from 'node:child_process'
+import { lstat, mkdtemp, readFile, readlink, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { BACKUP_OK, BACKUP_REQUEST, backupFrame } from '@aerie/core'
 import type { ChunkStore } from '@aerie/core'
@@ -14,6 +19,7 @@ import type { BackedUpTree } from './snapshot-fixture.ts'
 
 const BOB = { ...BOB_DESKTOP, address: '/ip4/127.0.0.1/tcp/2' }
 const SNAPSHOT = 'a1b2c3d4e5f60718'
+const run = promisify(execFile)
 
 describe('browsing and downloading a snapshot (admin API)', () => {
   let web: RunningWebApp
@@ -77,6 +83,41 @@ describe('browsing and downloading a snapshot (admin API)', () => {
     ])
   })
 
+  it('downloads a directory as a tar archive that GNU tar extracts byte for byte, with modes, times and links; audited', async () => {
+    const response = await fetch(`${web.base}/api/v1/backup/snapshots/${SNAPSHOT}/archive?${new URLSearchParams({ path: tree.inSnapshot })}`, { headers: { cookie: admin.cookie! } })
+    expect(response.status).toBe(200)
+    expect(response.headers.get('content-type')).toBe('application/x-tar')
+    expect(response.headers.get('content-disposition')).toBe('attachment; filename="Documents.tar"; filename*=UTF-8\'\'Documents.tar')
+    const archive = Buffer.from(await response.arrayBuffer())
+    expect(response.headers.get('content-length')).toBe(String(archive.byteLength))
+    const out = await mkdtemp(join(tmpdir(), 'aerie-archive-'))
+    try {
+      await writeFile(join(out, 'a.tar'), archive)
+      await run('tar', ['-xf', join(out, 'a.tar'), '-C', out])
+      const got = join(out, 'Documents')
+      expect(await readFile(join(got, 'photos/big.raw'))).toEqual(tree.big)
+      expect((await lstat(join(got, 'photos/big.raw'))).mode & 0o777).toBe(0o600)
+      expect(await readFile(join(got, NOTE_NAME), 'utf8')).toBe(NOTE)
+      expect((await lstat(join(got, 'empty.txt'))).size).toBe(0)
+      expect(await readlink(join(got, 'latest'))).toBe('photos/big.raw')
+      expect(await readFile(join(got, 'photos/2030/beach.jpg'))).toEqual(await readFile(join(tree.src, 'photos/2030/beach.jpg')))
+      const seconds = async (path: string): Promise<number> => Math.floor((await lstat(path)).mtimeMs / 1000)
+      expect(await seconds(join(got, 'photos/big.raw'))).toBe(await seconds(join(tree.src, 'photos/big.raw')))
+    } finally {
+      await rm(out, { recursive: true, force: true })
+    }
+    const entry = [...web.temp.metadata.audit.entries()].find(e => e.action === 'backup.download')
+    expect(entry).toMatchObject({ actor: 'ada@example.org', target: SNAPSHOT, detail: { path: tree.inSnapshot, as: 'tar', files: 4, bytes: archive.byteLength } })
+
+    // The whole snapshot, under a directory named for it; a file is not a directory.
+    const whole = await fetch(`${web.base}/api/v1/backup/snapshots/${SNAPSHOT}/archive`, { headers: { cookie: admin.cookie! } })
+    expect(whole.headers.get('content-disposition')).toContain(`snapshot-${SNAPSHOT}.tar`)
+    expect((await whole.arrayBuffer()).byteLength).toBeGreaterThan(archive.byteLength)
+    const notDir = await fetch(`${web.base}/api/v1/backup/snapshots/${SNAPSHOT}/archive?${new URLSearchParams({ path: `${tree.inSnapshot}/empty.txt` })}`, { headers: { cookie: admin.cookie! } })
+    expect(notDir.status).toBe(400)
+    expect(((await notDir.json()) as Json).error.message).toMatch(/is a file in this snapshot, not a directory/)
+  })
+
   it('refuses paths that leave the snapshot before reading anything, and says what is not there', async () => {
     for (const path of ['../etc', `${tree.inSnapshot}/../../x`, '/etc/passwd', 'a\\..\\b', 'a//b', './x']) {
       const listed = await list(path)
@@ -105,6 +146,9 @@ describe('browsing and downloading a snapshot (admin API)', () => {
     const cut = await download(bigPath)
     expect(cut.status).toBe(200)
     await expect(cut.arrayBuffer()).rejects.toThrow()
+    const archive = await fetch(`${web.base}/api/v1/backup/snapshots/${SNAPSHOT}/archive?${new URLSearchParams({ path: tree.inSnapshot })}`, { headers: { cookie: admin.cookie! } })
+    expect(archive.status).toBe(200)
+    await expect(archive.arrayBuffer()).rejects.toThrow()
 
     const beach = `${tree.inSnapshot}/photos/2030/beach.jpg`
     await tree.damage(beach, 0)

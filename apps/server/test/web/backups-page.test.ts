@@ -94,6 +94,14 @@ describe('the Backups page in a browser', () => {
     expect(download.suggestedFilename()).toBe('big.raw')
     expect((await readFile((await download.path())!)).equals(tree.big)).toBe(true)
     expect([...web.temp.metadata.audit.entries()].filter(e => e.action === 'backup.download').map(e => e.detail.path)).toEqual([`${tree.inSnapshot}/photos/big.raw`])
+
+    // The directory shown, as one tar archive.
+    const [archive] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Download this directory (.tar)' }).click()])
+    expect(archive.suggestedFilename()).toBe('photos.tar')
+    const tar = await readFile((await archive.path())!)
+    // Its first entry is the directory itself, then what it holds.
+    expect(tar.subarray(0, 7).toString()).toBe('photos/')
+    expect(tar.includes(tree.big.subarray(0, 4096))).toBe(true)
     await shot('backup-snapshot')
   })
 

@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream'
 import { InvalidInputError } from '@aerie/core'
-import type { FastifyPluginAsync } from 'fastify'
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import { NotFoundError } from '../../accounts/errors.ts'
 import type { BackupAdmin } from '../../backup/backup-admin.ts'
 import type { BackupRestoreGrantRecord } from '../../metadata/stores.ts'
@@ -9,6 +9,7 @@ import { actorOf } from '../auth.ts'
 import type { WebContext } from '../context.ts'
 import { responses } from '../errors.ts'
 import { closed, idParams, idParamSchema } from '../schemas.ts'
+import { tarSize, tarStream } from '../../backup/tar-archive.ts'
 import { backupAdminOf, backupAuditor } from './backup-routes.ts'
 
 const str = { type: 'string' }
@@ -28,14 +29,36 @@ const restoreGrantSchema = closed({ id: str, snapshotId: str, deviceId: str, gra
 const STREAM = { highWaterMark: 1 }
 const DEFAULT_GRANT_MINUTES = 24 * 60
 
+/** After the app's own headers: a downloaded file is never a page of this origin. */
+async function withDownloadCsp (_request: FastifyRequest, reply: FastifyReply, payload: unknown): Promise<unknown> {
+  void reply.header('Content-Security-Policy', DOWNLOAD_CSP)
+  return payload
+}
+
+/**
+ * A download's body. A failure midway (a damaged chunk) is logged and ends the response short of
+ * its Content-Length, so the browser reports a failed download rather than keeping short data.
+ */
+function cutShortOnError (ctx: WebContext, what: string, bytes: AsyncIterable<Uint8Array>): Readable {
+  const body = async function * (): AsyncGenerator<Uint8Array> {
+    try {
+      yield * bytes
+    } catch (err) {
+      ctx.log(`${what} failed: ${(err as Error).message}`)
+      throw err
+    }
+  }
+  return Readable.from(body(), STREAM)
+}
+
 function restoreGrantView (g: BackupRestoreGrantRecord): object {
   return { ...g, grantedAt: g.grantedAt.toISOString(), expiresAt: g.expiresAt.toISOString() }
 }
 
 /**
- * A snapshot's content for administrators, read on the server: one directory at a time, and a
- * file's download (streamed chunk by chunk, each verified; damage ends the download with an
- * error rather than short data; audited `backup.download`). And restore grants: another device
+ * A snapshot's content for administrators, read on the server: one directory at a time, a
+ * file's download and a directory's as a tar archive (streamed chunk by chunk, each verified;
+ * damage ends the download with an error rather than short data; audited `backup.download`). And restore grants: another device
  * may restore a snapshot until the grant expires or an administrator revokes it. Policies,
  * holds, scrubs: backup-routes.ts.
  */
@@ -68,32 +91,44 @@ export function backupSnapshotRoutes (ctx: WebContext): FastifyPluginAsync {
         querystring: closed({ path: snapshotPathSchema }),
         response: responses({ description: 'the file\'s bytes', content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } })
       },
-      // After the app's own headers: a downloaded file is never a page of this origin.
-      onSend: async (_request, reply, payload) => {
-        void reply.header('Content-Security-Policy', DOWNLOAD_CSP)
-        return payload
-      }
+      onSend: withDownloadCsp
     }, async (request, reply) => {
       const { id } = request.params
       const { path } = request.query
       // Reads the file's first chunk: a file whose start is damaged is refused before any header is sent.
       const file = await backups().browse().open(id, path)
       record(request, 'backup.download', id, { path, bytes: file.size })
-      const content = async function * (): AsyncGenerator<Uint8Array> {
-        try {
-          yield * file.content
-        } catch (err) {
-          // The response is cut short (its Content-Length is not reached), so the browser reports a failed download.
-          ctx.log(`download of ${path} from snapshot ${id} failed: ${(err as Error).message}`)
-          throw err
-        }
-      }
       void reply
         .header('Content-Type', contentTypeOf(file.name))
         .header('Content-Disposition', contentDisposition(file.name))
         .header('Content-Length', String(file.size))
         .header('Last-Modified', new Date(file.mtimeMs).toUTCString())
-      return reply.send(Readable.from(content(), STREAM))
+      return reply.send(cutShortOnError(ctx, `download of ${path} from snapshot ${id}`, file.content))
+    })
+
+    app.get<{ Params: { id: string }, Querystring: { path?: string } }>('/backup/snapshots/:id/archive', {
+      config: { access: 'admin' },
+      schema: {
+        summary: 'Download a directory of a snapshot (`path` from the snapshot\'s root; the whole snapshot when absent) as a tar archive with modes, times and symbolic links; every chunk is verified, and a damaged one ends the download with an error',
+        tags: ['backup'],
+        params: idParams,
+        querystring: closed({ path: snapshotPathSchema }, []),
+        response: responses({ description: 'a POSIX (pax) tar archive', content: { 'application/x-tar': { schema: { type: 'string', format: 'binary' } } } })
+      },
+      onSend: withDownloadCsp
+    }, async (request, reply) => {
+      const { id } = request.params
+      const path = request.query.path ?? ''
+      // Reads every directory object first: a damaged one is refused before any byte is sent.
+      const archive = await backups().browse().archive(id, path)
+      const bytes = tarSize(archive.entries)
+      const files = archive.entries.filter(e => e.type === 'file').length
+      record(request, 'backup.download', id, { path, as: 'tar', files, bytes })
+      void reply
+        .header('Content-Type', 'application/x-tar')
+        .header('Content-Disposition', contentDisposition(`${archive.name}.tar`))
+        .header('Content-Length', String(bytes))
+      return reply.send(cutShortOnError(ctx, `archive of /${path} from snapshot ${id}`, tarStream(archive.entries)))
     })
 
     app.post<{ Params: { id: string }, Body: { device: string, ttlMinutes?: number } }>('/backup/snapshots/:id/restore-grants', {

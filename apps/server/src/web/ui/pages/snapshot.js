@@ -2,7 +2,7 @@ import { api } from '../api.js'
 import { breadcrumb, bytes, errorBox, field, fill, h, onSubmit, pageHeading, status, table, time, timeText } from '../dom.js'
 
 // One backup snapshot (#/backups/ID/home/ada/Documents): browse it directory by directory,
-// download a file, and let a device restore it (a restore grant, with the command to run there).
+// download a file or a directory (tar), and let a device restore it (a restore grant, with the command to run there).
 
 /** The console's address of a directory of a snapshot ('' is its root). */
 export function snapshotHref (snapshotId, dir = '') {
@@ -38,6 +38,8 @@ export async function render (main, ctx, [snapshotId, ...segments]) {
   document.title = `Snapshot of ${snapshot?.deviceName ?? snapshotId} · Aerie`
   const fileHref = path => `/api/v1/backup/snapshots/${encodeURIComponent(snapshotId)}/file?${new URLSearchParams({ path })}`
   const pathOf = name => dir === '' ? name : `${dir}/${name}`
+  const archiveHref = `/api/v1/backup/snapshots/${encodeURIComponent(snapshotId)}/archive?${new URLSearchParams({ path: dir })}`
+  const archiveName = dir === '' ? `snapshot-${snapshotId}` : dir.slice(dir.lastIndexOf('/') + 1)
 
   // Directories first, then the rest, each by name.
   const entries = [...listing.entries].sort((a, b) => (a.type === 'dir') !== (b.type === 'dir') ? (a.type === 'dir' ? -1 : 1) : a.name.localeCompare(b.name))
@@ -70,7 +72,10 @@ export async function render (main, ctx, [snapshotId, ...segments]) {
       h('h2', { id: 'listing-title' }, dir === '' ? 'Contents' : ['Contents of ', h('span', { class: 'wrap' }, `/${dir}`)]),
       h('div', { id: 'snapshot-listing' }, entries.length === 0
         ? h('p', {}, 'This directory is empty.')
-        : table(dir === '' ? 'Contents of the snapshot' : `Contents of /${dir}`, ['Name', 'Size', 'Modified', 'Permissions', 'Action'], rows))),
+        : table(dir === '' ? 'Contents of the snapshot' : `Contents of /${dir}`, ['Name', 'Size', 'Modified', 'Permissions', 'Action'], rows)),
+      h('p', {}, h('a', { class: 'button secondary', id: 'download-archive', href: archiveHref, download: `${archiveName}.tar` },
+        dir === '' ? 'Download the whole snapshot (.tar)' : 'Download this directory (.tar)'),
+      ' ', h('span', { class: 'muted' }, 'with its subdirectories, modes, times and links; every chunk is verified as it is sent.'))),
     restoreSection(ctx, snapshotId, dir, devices.filter(d => !d.revokedAt && d.deviceId !== ctx.me().org.deviceId)))
 }
 
