@@ -57,6 +57,7 @@ const RESYNC_LINKS = 3
 export async function rebuildPackIndex (options: RebuildOptions): Promise<RebuildReport> {
   const { dir, dataKey } = options
   if (dataKey.type !== 'secret' || dataKey.symmetricKeySize !== 32) throw new InvalidInputError('the data key must be a 32-byte secret key (see data-key.ts)')
+  if (!await stat(join(dir, 'packs')).then(s => s.isDirectory(), () => false)) throw new NotConfiguredError(`there is no chunk store in ${dir} (no packs/ directory): nothing to rebuild`)
   const indexPath = join(dir, INDEX_FILE)
   const building = `${indexPath}.rebuilding`
   const old = await holdOldIndex(indexPath)

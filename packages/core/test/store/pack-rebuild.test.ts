@@ -149,6 +149,16 @@ describe('pack index rebuild', () => {
     await expectReadable(await openStore(), chunks)
   })
 
+  it('refuses a directory that holds no store, and creates nothing there', async () => {
+    const empty = await mkdtemp(join(tmpdir(), 'aerie-no-store-'))
+    try {
+      await expect(rebuildPackIndex({ dir: empty, dataKey })).rejects.toThrow(/no chunk store in .* \(no packs\/ directory\)/)
+      expect(await readdir(empty)).toEqual([])
+    } finally {
+      await rm(empty, { recursive: true, force: true })
+    }
+  })
+
   it('refuses while the store is open', async () => {
     await openStore()
     await expect(rebuildPackIndex({ dir, dataKey })).rejects.toThrow(NotConfiguredError)
