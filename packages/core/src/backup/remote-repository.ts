@@ -5,7 +5,7 @@ import {
 } from '../protocol/backup-messages.ts'
 import { messageChannel } from '../protocol/message-channel.ts'
 import { compressIfItPays, decompress } from '../store/chunk-compression.ts'
-import { releaseBytes } from '../util/release-bytes.ts'
+import { ownBytes, releaseBytes } from '../util/release-bytes.ts'
 import type { Connection } from '@libp2p/interface'
 import type { BackupRequest, BackupResponse, FrameParts, NewSnapshot, OpenPurpose, SnapshotSummary } from '../protocol/backup-messages.ts'
 import type { MessageChannel } from '../protocol/message-channel.ts'
@@ -163,8 +163,8 @@ export async function openRemoteRepository (connection: Connection): Promise<Rem
     async get (hash) {
       const reply = await main.call(backupFrame(BACKUP_GET, hash))
       const status = reply.get(0)
-      // Bytes of its own when the answer came in several parts (it was copied out of them), which a restore frees once written.
-      if (status === BACKUP_OK) return reply.subarray(1)
+      // Bytes of their own (ownBytes), which a restore frees once written.
+      if (status === BACKUP_OK) return ownBytes(reply.subarray(1))
       if (status === BACKUP_OK_COMPRESSED) {
         // Unpacked no further than the size it names; the caller verifies the bytes against the id.
         const header = reply.subarray(0, 5)

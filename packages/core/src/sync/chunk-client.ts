@@ -1,5 +1,6 @@
 import { CHUNK_OK, CHUNK_PROTOCOL, CHUNK_REFUSED, encodeChunkRequest, MAX_CHUNK_REQUEST_MESSAGE, MAX_CHUNK_RESPONSE, messageChannel } from '../protocol/index.ts'
 import { ProtocolError } from '../errors.ts'
+import { ownBytes } from '../util/release-bytes.ts'
 import type { MessageChannel } from '../protocol/index.ts'
 import type { TokenBucket } from '../util/token-bucket.ts'
 import type { Connection } from '@libp2p/interface'
@@ -46,7 +47,7 @@ export function createChunkClient (connection: Connection, onBytesIn?: (bytes: n
     try {
       while (true) {
         // As the parts it arrived in: the chunk is copied out once, without the status byte, into
-        // memory of its own that the puller frees once written (releaseBytes).
+        // memory of its own (ownBytes) that the puller frees once written (releaseBytes).
         const frame = await opened.readParts()
         if (frame === undefined) throw new ProtocolError('the peer closed the chunk stream')
         if (frame.byteLength === 0) throw new ProtocolError('the peer sent an empty chunk answer')
@@ -63,7 +64,7 @@ export function createChunkClient (connection: Connection, onBytesIn?: (bytes: n
             waiting.reject(err)
             throw err
           }
-          waiting.resolve(frame.subarray(1))
+          waiting.resolve(ownBytes(frame.subarray(1)))
         } else if (status === CHUNK_REFUSED) {
           waiting.reject(new ProtocolError('the peer refused the chunk request: this device is not a member of the folder there'))
         } else {

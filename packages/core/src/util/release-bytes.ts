@@ -17,3 +17,15 @@ export function releaseBytes (bytes: Uint8Array): void {
   // Detaching frees the memory at once; every view of it reads as empty from then on.
   memory.transfer(0)
 }
+
+/**
+ * `bytes` in memory of their own: themselves when they are the whole of it, else a copy. A view
+ * into what a message arrived in keeps all of that alive; held across a few young-generation
+ * collections (a chunk waiting to be written), it is promoted and stays until V8's next full
+ * one, with every other message it arrived beside: receiving 20 000 small files, 60 MiB of such
+ * memory piled up. A copy lets what it arrived in go at once, and is freed itself once written
+ * (releaseBytes).
+ */
+export function ownBytes (bytes: Uint8Array): Uint8Array {
+  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : Uint8Array.prototype.slice.call(bytes)
+}

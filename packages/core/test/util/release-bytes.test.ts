@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { releaseBytes } from '../../src/util/release-bytes.ts'
+import { ownBytes, releaseBytes } from '../../src/util/release-bytes.ts'
 
 // releaseBytes frees a buffer that is the whole of its memory, and never touches memory that
 // other views may share.
@@ -31,5 +31,22 @@ describe('releaseBytes', () => {
     const shared = new Uint8Array(new SharedArrayBuffer(16 * 1024))
     releaseBytes(shared)
     expect(shared.byteLength).toBe(16 * 1024)
+  })
+
+  it('ownBytes copies a part of what it arrived in, so that freeing the copy leaves the rest alone', () => {
+    const arrived = Buffer.alloc(64 * 1024, 3)
+    arrived[100] = 9
+    const part = arrived.subarray(100, 4196)
+    const own = ownBytes(part)
+    expect(own.buffer).not.toBe(arrived.buffer)
+    expect(own.byteLength).toBe(4096)
+    expect(own.buffer.byteLength).toBe(4096)
+    expect(own[0]).toBe(9)
+    releaseBytes(own)
+    expect(own.byteLength).toBe(0)
+    expect(arrived.byteLength).toBe(64 * 1024)
+    // A buffer that is the whole of its memory already is given back as it is.
+    const whole = new Uint8Array(1024)
+    expect(ownBytes(whole)).toBe(whole)
   })
 })
