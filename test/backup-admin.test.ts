@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Lab } from './support/agents.ts'
-import { ServerProcess } from './support/team-server.ts'
+import { backUpDocuments, ServerProcess } from './support/team-server.ts'
 import type { Device } from './support/agents.ts'
 
 // The server's side of endpoint backup, end to end: a real aerie-server, real agents and the
@@ -45,12 +45,9 @@ describe('endpoint backup administration', () => {
     await server.connect(ada, 'ada')
     bob = await lab.device('bob')
     await server.connect(bob, 'bob')
-    docs = join(root, 'ada-home/Documents')
-    await mkdir(join(docs, 'photos'), { recursive: true })
-    await writeFile(join(docs, 'photos/big.raw'), big)
-    await writeFile(join(docs, 'note.txt'), 'a small note\n')
-    await ada.ok('backup', 'add', docs)
-    first = (JSON.parse(await ada.ok('backup', 'run', '--json')) as RunResult).snapshot
+    const backedUp = await backUpDocuments(ada, root, big)
+    docs = backedUp.docs
+    first = backedUp.snapshot
   })
 
   afterAll(async () => {

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto'
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Lab, waitFor } from './support/agents.ts'
-import { ServerProcess } from './support/team-server.ts'
+import { BACKED_UP_NOTE, backUpDocuments, ServerProcess } from './support/team-server.ts'
 import type { Device } from './support/agents.ts'
 
 // The team server's chunk store index lost, with a damaged pack byte on top: the server refuses
@@ -31,12 +31,9 @@ describe('rebuilding the team server\'s chunk store index', () => {
     await server.start()
     ada = await lab.device('ada')
     await server.connect(ada, 'ada')
-    docs = join(root, 'ada-home/Documents')
-    await mkdir(join(docs, 'photos'), { recursive: true })
-    await writeFile(join(docs, 'photos/big.raw'), big)
-    await writeFile(join(docs, 'note.txt'), 'a small note\n')
-    await ada.ok('backup', 'add', docs)
-    firstSnapshot = (JSON.parse(await ada.ok('backup', 'run', '--json')) as { snapshot: { id: string } }).snapshot.id
+    const backedUp = await backUpDocuments(ada, root, big)
+    docs = backedUp.docs
+    firstSnapshot = backedUp.snapshot.id
   })
 
   afterAll(async () => {
@@ -77,7 +74,7 @@ describe('rebuilding the team server\'s chunk store index', () => {
     // The note restores already; big.raw fails, loudly, until the device sends its chunk again.
     const early = join(root, 'early')
     expect((await ada.cli('restore', firstSnapshot, '--to', early)).code).toBe(1)
-    expect(await readFile(join(early, docs.slice(1), 'note.txt'), 'utf8')).toBe('a small note\n')
+    expect(await readFile(join(early, docs.slice(1), 'note.txt'), 'utf8')).toBe(BACKED_UP_NOTE)
 
     const repair = JSON.parse(await ada.ok('backup', 'run', '--json')) as { snapshot: { id: string, received: { bytes: number } } }
     expect(repair.snapshot.received.bytes).toBeGreaterThan(0)
@@ -86,7 +83,7 @@ describe('rebuilding the team server\'s chunk store index', () => {
       const to = join(root, `restored-${id}`)
       await ada.ok('restore', id, '--to', to)
       expect((await readFile(join(to, docs.slice(1), 'photos/big.raw'))).equals(big)).toBe(true)
-      expect(await readFile(join(to, docs.slice(1), 'note.txt'), 'utf8')).toBe('a small note\n')
+      expect(await readFile(join(to, docs.slice(1), 'note.txt'), 'utf8')).toBe(BACKED_UP_NOTE)
     }
   })
 })

@@ -1,5 +1,5 @@
 import { spawn, execFile } from 'node:child_process'
-import { open, readdir, readFile, stat } from 'node:fs/promises'
+import { mkdir, open, readdir, readFile, stat, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { promisify } from 'node:util'
 import { Client } from '../../apps/server/test/web/harness.ts'
@@ -130,3 +130,19 @@ export class ServerProcess {
     clearTimeout(timer)
   }
 }
+
+/**
+ * A small home to back up: `ROOT/ada-home/Documents` with `photos/big.raw` (the given bytes) and
+ * `note.txt`, added to `device`'s backup set and backed up once. Its first snapshot.
+ */
+export async function backUpDocuments (device: Device, root: string, big: Uint8Array): Promise<{ docs: string, snapshot: { id: string, deviceId: string } }> {
+  const docs = join(root, 'ada-home/Documents')
+  await mkdir(join(docs, 'photos'), { recursive: true })
+  await writeFile(join(docs, 'photos/big.raw'), big)
+  await writeFile(join(docs, 'note.txt'), BACKED_UP_NOTE)
+  await device.ok('backup', 'add', docs)
+  const { snapshot } = JSON.parse(await device.ok('backup', 'run', '--json')) as { snapshot: { id: string, deviceId: string } }
+  return { docs, snapshot }
+}
+
+export const BACKED_UP_NOTE = 'a small note\n'
