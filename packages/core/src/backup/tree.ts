@@ -153,14 +153,15 @@ export function referencesOf (entries: readonly TreeEntry[]): { trees: Uint8Arra
 /**
  * Every directory object under `root` (root included), breadth first and each once, with the
  * ids it refers to. `read` fetches a directory object and says in its own words what is wrong
- * when it cannot, or gives undefined to go on without it (it is yielded `unreadable`, with
- * nothing below it); `skip` leaves out a directory (and all below it) the caller already knows.
+ * when it cannot, or gives undefined to go on without it (it is yielded with no references,
+ * so nothing below it is walked); `skip` leaves out a directory (and all below it) the caller
+ * already knows.
  */
 export async function * walkDirectories (
   root: Uint8Array,
   read: (id: Uint8Array) => Promise<Uint8Array | undefined>,
   skip: (key: string) => boolean = () => false
-): AsyncGenerator<{ key: string, refs: ReturnType<typeof referencesOf>, unreadable?: true }> {
+): AsyncGenerator<{ key: string, refs: ReturnType<typeof referencesOf> }> {
   const seen = new Set<string>()
   let queue = [root]
   while (queue.length > 0) {
@@ -170,11 +171,7 @@ export async function * walkDirectories (
       if (seen.has(key) || skip(key)) continue
       seen.add(key)
       const bytes = await read(id)
-      if (bytes === undefined) {
-        yield { key, refs: referencesOf([]), unreadable: true }
-        continue
-      }
-      const refs = referencesOf(decodeTree(bytes))
+      const refs = referencesOf(bytes === undefined ? [] : decodeTree(bytes))
       yield { key, refs }
       next.push(...refs.trees)
     }

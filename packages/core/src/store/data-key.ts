@@ -38,7 +38,6 @@ const KEY_BYTES = 32
 const NONCE_BYTES = 12
 const TAG_BYTES = 16
 /** What sealBlob adds to the bytes it seals: nonce and tag. */
-/** What sealing adds to a blob: its nonce and tag. */
 export const SEAL_OVERHEAD = NONCE_BYTES + TAG_BYTES
 
 // scrypt at N = 2^17, r = 8 takes 128 MiB and ≈ 0.4 s here: costly to guess, fine once per start.
@@ -52,6 +51,11 @@ const LOCAL_AAD = `${FORMAT} local`
 
 interface PassphraseWrap { kdf: 'scrypt', N: number, r: number, p: number, salt: string, sealed: string }
 interface KeyFile { format: typeof FORMAT, passphrase: PassphraseWrap, local?: { sealed: string } }
+
+/** Refuses anything but a data key as createKeyring makes it: a 32-byte secret key. */
+export function assertDataKey (dataKey: KeyObject): void {
+  if (dataKey.type !== 'secret' || dataKey.symmetricKeySize !== KEY_BYTES) throw new InvalidInputError(`the data key must be a ${KEY_BYTES}-byte secret key (see data-key.ts)`)
+}
 
 /** Seals bytes under the key: nonce ‖ ciphertext ‖ tag. `aad` binds them to their place (a chunk's hash, a blob's name). */
 export function sealBlob (key: KeyObject, bytes: Uint8Array, aad: Uint8Array | string): Buffer {

@@ -1,12 +1,12 @@
 import { open, rename, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { isChunk } from '../chunking/chunk-id.ts'
-import { InvalidInputError, InvalidKeyError, NotConfiguredError } from '../errors.ts'
+import { InvalidKeyError, NotConfiguredError } from '../errors.ts'
 import { syncDirectory } from '../util/durable-io.ts'
 import { readFully } from '../util/read-fully.ts'
 import { releaseBytes } from '../util/release-bytes.ts'
 import { decompressUnknownSize } from './chunk-compression.ts'
-import { openBlob, SEAL_OVERHEAD } from './data-key.ts'
+import { assertDataKey, openBlob, SEAL_OVERHEAD } from './data-key.ts'
 import { ENTRY_HEADER_BYTES, listPackFiles, MAX_CHUNK_BYTES, PACK_MAGIC, packLabel } from './pack-files.ts'
 import { INDEX_FILE, openPackIndex } from './pack-index.ts'
 import { checkKey } from './pack-store.ts'
@@ -56,7 +56,7 @@ const RESYNC_LINKS = 3
  */
 export async function rebuildPackIndex (options: RebuildOptions): Promise<RebuildReport> {
   const { dir, dataKey } = options
-  if (dataKey.type !== 'secret' || dataKey.symmetricKeySize !== 32) throw new InvalidInputError('the data key must be a 32-byte secret key (see data-key.ts)')
+  assertDataKey(dataKey)
   if (!await stat(join(dir, 'packs')).then(s => s.isDirectory(), () => false)) throw new NotConfiguredError(`there is no chunk store in ${dir} (no packs/ directory): nothing to rebuild`)
   const indexPath = join(dir, INDEX_FILE)
   const building = `${indexPath}.rebuilding`

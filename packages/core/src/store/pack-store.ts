@@ -6,7 +6,7 @@ import { OpenFiles } from '../util/open-files.ts'
 import { QuickReads, readFully } from '../util/read-fully.ts'
 import { releaseBytes } from '../util/release-bytes.ts'
 import { compressIfItPays, decompress } from './chunk-compression.ts'
-import { openBlob, sealBlob, sealParts } from './data-key.ts'
+import { assertDataKey, openBlob, sealBlob, sealParts } from './data-key.ts'
 import { createPack, ENTRY_HEADER_BYTES, entryHeader, listPackFiles, MAX_CHUNK_BYTES, newPackName, PACK_MAGIC, packLabel, reopenPack } from './pack-files.ts'
 import { syncDirectory, writeAll } from '../util/durable-io.ts'
 import { INDEX_FILE, openPackIndex, REBUILD_HINT } from './pack-index.ts'
@@ -81,7 +81,7 @@ interface Written {
 export async function openPackStore (options: PackStoreOptions): Promise<ChunkStore> {
   const { dir, dataKey } = options
   const packSize = options.packSize ?? DEFAULT_PACK_SIZE
-  if (dataKey.type !== 'secret' || dataKey.symmetricKeySize !== 32) throw new InvalidInputError('the data key must be a 32-byte secret key (see data-key.ts)')
+  assertDataKey(dataKey)
   await mkdir(join(dir, 'packs'), { recursive: true })
   const indexPath = join(dir, INDEX_FILE)
   // A new index over old packs would read as an empty store: every chunk lost to its callers.
