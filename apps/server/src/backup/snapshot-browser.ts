@@ -71,6 +71,13 @@ export function snapshotBrowser (init: SnapshotBrowserInit): SnapshotBrowser {
     }
   }
 
+  /** The directory at `dir` ('' is the root); anything else is refused, saying how to get it. */
+  async function directoryAt (snapshotId: string, dir: string): Promise<TreeEntry> {
+    const entry = await entryAt(snapshotId, dir, true)
+    if (entry.type !== 'dir') throw new InvalidInputError(`/${dir} is a ${entry.type} in this snapshot, not a directory${entry.type === 'file' ? `; download it with GET /api/v1/backup/snapshots/${snapshotId}/file?path=${encodeURIComponent(dir)}` : ''}`)
+    return entry
+  }
+
   /** A file's bytes, chunk by chunk, each verified by the store as it is read. */
   async function * fileContent (entry: TreeEntry): AsyncGenerator<Uint8Array> {
     yield * readChunks(store, await fileChunks(source, entry))
@@ -78,13 +85,11 @@ export function snapshotBrowser (init: SnapshotBrowserInit): SnapshotBrowser {
 
   return {
     async list (snapshotId, dir) {
-      const entry = await entryAt(snapshotId, dir, true)
-      if (entry.type !== 'dir') throw new InvalidInputError(`/${dir} is a ${entry.type} in this snapshot, not a directory${entry.type === 'file' ? `; download it with GET /api/v1/backup/snapshots/${snapshotId}/file?path=${encodeURIComponent(dir)}` : ''}`)
+      const entry = await directoryAt(snapshotId, dir)
       return (await readTree(source, entry.tree!)).map(item)
     },
     async archive (snapshotId, dir) {
-      const top = await entryAt(snapshotId, dir, true)
-      if (top.type !== 'dir') throw new InvalidInputError(`/${dir} is a ${top.type} in this snapshot, not a directory${top.type === 'file' ? `; download it with GET /api/v1/backup/snapshots/${snapshotId}/file?path=${encodeURIComponent(dir)}` : ''}`)
+      const top = await directoryAt(snapshotId, dir)
       const name = dir === '' ? `snapshot-${snapshotId}` : dir.slice(dir.lastIndexOf('/') + 1)
       const entries: TarEntry[] = []
       // Depth first, each directory before what is in it, as tar extracts it.
