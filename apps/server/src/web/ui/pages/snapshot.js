@@ -39,7 +39,6 @@ export async function render (main, ctx, [snapshotId, ...segments]) {
   const fileHref = path => `/api/v1/backup/snapshots/${encodeURIComponent(snapshotId)}/file?${new URLSearchParams({ path })}`
   const pathOf = name => dir === '' ? name : `${dir}/${name}`
   const archiveHref = `/api/v1/backup/snapshots/${encodeURIComponent(snapshotId)}/archive?${new URLSearchParams({ path: dir })}`
-  const archiveName = dir === '' ? `snapshot-${snapshotId}` : dir.slice(dir.lastIndexOf('/') + 1)
 
   // Directories first, then the rest, each by name.
   const entries = [...listing.entries].sort((a, b) => (a.type === 'dir') !== (b.type === 'dir') ? (a.type === 'dir' ? -1 : 1) : a.name.localeCompare(b.name))
@@ -73,7 +72,7 @@ export async function render (main, ctx, [snapshotId, ...segments]) {
       h('div', { id: 'snapshot-listing' }, entries.length === 0
         ? h('p', {}, 'This directory is empty.')
         : table(dir === '' ? 'Contents of the snapshot' : `Contents of /${dir}`, ['Name', 'Size', 'Modified', 'Permissions', 'Action'], rows)),
-      h('p', {}, h('a', { class: 'button secondary', id: 'download-archive', href: archiveHref, download: `${archiveName}.tar` },
+      h('p', {}, h('a', { class: 'button secondary', id: 'download-archive', href: archiveHref, download: true },
         dir === '' ? 'Download the whole snapshot (.tar)' : 'Download this directory (.tar)'),
       ' ', h('span', { class: 'muted' }, 'with its subdirectories, modes, times and links; every chunk is verified as it is sent.'))),
     restoreSection(ctx, snapshotId, dir, devices.filter(d => !d.revokedAt && d.deviceId !== ctx.me().org.deviceId)))
