@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { InvalidInputError, isDirectory, NotConfiguredError, readFolderMarker, writeFolderMarker } from '@aerie/core/basics'
-import type { DeviceHome, FolderConfig } from './device-home.ts'
+import type { DeviceConfig, DeviceHome, FolderConfig } from './device-home.ts'
 
 /**
  * Adding, removing, pausing a synced folder and its version retention in config.json: one place
@@ -38,8 +38,7 @@ export async function addFolder (home: DeviceHome, input: NewFolder): Promise<Fo
 /** Stops syncing the folder; its files stay where they are. */
 export async function removeFolder (home: DeviceHome, id: string): Promise<FolderConfig> {
   const config = await home.readConfig()
-  const folder = config.folders.find(f => f.id === id)
-  if (folder == null) throw new NotConfiguredError(`no folder "${id}" on this device; \`aerie status\` lists them`)
+  const folder = folderIn(config, id)
   config.folders = config.folders.filter(f => f !== folder)
   await home.writeConfig(config)
   return folder
@@ -48,8 +47,7 @@ export async function removeFolder (home: DeviceHome, id: string): Promise<Folde
 /** Pauses or resumes a folder (kept in config.json, so it stays so across restarts). */
 export async function setFolderPaused (home: DeviceHome, id: string, paused: boolean): Promise<FolderConfig> {
   const config = await home.readConfig()
-  const folder = config.folders.find(f => f.id === id)
-  if (folder == null) throw new NotConfiguredError(`no folder "${id}" on this device; \`aerie status\` lists them`)
+  const folder = folderIn(config, id)
   if (paused) folder.paused = true
   else delete folder.paused
   await home.writeConfig(config)
@@ -65,10 +63,16 @@ export async function setFolderRetention (home: DeviceHome, id: string, policy: 
     throw new InvalidInputError(`days must be a number of days, 0 to keep versions however old (not ${policy.maxAgeDays})`)
   }
   const config = await home.readConfig()
-  const folder = config.folders.find(f => f.id === id)
-  if (folder == null) throw new NotConfiguredError(`no folder "${id}" on this device; \`aerie status\` lists them`)
+  const folder = folderIn(config, id)
   folder.versions = { ...folder.versions, ...policy }
   await home.writeConfig(config)
+  return folder
+}
+
+/** The folder `id` of this device's configuration; a missing one is refused, saying where they are listed. */
+export function folderIn (config: DeviceConfig, id: string): FolderConfig {
+  const folder = config.folders.find(f => f.id === id)
+  if (folder === undefined) throw new NotConfiguredError(`no folder "${id}" on this device; \`aerie status\` lists them`)
   return folder
 }
 

@@ -4,7 +4,7 @@ import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'nod
 import { brakeAdvice, DEFAULT_RETENTION, InvalidInputError, VERSIONS_DIR } from '@aerie/core'
 import { tryCallAgent } from '../control-client.ts'
 import { restoreVersion, versionsOf } from '../versions.ts'
-import { setFolderRetention } from '../folder-config.ts'
+import { folderIn, setFolderRetention } from '../folder-config.ts'
 import { formatBytes, formatTime } from './progress-line.ts'
 import { parse, parseDuration, UsageError } from './args.ts'
 import type { FolderStatus, ServerVersion } from '@aerie/core'
@@ -53,9 +53,8 @@ export async function versions ({ home, args, out }: CommandContext): Promise<vo
     out(server.note)
   }
   if (found.length === 0) {
-    const policy = { ...DEFAULT_RETENTION, ...target.folder.versions }
     out(`${what} has no versions: the sync keeps a file's old content when it replaces or deletes it ` +
-      `(the newest ${policy.keepVersions} per file, ${policy.maxAgeDays === 0 ? 'however old' : `for ${policy.maxAgeDays} days`}: \`aerie folder retention ${target.folder.id}\`)`)
+      `(${retentionInWords(target.folder, 'each file')}: \`aerie folder retention ${target.folder.id}\`)`)
     return
   }
   const many = target.kind === 'directory' || found.some(v => v.path !== target.rel)
@@ -226,16 +225,20 @@ export async function folderRetention ({ home, args, out }: CommandContext): Pro
   }
   const keepVersions = number('keep')
   const maxAgeDays = number('days')
-  let folder: FolderConfig | undefined
+  let folder: FolderConfig
   if (keepVersions === undefined && maxAgeDays === undefined) {
-    folder = (await home.readConfig()).folders.find(f => f.id === id)
-    if (folder === undefined) throw new InvalidInputError(`no folder "${id}" on this device; \`aerie status\` lists them`)
+    folder = folderIn(await home.readConfig(), id)
   } else {
     folder = await setFolderRetention(home, id, { ...(keepVersions === undefined ? {} : { keepVersions }), ...(maxAgeDays === undefined ? {} : { maxAgeDays }) })
     await tryCallAgent(home, 'POST', '/v1/folders/reload')
   }
-  const policy = { ...DEFAULT_RETENTION, ...folder.versions }
-  out(`folder ${folder.id} keeps the newest ${policy.keepVersions} ${policy.keepVersions === 1 ? 'version' : 'versions'} of each replaced or deleted file, ` +
-    (policy.maxAgeDays === 0 ? 'however old' : `for ${policy.maxAgeDays} ${policy.maxAgeDays === 1 ? 'day' : 'days'}`) +
-    ` (in ${join(folder.path, VERSIONS_DIR)}; change it with \`aerie folder retention ${folder.id} --keep N --days D\`)`)
+  out(`folder ${folder.id} keeps ${retentionInWords(folder, 'each replaced or deleted file')} ` +
+    `(in ${join(folder.path, VERSIONS_DIR)}; change it with \`aerie folder retention ${folder.id} --keep N --days D\`)`)
+}
+
+/** "the newest 10 versions of WHAT, for 30 days": the folder's policy, the default for what it does not set. */
+function retentionInWords (folder: FolderConfig, what: string): string {
+  const { keepVersions, maxAgeDays } = { ...DEFAULT_RETENTION, ...folder.versions }
+  return `the newest ${keepVersions} ${keepVersions === 1 ? 'version' : 'versions'} of ${what}, ` +
+    (maxAgeDays === 0 ? 'however old' : `for ${maxAgeDays} ${maxAgeDays === 1 ? 'day' : 'days'}`)
 }
