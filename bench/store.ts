@@ -8,9 +8,8 @@ import { BenchError, checkFlags, cpuSeconds, flag, formatBytes, machine, parseBy
 /**
  * Chunk store benchmark: put B bytes of random chunks into a fresh pack store (seal, append,
  * fsync, index), get them all back, verify (scrub) the store and rebuild its index from the
- * packs, next to the physical
- * reference measured in the same run on the same disk: writing the same bytes to one file
- * with fs writes and one fsync at the end, and reading that file back.
+ * packs, next to the physical reference measured in the same run on the same disk: writing the
+ * same bytes to one file with fs writes and one fsync at the end, and reading that file back.
  *
  *   npm run bench -- store [--bytes 1GiB] [--parallel 256]   (or BENCH_BYTES=1GiB)
  */
