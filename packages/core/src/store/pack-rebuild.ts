@@ -109,7 +109,7 @@ export async function rebuildPackIndex (options: RebuildOptions): Promise<Rebuil
       options.onProgress?.({ packs: i + 1, totalPacks: files.length, bytes: bytesRead, totalBytes })
     }
     if (report.chunks === 0 && tried) {
-      throw new InvalidKeyError(`no chunk in ${dir} authenticates under this data key: it belongs to another store, or every pack is damaged; nothing was changed`)
+      throw new InvalidKeyError(`no chunk in ${dir} authenticates under this data key, so nothing was changed: the store belongs to another server (check --data and the keys it holds), or every pack is damaged`)
     }
     checkKey(index, dataKey, dir)
     index.close()
