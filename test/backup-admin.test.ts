@@ -97,11 +97,22 @@ describe('endpoint backup administration', () => {
     expect((await ada.cli('restore', first.id, '--to', join(root, 'gone'))).code).toBe(1)
   })
 
-  it('scrubs on demand: a damaged pack byte names the snapshots and the file that need it; `aerie-server scrub` prints it', async () => {
+  it('scrubs on demand (`aerie-server scrub --now`, the API): a damaged pack byte names the snapshots and the file that need it; `aerie-server scrub` prints it', async () => {
     expect((await server.cli(['scrub'])).stdout).toMatch(/no scrub has run yet/)
-    const clean = await api('POST', '/backup/scrub', {})
-    expect(clean.body.report).toMatchObject({ damaged: [], snapshots: [] })
-    expect(clean.body.report.checked).toBeGreaterThan(10)
+    // `--now` has the running server scrub (over its control socket), showing how far it is.
+    const now = await server.cli(['scrub', '--now'])
+    expect(now.code).toBe(0)
+    expect(now.stderr).toMatch(/scrub: reading back every chunk: 0 of/)
+    expect(now.stderr).toMatch(/scrub: \d+ chunks read back; now tracing/)
+    expect(now.stdout).toMatch(/: (\d{2,}) chunks read back, 0 damaged\n$/)
+    const clean = JSON.parse((await server.ok(['scrub', '--json'])).trim())
+    expect(clean).toMatchObject({ damaged: [], snapshots: [] })
+    expect(clean.checked).toBeGreaterThan(10)
+    expect((await api('GET', '/audit?limit=200')).body.entries).toContainEqual(expect.objectContaining({ action: 'backup.scrub_requested', actor: 'local operator (aerie-server scrub --now)' }))
+    // Without a running server there is nobody to ask.
+    const nobody = await server.cli(['scrub', '--now'], { AERIE_DATA: join(root, 'no-server') })
+    expect(nobody.code).toBe(1)
+    expect(nobody.stderr).toMatch(/no team server is running on .*no-server.*aerie-server start/)
 
     expect(await server.flipPackByte(3 * 1024 * 1024)).toBeGreaterThan(big.byteLength)
 

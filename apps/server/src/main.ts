@@ -15,7 +15,10 @@ import { deviceShares } from './device-shares.ts'
 import { createShareLinks } from './share/share-links.ts'
 import { backupService } from './backup/backup-service.ts'
 import { backupAdmin, backupMaintenance } from './backup/backup-admin.ts'
-import { formatScrubReport, runScrub } from './backup/scrub.ts'
+import { formatScrubReport, runScrub, scrubProgressLine } from './backup/scrub.ts'
+import type { ScrubProgress } from './backup/scrub.ts'
+import { callControl, serveControl, ServerNotRunningError } from './control-socket.ts'
+import type { ScrubReport } from './metadata/stores.ts'
 import { collectGarbage } from './backup/chunk-gc.ts'
 import type { ServerState } from './team-server.ts'
 
@@ -35,7 +38,7 @@ export const USAGE = `usage: aerie-server [COMMAND] [--data DIR] [options]
   invite --user EMAIL [--device-name DEVICE] [--expires 24h]   a one-time enrollment code for a new device
   devices                  every device the CA certified
   passphrase change        rewrap the data key under a new admin passphrase (AERIE_PASSPHRASE → AERIE_NEW_PASSPHRASE)
-  scrub [--json]           the last scrub's report (the server scrubs daily; POST /api/v1/backup/scrub runs one now): exit 1 when it found damage
+  scrub [--now] [--json]   the last scrub's report (the server scrubs daily); --now: the running server scrubs now, with progress: exit 1 when it found damage
   store rebuild-index      rebuild the chunk store's index from its packs, the server stopped (the old index is kept): exit 1 when damage was found
   audit verify             check the audit log's hash chain: exit 1 and name the first edited, deleted or reordered entry
   locked on|off            locked mode: no key on disk, every start waits for the passphrase (needs AERIE_PASSPHRASE)`
@@ -153,8 +156,8 @@ async function start (args: string[]): Promise<number> {
     audit,
     log,
     store: server.chunkStore(),
-    scrub: async () => {
-      const report = await runScrub({ store: server.chunkStore(), snapshots: metadata.backups, centralFiles: () => server.centralFileChunks() })
+    scrub: async (onProgress) => {
+      const report = await runScrub({ store: server.chunkStore(), snapshots: metadata.backups, centralFiles: () => server.centralFileChunks() }, { onProgress })
       // Snapshots heal when their devices back up again; the central copy asks its members now.
       if (report.centralFiles.length > 0) void server.repairCentralCopy(report.centralFiles).catch((err: Error) => { log(`central copy repair failed: ${err.message}`) })
       return report
@@ -172,6 +175,12 @@ async function start (args: string[]): Promise<number> {
   // Only now may the admin API reach it: a collection asks the service what backups have open.
   server.backup = backups
   const maintenance = backupMaintenance(backups, { retentionMs: HOUR_MS, gcMs: 24 * HOUR_MS, scrubMs: 24 * HOUR_MS, log })
+  const control = await serveControl(config.dataDir, {
+    scrub: async (report) => {
+      audit.record({ actor: 'local operator (aerie-server scrub --now)', action: 'backup.scrub_requested', target: 'store' })
+      return await backups.scrub(report)
+    }
+  }, log)
   await server.publishState(url)
   log(`console at ${url}`)
   if (metadata.accounts.countAdmins() === 0) log(`set up the first admin account at ${url}/setup?token=${identity.setupToken}`)
@@ -181,7 +190,8 @@ async function start (args: string[]): Promise<number> {
     stopping = true
     log('stopping')
     maintenance.stop()
-    web.close()
+    control.close()
+      .then(async () => { await web.close() })
       .then(async () => { await server.stop() })
       .finally(() => { metadata.close() })
       .then(() => { process.exit(0) }, (err: Error) => { log(`stop failed: ${err.message}`); process.exit(1) })
@@ -268,21 +278,46 @@ async function verifyAudit (args: string[]): Promise<number> {
   }
 }
 
-/** `scrub`: the last report the running server recorded (the store is held by that server, so it reads server.db, shared safely). */
+/**
+ * `scrub`: the last report the running server recorded (the store is held by that server, so it
+ * reads server.db, shared safely); with `--now`, the running server scrubs first (over its local
+ * control socket) while this shows how far it is.
+ */
 async function printScrub (args: string[]): Promise<number> {
-  const flags = parse(args, { json: { type: 'boolean' } })
+  const flags = parse(args, { json: { type: 'boolean' }, now: { type: 'boolean' } })
   const config = loadConfig(flags, process.env, flags.config as string | undefined)
-  const metadata = openServerMetadata(join(config.dataDir, 'server.db'))
+  let report: ScrubReport | undefined
+  if (flags.now === true) {
+    report = await scrubNow(config.dataDir)
+  } else {
+    const metadata = openServerMetadata(join(config.dataDir, 'server.db'))
+    try { report = metadata.backups.lastScrub() } finally { metadata.close() }
+  }
+  if (report === undefined) {
+    process.stdout.write('no scrub has run yet: the server runs one a day; `aerie-server scrub --now` runs one now\n')
+    return 0
+  }
+  process.stdout.write(flags.json === true ? JSON.stringify(report) + '\n' : formatScrubReport(report) + '\n')
+  return report.damaged.length > 0 || report.error !== undefined ? 1 : 0
+}
+
+/** Asks the running server to scrub now (or joins its running scrub), a progress line on stderr each second. */
+async function scrubNow (dataDir: string): Promise<ScrubReport> {
+  let shownAt = 0
+  let phase: ScrubProgress['phase'] | undefined
   try {
-    const report = metadata.backups.lastScrub()
-    if (report === undefined) {
-      process.stdout.write('no scrub has run yet: the server runs one a day, or ask for one now with POST /api/v1/backup/scrub (an admin API token)\n')
-      return 0
-    }
-    process.stdout.write(flags.json === true ? JSON.stringify(report) + '\n' : formatScrubReport(report) + '\n')
-    return report.damaged.length > 0 || report.error !== undefined ? 1 : 0
-  } finally {
-    metadata.close()
+    return await callControl<ScrubReport>(dataDir, 'scrub', (value) => {
+      const progress = value as ScrubProgress
+      if (progress.phase === phase && Date.now() - shownAt < 1000) return
+      phase = progress.phase
+      shownAt = Date.now()
+      process.stderr.write(scrubProgressLine(progress, new Date()) + '\n')
+    })
+  } catch (err) {
+    if (!(err instanceof ServerNotRunningError)) throw err
+    const state = await runningState(dataDir).catch(() => undefined)
+    if (state?.locked === true) throw new NotConfiguredError('the team server is locked: unlock it first (its console asks for the admin passphrase), then scrub')
+    throw err
   }
 }
 

@@ -4,6 +4,7 @@ import type { BackupRetention, ChunkStore } from '@aerie/core'
 import { NotFoundError } from '../accounts/errors.ts'
 import type { AuditLog } from '../audit/audit-log.ts'
 import type { GcReport } from './chunk-gc.ts'
+import type { ScrubProgress } from './scrub.ts'
 import { DEFAULT_SCOPE } from '../metadata/stores.ts'
 import type { BackupHoldRecord, BackupRestoreGrantRecord, BackupRetentionRecord, BackupSnapshotRecord, BackupStore, ScrubReport } from '../metadata/stores.ts'
 import { snapshotBrowser } from './snapshot-browser.ts'
@@ -20,7 +21,7 @@ export interface BackupAdminInit {
   snapshots: BackupStore
   audit: AuditLog
   /** Runs a scrub over the server's store (scrub.ts); absent where there is no store (tests of the web layer). */
-  scrub?: () => Promise<ScrubReport>
+  scrub?: (onProgress: (progress: ScrubProgress) => void) => Promise<ScrubReport>
   /** The server's chunk store, which browsing and downloading a snapshot read; absent where there is none (tests of the web layer). */
   store?: ChunkStore
   /** Runs a garbage collection over the server's store (chunk-gc.ts); absent where there is no store. */
@@ -57,7 +58,10 @@ export interface BackupAdmin {
   revokeRestoreGrant(id: string): BackupRestoreGrantRecord
   /** Reads a snapshot's directories and files on the server (snapshot-browser.ts); refused where there is no store. */
   browse(): SnapshotBrowser
-  scrub(): Promise<ScrubReport>
+  /** Runs a scrub, or joins the one running; `onProgress` hears how far it is until it ends. */
+  scrub(onProgress?: (progress: ScrubProgress) => void): Promise<ScrubReport>
+  /** How far the running scrub is; undefined when none runs. */
+  scrubProgress(): ScrubProgress | undefined
   lastScrub(): ScrubReport | undefined
   /** Frees the chunks no snapshot, central-copy file or backup in progress needs; one at a time. */
   collectGarbage(): Promise<GcReport>
@@ -70,6 +74,8 @@ export function backupAdmin (init: BackupAdminInit): BackupAdmin {
   const now = (): Date => init.now?.() ?? new Date()
   const browser = init.store === undefined ? undefined : snapshotBrowser({ store: init.store, snapshots })
   let scrubbing: Promise<ScrubReport> | undefined
+  let scrubProgress: ScrubProgress | undefined
+  const scrubWatchers = new Set<(progress: ScrubProgress) => void>()
   let collecting: Promise<GcReport> | undefined
   let lastGc: GcReport | undefined
 
@@ -141,12 +147,20 @@ export function backupAdmin (init: BackupAdminInit): BackupAdmin {
       if (browser === undefined) throw new InvalidInputError('this server has no chunk store to read snapshots from')
       return browser
     },
-    async scrub () {
-      if (init.scrub === undefined) throw new InvalidInputError('this server has no chunk store to scrub')
+    async scrub (onProgress) {
+      const scrub = init.scrub
+      if (scrub === undefined) throw new InvalidInputError('this server has no chunk store to scrub')
       // One scrub at a time: a second ask joins the running one.
-      scrubbing ??= scrubAndRecord(init.scrub).finally(() => { scrubbing = undefined })
-      return await scrubbing
+      scrubbing ??= scrubAndRecord(async () => await scrub(progress => {
+        scrubProgress = progress
+        for (const watcher of scrubWatchers) watcher(progress)
+      })).finally(() => { scrubbing = undefined; scrubProgress = undefined })
+      if (onProgress === undefined) return await scrubbing
+      scrubWatchers.add(onProgress)
+      if (scrubProgress !== undefined) onProgress(scrubProgress)
+      try { return await scrubbing } finally { scrubWatchers.delete(onProgress) }
     },
+    scrubProgress: () => scrubProgress,
     lastScrub: () => snapshots.lastScrub(),
     async collectGarbage () {
       if (init.collect === undefined) throw new InvalidInputError('this server has no chunk store to collect')

@@ -19,6 +19,17 @@ export interface ScrubInit {
   now?(): Date
 }
 
+/**
+ * Where a running scrub is: reading every chunk back (`checked` of about `total`), then tracing
+ * what the snapshots and the central copy need (missing chunks, and who needs the damaged ones).
+ */
+export interface ScrubProgress {
+  startedAt: string
+  phase: 'reading' | 'tracing'
+  checked: number
+  total: number
+}
+
 /** `where` of a chunk the store does not hold at all (its `damaged` entries are otherwise pack places). */
 export const MISSING_WHERE = 'in no pack'
 const HAS_BATCH = 4096
@@ -31,11 +42,22 @@ const HAS_BATCH = 4096
  * that share it) and the central copy's files. A directory object or chunk list that is itself
  * damaged or missing makes everything under it affected.
  */
-export async function runScrub (init: ScrubInit, signal?: AbortSignal): Promise<ScrubReport> {
+export async function runScrub (init: ScrubInit, options: { signal?: AbortSignal, onProgress?(progress: ScrubProgress): void } = {}): Promise<ScrubReport> {
+  const { signal } = options
   const now = (): Date => init.now?.() ?? new Date()
   const startedAt = now().toISOString()
   let checked = 0
-  const found = await init.store.verify({ ...(signal === undefined ? {} : { signal }), onProgress: (done) => { checked = done } })
+  let total = 0
+  options.onProgress?.({ startedAt, phase: 'reading', checked, total })
+  const found = await init.store.verify({
+    ...(signal === undefined ? {} : { signal }),
+    onProgress: (done, of) => {
+      checked = done
+      total = of
+      options.onProgress?.({ startedAt, phase: 'reading', checked, total })
+    }
+  })
+  options.onProgress?.({ startedAt, phase: 'tracing', checked, total: Math.max(checked, total) })
   const damaged = new Set(found.map(d => chunkIdHex(d.hash)))
   const report: ScrubReport = {
     startedAt,
@@ -136,4 +158,14 @@ export function formatScrubReport (report: ScrubReport): string {
   for (const f of report.centralFiles) lines.push(`  central copy ${f.folder}/${f.path} (${f.version === 'current' ? 'current version' : 'a kept version'}) affected`)
   if (report.damaged.length > 0) lines.push('  a device that still has these files repairs the store by syncing or backing them up again (the next put replaces a damaged chunk, or stores a missing one)')
   return lines.join('\n')
+}
+
+/** One line of a scrub's progress, with an estimate of the time left from its pace so far. */
+export function scrubProgressLine (progress: ScrubProgress, now: Date): string {
+  if (progress.phase === 'tracing') return `scrub: ${progress.checked} chunks read back; now tracing what the snapshots and the central copy need`
+  const { checked, total } = progress
+  const percent = total > 0 ? Math.floor(100 * checked / total) : 0
+  const seconds = (now.getTime() - Date.parse(progress.startedAt)) / 1000
+  const left = checked > 0 && total > checked ? Math.ceil(seconds * (total - checked) / checked) : undefined
+  return `scrub: reading back every chunk: ${checked} of ${total} (${percent}%)${left === undefined ? '' : `, about ${left} s left`}`
 }

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { chunkId, chunkIdHex, encodeChunkList, encodeTree, LIST_CHUNKS } from '@aerie/core'
 import type { ChunkStore, DamagedChunk } from '@aerie/core'
-import { formatScrubReport, MISSING_WHERE, runScrub } from '../../src/backup/scrub.ts'
+import { formatScrubReport, MISSING_WHERE, runScrub, scrubProgressLine } from '../../src/backup/scrub.ts'
+import type { ScrubProgress } from '../../src/backup/scrub.ts'
 import type { BackupSnapshotRecord, BackupStore } from '../../src/metadata/stores.ts'
 
 const blob = (text: string): { hash: Uint8Array, size: number, bytes: Uint8Array } => {
@@ -51,6 +52,7 @@ describe('a scrub report', () => {
       committedAt: new Date(0), counters: {}, received: { chunks: 0, bytes: 0 }
     })
     const snapshots = { listSnapshots: () => [record('s1', root.id), record('s2', cleanRoot.id)] } as unknown as BackupStore
+    const heard: ScrubProgress[] = []
     const report = await runScrub({
       store,
       snapshots,
@@ -59,8 +61,11 @@ describe('a scrub report', () => {
         { folder: 'team', path: 'b.txt', version: 'kept' as const, chunks: [good, bad] }
       ],
       now: () => new Date('2030-01-01T00:00:00Z')
-    })
+    }, { onProgress: p => heard.push(p) })
     expect(report.checked).toBe(8)
+    // Reading first, then tracing who needs what.
+    expect(heard.map(p => [p.phase, p.checked, p.total])).toEqual([['reading', 0, 0], ['reading', 8, 8], ['tracing', 8, 8]])
+    expect(heard.every(p => p.startedAt === report.startedAt)).toBe(true)
     expect(report.damaged.map(d => d.chunk)).toEqual([chunkIdHex(bad.hash), chunkIdHex(lostDir.id)])
     expect(report.snapshots).toEqual([{
       id: 's1', deviceId: 'dev1', deviceName: 'laptop', user: 'ada@example.org', committedAt: '1970-01-01T00:00:00.000Z',
@@ -108,5 +113,13 @@ describe('a scrub report', () => {
     const report = await runScrub({ store: storeOf([], []), snapshots: { listSnapshots: () => [] } as unknown as BackupStore, centralFiles: () => [] })
     expect(report).toMatchObject({ damaged: [], snapshots: [], centralFiles: [] })
     expect(formatScrubReport(report)).not.toMatch(/affected/)
+  })
+
+  it('says how far a running scrub is, with the time left at its pace so far', () => {
+    const startedAt = '2030-01-01T00:00:00.000Z'
+    const at = new Date('2030-01-01T00:00:10.000Z')
+    expect(scrubProgressLine({ startedAt, phase: 'reading', checked: 0, total: 0 }, at)).toBe('scrub: reading back every chunk: 0 of 0 (0%)')
+    expect(scrubProgressLine({ startedAt, phase: 'reading', checked: 250, total: 1000 }, at)).toBe('scrub: reading back every chunk: 250 of 1000 (25%), about 30 s left')
+    expect(scrubProgressLine({ startedAt, phase: 'tracing', checked: 1000, total: 1000 }, at)).toBe('scrub: 1000 chunks read back; now tracing what the snapshots and the central copy need')
   })
 })

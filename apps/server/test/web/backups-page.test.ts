@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { chunkId } from '@aerie/core'
-import type { Browser, BrowserContext, Page, Route } from 'playwright-core'
+import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { backupAdmin } from '../../src/backup/backup-admin.ts'
 import { runScrub } from '../../src/backup/scrub.ts'
@@ -28,6 +28,13 @@ describe('the Backups page in a browser', () => {
   let context: BrowserContext
   let page: Page
   const problems: string[] = []
+  let scrubHeld = Promise.resolve()
+  /** Holds the next scrubs once they have read every chunk back; returns the release. */
+  const hold = (): () => void => {
+    let release!: () => void
+    scrubHeld = new Promise(resolve => { release = resolve })
+    return release
+  }
 
   beforeAll(async () => {
     tree = await backedUpTree()
@@ -38,7 +45,12 @@ describe('the Backups page in a browser', () => {
       audit: web.audit,
       log: () => {},
       store: tree.store,
-      scrub: async () => await runScrub({ store: tree.store, snapshots, centralFiles: () => [] }),
+      // A scrub waits at `scrubHeld` once it has read every chunk back, so that its progress can be seen.
+      scrub: async (onProgress) => await runScrub({
+        store: { ...tree.store, verify: async (options) => { const found = await tree.store.verify(options); await scrubHeld; return found } },
+        snapshots,
+        centralFiles: () => []
+      }, { onProgress }),
       // No grace: what no snapshot names is swept at once (the server's default is a day).
       collect: async () => await collectGarbage({ store: tree.store, snapshots, centralFiles: () => [], openRoots: () => [], graceMs: 0 })
     })
@@ -166,24 +178,19 @@ describe('the Backups page in a browser', () => {
   })
 
   it('scrubs on demand, busy until done, and shows damage prominently, naming the snapshots and the file', async () => {
-    // The scrub's answer is held back until the busy state has been seen.
-    let release: (() => void) | undefined
-    const held = new Promise<void>(resolve => { release = resolve })
-    await page.route('**/api/v1/backup/scrub', async (route: Route) => {
-      if (route.request().method() === 'POST') await held
-      await route.continue()
-    })
+    // The scrub is held once it has read every chunk back: busy, and how far it is, until released.
+    let release = hold()
     const button = page.locator('#scrub-now')
     expect(await page.locator('#scrub-report').textContent()).toBe('No scrub has run yet.')
     await button.click()
     await page.getByRole('button', { name: 'Scrubbing…' }).waitFor()
     expect(await button.isDisabled()).toBe(true)
     expect(await page.locator('section[aria-busy="true"] #scrub-now').count()).toBe(1)
-    release!()
+    await page.locator('#scrub-status').getByText(/^Scrubbing: (\d+) of \1 chunks read back \(100%\)\.$/).waitFor()
+    release()
     await page.locator('#scrub-status').getByText('Scrub finished: no damage found.').waitFor()
     expect(await button.isEnabled()).toBe(true)
     expect(await page.locator('#scrub-damaged').textContent()).toContain('None')
-    await page.unroute('**/api/v1/backup/scrub')
 
     await tree.damage(`${tree.inSnapshot}/photos/big.raw`, 20)
     await button.click()
@@ -196,6 +203,16 @@ describe('the Backups page in a browser', () => {
     expect(await page.locator('#scrub-damaged').textContent()).toMatch(/✕.*1 chunk/)
     expect(await page.locator(`#snapshot-list tr[data-snapshot="${NEWER}"]`).textContent()).toMatch(/✕.*Damaged/)
     await shot('backups')
+
+    // A scrub the page did not start (the daily one, `aerie-server scrub --now`) shows how far it is, then its report.
+    release = hold()
+    const daily = web.api.backup!.scrub()
+    await page.goto(`${web.base}/#/backups`)
+    await page.locator('#scrub-status').getByText(/^Scrubbing: (\d+) of \1 chunks read back \(100%\)\.$/).waitFor()
+    release()
+    await daily
+    await page.locator('#scrub-status').getByText('Scrub finished: 1 damaged chunk found.').waitFor()
+    expect(await page.locator('#scrub-damaged').textContent()).toMatch(/✕.*1 chunk/)
     expect(problems).toEqual([])
   })
 

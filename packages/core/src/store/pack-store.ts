@@ -301,6 +301,7 @@ export async function openPackStore (options: PackStoreOptions): Promise<ChunkSt
     const knownDamaged = index.damaged()
     const buf = Buffer.allocUnsafe(VERIFY_BLOCK)
     let done = 0
+    options.onProgress?.(0, total)
     const report = (place: ChunkPlace, reason: string): void => {
       // A chunk replaced by a good copy since this pack's list was read is not damaged.
       if (index.markDamaged(place, reason)) found.push({ hash: place.hash, where: where(place), reason })

@@ -33,6 +33,7 @@ const scrubSchema = closed({
   error: str
 }, ['startedAt', 'finishedAt', 'checked', 'damaged', 'snapshots', 'centralFiles'])
 const integer = { type: 'integer', minimum: 0 }
+const scrubProgressSchema = closed({ startedAt: str, phase: { type: 'string', enum: ['reading', 'tracing'] }, checked: integer, total: integer })
 const gcSchema = closed({
   startedAt: str, finishedAt: str, live: integer, chunks: integer, swept: integer, sweptBytes: integer, spared: integer,
   compacted: integer, deletedPacks: integer, freedBytes: { type: 'integer' }, skipped: str
@@ -216,8 +217,12 @@ export function backupRoutes (ctx: WebContext): FastifyPluginAsync {
 
     app.get('/backup/scrub', {
       config: { access: 'admin' },
-      schema: { summary: 'The last scrub\'s report (null before the first)', tags: ['backup'], response: responses(closed({ report: { anyOf: [scrubSchema, { type: 'null' }] } })) }
-    }, async () => ({ report: backups().lastScrub() ?? null }))
+      schema: {
+        summary: 'The last scrub\'s report (null before the first), and how far the running scrub is (null when none runs)',
+        tags: ['backup'],
+        response: responses(closed({ report: { anyOf: [scrubSchema, { type: 'null' }] }, running: { anyOf: [scrubProgressSchema, { type: 'null' }] } }))
+      }
+    }, async () => ({ report: backups().lastScrub() ?? null, running: backups().scrubProgress() ?? null }))
 
     app.post('/backup/scrub', {
       config: { access: 'admin' },

@@ -10,7 +10,7 @@ import { restoreCommand, snapshotHref } from './snapshot.js'
 const SHOWN_FILES = 50
 
 export async function render (main, ctx) {
-  const [{ snapshots }, { devices }, { grants }, { policies }, { holds }, { report }, gc] = await Promise.all([
+  const [{ snapshots }, { devices }, { grants }, { policies }, { holds }, scrub, gc] = await Promise.all([
     api('GET', '/backup/snapshots'),
     api('GET', '/devices'),
     api('GET', '/backup/restore-grants'),
@@ -25,7 +25,7 @@ export async function render (main, ctx) {
   // The filter offers the devices that have backed up, and those that may.
   const filterDevices = new Map([...snapshots.map(s => [s.deviceId, s.deviceName]), ...backupDevices.map(d => [d.deviceId, d.deviceName])])
 
-  const integrity = integritySection(report, () => snapshotList.reload())
+  const integrity = integritySection(scrub, () => snapshotList.reload())
   const snapshotList = snapshotsSection(snapshots, filterDevices, () => integrity.damagedSnapshots())
   const grantList = grantsSection(ctx, grants, deviceNames, snapshots)
   const afterForgetting = async () => { await snapshotList.reload() }
@@ -128,8 +128,9 @@ function grantsSection (ctx, initial, deviceNames, snapshots) {
   }
 }
 
+/** `initial`: GET /backup/scrub's answer (the last report, and the running scrub's progress). */
 function integritySection (initial, onScrubbed) {
-  let report = initial
+  let report = initial.report
   const body = h('div', { id: 'scrub-report' })
   const announce = h('p', { id: 'scrub-status', role: 'status' })
   const button = h('button', { type: 'button', id: 'scrub-now' }, 'Scrub now')
@@ -139,15 +140,50 @@ function integritySection (initial, onScrubbed) {
     body,
     h('div', { class: 'actions' }, button),
     announce)
+  const finished = () => report.damaged.length === 0 ? status('ok', 'Scrub finished: no damage found.') : status('bad', `Scrub finished: ${report.damaged.length} damaged ${report.damaged.length === 1 ? 'chunk' : 'chunks'} found${missingNote(report)}.`)
+  // A final word (the scrub's end) outranks a progress answer that was on its way meanwhile.
+  let finals = 0
+  let asking = false
+  /**
+   * While a scrub runs (this page's, the daily one, or `aerie-server scrub --now`): how far it
+   * is, asked each second; then its report. Ends with the scrub, or when the page is left.
+   */
+  const follow = async (progress) => {
+    if (asking) return
+    asking = true
+    try {
+      while (progress && section.isConnected) {
+        fill(announce, scrubProgressText(progress))
+        await new Promise(resolve => setTimeout(resolve, 1000))
+        const seen = finals
+        const answer = await api('GET', '/backup/scrub')
+        if (seen !== finals || !section.isConnected) return
+        progress = answer.running
+        // A scrub this page did not start ended: show its report (the button's own shows when its answer comes).
+        if (!progress && !button.disabled) {
+          report = answer.report
+          show()
+          await onScrubbed()
+          finals++
+          fill(announce, finished())
+        }
+      }
+    } finally {
+      asking = false
+    }
+  }
   onLongTask(button, section, announce, {
     busyLabel: 'Scrubbing…',
     busyText: 'Scrubbing: reading back every chunk. This can take a while on a large store.',
     failure: 'Could not scrub'
   }, async () => {
-    report = (await api('POST', '/backup/scrub')).report
+    const answer = api('POST', '/backup/scrub')
+    void follow({ phase: 'reading', checked: 0, total: 0 }).catch(() => {})
+    report = (await answer).report
+    finals++
     show()
     await onScrubbed()
-    return report.damaged.length === 0 ? status('ok', 'Scrub finished: no damage found.') : status('bad', `Scrub finished: ${report.damaged.length} damaged ${report.damaged.length === 1 ? 'chunk' : 'chunks'} found${missingNote(report)}.`)
+    return finished()
   })
   const show = () => {
     if (!report) {
@@ -164,7 +200,15 @@ function integritySection (initial, onScrubbed) {
       damaged ? damageReport(report) : null)
   }
   show()
+  if (initial.running) void follow(initial.running).catch(() => {})
   return { el: section, damagedSnapshots: () => new Set(report?.snapshots.map(s => s.id) ?? []) }
+}
+
+/** How far a running scrub is, in words. */
+function scrubProgressText ({ phase, checked, total }) {
+  if (phase === 'tracing') return `Scrubbing: ${checked.toLocaleString()} chunks read back; now finding what the snapshots and the central copy need.`
+  if (total === 0) return 'Scrubbing: reading back every chunk. This can take a while on a large store.'
+  return `Scrubbing: ${checked.toLocaleString()} of ${total.toLocaleString()} chunks read back (${Math.floor(100 * checked / total)}%).`
 }
 
 /** The last garbage collection, and one now: what forgotten snapshots and pruned versions alone needed is freed. */
