@@ -35,6 +35,8 @@ export const USAGE = `usage: aerie-server [COMMAND] [--data DIR] [options]
     --trust-proxy          honour X-Forwarded-* from a reverse proxy
     --locked               never keep the data key unwrapped on disk: every start needs the passphrase
     --passphrase-file F    the admin passphrase (or AERIE_PASSPHRASE)
+    --gc-grace 24h         how long a chunk stored or used stays safe from garbage collection
+    --scrub-rate 64M       how fast the daily scrub reads the store (bytes/s; off: no limit); a scrub asked for now runs at full speed
   invite --user EMAIL [--device-name DEVICE] [--expires 24h]   a one-time enrollment code for a new device
   devices                  every device the CA certified
   passphrase change        rewrap the data key under a new admin passphrase (AERIE_PASSPHRASE → AERIE_NEW_PASSPHRASE)
@@ -156,8 +158,9 @@ async function start (args: string[]): Promise<number> {
     audit,
     log,
     store: server.chunkStore(),
-    scrub: async (onProgress) => {
-      const report = await runScrub({ store: server.chunkStore(), snapshots: metadata.backups, centralFiles: () => server.centralFileChunks() }, { onProgress })
+    scrubRate: config.scrubRate,
+    scrub: async (onProgress, pace) => {
+      const report = await runScrub({ store: server.chunkStore(), snapshots: metadata.backups, centralFiles: () => server.centralFileChunks() }, { onProgress, pace })
       // Snapshots heal when their devices back up again; the central copy asks its members now.
       if (report.centralFiles.length > 0) void server.repairCentralCopy(report.centralFiles).catch((err: Error) => { log(`central copy repair failed: ${err.message}`) })
       return report

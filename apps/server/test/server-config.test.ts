@@ -12,12 +12,12 @@ describe('team server configuration', () => {
 
   it('has working defaults', () => {
     const config = loadConfig({ data: dir }, {})
-    expect(config).toMatchObject({ dataDir: dir, port: DEFAULT_PORT, host: '0.0.0.0', http: false, locked: false, trustProxy: false, gcGrace: 24 * 3_600_000 })
+    expect(config).toMatchObject({ dataDir: dir, port: DEFAULT_PORT, host: '0.0.0.0', http: false, locked: false, trustProxy: false, gcGrace: 24 * 3_600_000, scrubRate: 64 * 1024 ** 2 })
   })
 
   it('layers the file, then the environment, then flags', async () => {
-    await writeFile(join(dir, 'server.json'), JSON.stringify({ port: 9000, org: 'From File', trustProxy: true }))
-    expect(loadConfig({ data: dir }, {})).toMatchObject({ port: 9000, org: 'From File', trustProxy: true })
+    await writeFile(join(dir, 'server.json'), JSON.stringify({ port: 9000, org: 'From File', trustProxy: true, scrubRate: 1048576 }))
+    expect(loadConfig({ data: dir }, {})).toMatchObject({ port: 9000, org: 'From File', trustProxy: true, scrubRate: 1048576 })
     expect(loadConfig({ data: dir }, { AERIE_PORT: '9001' }).port).toBe(9001)
     expect(loadConfig({ data: dir, port: '9002' }, { AERIE_PORT: '9001' }).port).toBe(9002)
     expect(loadConfig({ data: dir }, { AERIE_P2P_LISTEN: '/ip4/127.0.0.1/tcp/1,/ip4/127.0.0.1/tcp/2' }).p2pListen).toHaveLength(2)
@@ -32,6 +32,9 @@ describe('team server configuration', () => {
     expect(loadConfig({ data: dir, 'gc-grace': '36h' }, {}).gcGrace).toBe(36 * 3_600_000)
     expect(() => loadConfig({ data: dir }, { AERIE_GC_GRACE: 'a day' })).toThrow(/AERIE_GC_GRACE: "a day" is not a duration/)
     expect(() => loadConfig({ data: dir }, { AERIE_GC_GRACE: '0s' })).toThrow(/gcGrace must be at least 1s/)
+    expect(loadConfig({ data: dir, 'scrub-rate': '200M' }, {}).scrubRate).toBe(200 * 1024 ** 2)
+    expect(loadConfig({ data: dir }, { AERIE_SCRUB_RATE: 'off' }).scrubRate).toBe(0)
+    expect(() => loadConfig({ data: dir }, { AERIE_SCRUB_RATE: 'slow' })).toThrow(/AERIE_SCRUB_RATE: "slow" is not a rate/)
     await writeFile(join(dir, 'server.json'), '{ "port": 80, "colour": "blue" }')
     expect(() => loadConfig({ data: dir }, {})).toThrow(/unknown setting "colour"/)
     await writeFile(join(dir, 'server.json'), '{ not json')

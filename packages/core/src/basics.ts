@@ -6,6 +6,7 @@
 export * from './errors.ts'
 export { writeFileAtomic } from './util/atomic-file.ts'
 export { parseDuration } from './util/duration.ts'
+export { parseRate } from './util/rate.ts'
 export { brakeAdvice } from './sync/brake-advice.ts'
 export { isDirectory, readFolderMarker, writeFolderMarker } from './scan/folder-marker.ts'
 export { AGENT_V8_FLAGS, restartWithV8Flags } from './net/heap-tuning.ts'

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { chooseSnapshots, InvalidInputError } from '@aerie/core'
+import { chooseSnapshots, InvalidInputError, TokenBucket } from '@aerie/core'
 import type { BackupRetention, ChunkStore } from '@aerie/core'
 import { NotFoundError } from '../accounts/errors.ts'
 import type { AuditLog } from '../audit/audit-log.ts'
@@ -21,7 +21,9 @@ export interface BackupAdminInit {
   snapshots: BackupStore
   audit: AuditLog
   /** Runs a scrub over the server's store (scrub.ts); absent where there is no store (tests of the web layer). */
-  scrub?: (onProgress: (progress: ScrubProgress) => void) => Promise<ScrubReport>
+  scrub?: (onProgress: (progress: ScrubProgress) => void, pace: TokenBucket) => Promise<ScrubReport>
+  /** The rate (bytes/s) a paced scrub reads the store at (ServerConfig.scrubRate); 0 or absent: full speed. */
+  scrubRate?: number
   /** The server's chunk store, which browsing and downloading a snapshot read; absent where there is none (tests of the web layer). */
   store?: ChunkStore
   /** Runs a garbage collection over the server's store (chunk-gc.ts); absent where there is no store. */
@@ -58,8 +60,12 @@ export interface BackupAdmin {
   revokeRestoreGrant(id: string): BackupRestoreGrantRecord
   /** Reads a snapshot's directories and files on the server (snapshot-browser.ts); refused where there is no store. */
   browse(): SnapshotBrowser
-  /** Runs a scrub, or joins the one running; `onProgress` hears how far it is until it ends. */
-  scrub(onProgress?: (progress: ScrubProgress) => void): Promise<ScrubReport>
+  /**
+   * Runs a scrub, or joins the one running; `onProgress` hears how far it is until it ends.
+   * `paced` (the daily scrub): it reads at `scrubRate`; an ask that is not paced runs at full
+   * speed, and lifts the pace of a paced scrub it joins.
+   */
+  scrub(onProgress?: (progress: ScrubProgress) => void, options?: { paced?: boolean }): Promise<ScrubReport>
   /** How far the running scrub is; undefined when none runs. */
   scrubProgress(): ScrubProgress | undefined
   lastScrub(): ScrubReport | undefined
@@ -75,6 +81,7 @@ export function backupAdmin (init: BackupAdminInit): BackupAdmin {
   const browser = init.store === undefined ? undefined : snapshotBrowser({ store: init.store, snapshots })
   let scrubbing: Promise<ScrubReport> | undefined
   let scrubProgress: ScrubProgress | undefined
+  const scrubPace = new TokenBucket({ rate: 0 })
   const scrubWatchers = new Set<(progress: ScrubProgress) => void>()
   let collecting: Promise<GcReport> | undefined
   let lastGc: GcReport | undefined
@@ -147,14 +154,21 @@ export function backupAdmin (init: BackupAdminInit): BackupAdmin {
       if (browser === undefined) throw new InvalidInputError('this server has no chunk store to read snapshots from')
       return browser
     },
-    async scrub (onProgress) {
+    async scrub (onProgress, options = {}) {
       const scrub = init.scrub
       if (scrub === undefined) throw new InvalidInputError('this server has no chunk store to scrub')
-      // One scrub at a time: a second ask joins the running one.
-      scrubbing ??= scrubAndRecord(async () => await scrub(progress => {
-        scrubProgress = progress
-        for (const watcher of scrubWatchers) watcher(progress)
-      })).finally(() => { scrubbing = undefined; scrubProgress = undefined })
+      const pace = options.paced === true ? init.scrubRate ?? 0 : 0
+      // One scrub at a time: a second ask joins the running one (at full speed if it asks for that).
+      if (scrubbing === undefined) {
+        scrubPace.setRate(pace)
+        scrubbing = scrubAndRecord(async () => await scrub(progress => {
+          scrubProgress = progress
+          for (const watcher of scrubWatchers) watcher(progress)
+        }, scrubPace)).finally(() => { scrubbing = undefined; scrubProgress = undefined })
+      } else if (pace === 0 && scrubPace.stats().rate !== 0) {
+        scrubPace.setRate(0)
+        if (scrubProgress !== undefined) scrubProgress = { ...scrubProgress, pace: 0 }
+      }
       if (onProgress === undefined) return await scrubbing
       scrubWatchers.add(onProgress)
       if (scrubProgress !== undefined) onProgress(scrubProgress)
@@ -237,7 +251,7 @@ export function backupMaintenance (admin: BackupAdmin, options: { retentionMs: n
     admin.collectGarbage().catch(() => {})
   }, options.gcMs)
   const scrub = setInterval(() => {
-    admin.scrub().catch((err: Error) => { options.log(`backup scrub failed: ${err.message}`) })
+    admin.scrub(undefined, { paced: true }).catch((err: Error) => { options.log(`backup scrub failed: ${err.message}`) })
   }, options.scrubMs)
   retention.unref()
   gc.unref()

@@ -1,6 +1,6 @@
 import { chunkIdFromHex, chunkIdHex, decodeChunkList, decodeTree } from '@aerie/core'
 import { neededBlobs } from './needed-blobs.ts'
-import type { ChunkStore } from '@aerie/core'
+import type { ChunkStore, TokenBucket } from '@aerie/core'
 import type { BackupStore, ScrubReport } from '../metadata/stores.ts'
 
 /** A central-copy file (current or kept version) and the chunks it is made of. */
@@ -28,6 +28,8 @@ export interface ScrubProgress {
   phase: 'reading' | 'tracing'
   checked: number
   total: number
+  /** The reading's rate limit, bytes per second; 0: full speed. */
+  pace: number
 }
 
 /** `where` of a chunk the store does not hold at all (its `damaged` entries are otherwise pack places). */
@@ -42,22 +44,25 @@ const HAS_BATCH = 4096
  * that share it) and the central copy's files. A directory object or chunk list that is itself
  * damaged or missing makes everything under it affected.
  */
-export async function runScrub (init: ScrubInit, options: { signal?: AbortSignal, onProgress?(progress: ScrubProgress): void } = {}): Promise<ScrubReport> {
-  const { signal } = options
+export async function runScrub (init: ScrubInit, options: { signal?: AbortSignal, onProgress?(progress: ScrubProgress): void, pace?: TokenBucket } = {}): Promise<ScrubReport> {
+  const { signal, pace } = options
   const now = (): Date => init.now?.() ?? new Date()
   const startedAt = now().toISOString()
   let checked = 0
   let total = 0
-  options.onProgress?.({ startedAt, phase: 'reading', checked, total })
+  const tell = (phase: ScrubProgress['phase']): void => { options.onProgress?.({ startedAt, phase, checked, total, pace: pace?.stats().rate ?? 0 }) }
+  tell('reading')
   const found = await init.store.verify({
     ...(signal === undefined ? {} : { signal }),
+    ...(pace === undefined ? {} : { pace: async (bytes: number) => { await pace.take(bytes) } }),
     onProgress: (done, of) => {
       checked = done
       total = of
-      options.onProgress?.({ startedAt, phase: 'reading', checked, total })
+      tell('reading')
     }
   })
-  options.onProgress?.({ startedAt, phase: 'tracing', checked, total: Math.max(checked, total) })
+  total = Math.max(checked, total)
+  tell('tracing')
   const damaged = new Set(found.map(d => chunkIdHex(d.hash)))
   const report: ScrubReport = {
     startedAt,
@@ -167,5 +172,6 @@ export function scrubProgressLine (progress: ScrubProgress, now: Date): string {
   const percent = total > 0 ? Math.floor(100 * checked / total) : 0
   const seconds = (now.getTime() - Date.parse(progress.startedAt)) / 1000
   const left = checked > 0 && total > checked ? Math.ceil(seconds * (total - checked) / checked) : undefined
-  return `scrub: reading back every chunk: ${checked} of ${total} (${percent}%)${left === undefined ? '' : `, about ${left} s left`}`
+  const paced = progress.pace > 0 ? ` (paced at ${(progress.pace / 1024 ** 2).toFixed(1)} MiB/s)` : ''
+  return `scrub: reading back every chunk${paced}: ${checked} of ${total} (${percent}%)${left === undefined ? '' : `, about ${left} s left`}`
 }

@@ -64,7 +64,7 @@ describe('a scrub report', () => {
     }, { onProgress: p => heard.push(p) })
     expect(report.checked).toBe(8)
     // Reading first, then tracing who needs what.
-    expect(heard.map(p => [p.phase, p.checked, p.total])).toEqual([['reading', 0, 0], ['reading', 8, 8], ['tracing', 8, 8]])
+    expect(heard.map(p => [p.phase, p.checked, p.total, p.pace])).toEqual([['reading', 0, 0, 0], ['reading', 8, 8, 0], ['tracing', 8, 8, 0]])
     expect(heard.every(p => p.startedAt === report.startedAt)).toBe(true)
     expect(report.damaged.map(d => d.chunk)).toEqual([chunkIdHex(bad.hash), chunkIdHex(lostDir.id)])
     expect(report.snapshots).toEqual([{
@@ -118,8 +118,9 @@ describe('a scrub report', () => {
   it('says how far a running scrub is, with the time left at its pace so far', () => {
     const startedAt = '2030-01-01T00:00:00.000Z'
     const at = new Date('2030-01-01T00:00:10.000Z')
-    expect(scrubProgressLine({ startedAt, phase: 'reading', checked: 0, total: 0 }, at)).toBe('scrub: reading back every chunk: 0 of 0 (0%)')
-    expect(scrubProgressLine({ startedAt, phase: 'reading', checked: 250, total: 1000 }, at)).toBe('scrub: reading back every chunk: 250 of 1000 (25%), about 30 s left')
-    expect(scrubProgressLine({ startedAt, phase: 'tracing', checked: 1000, total: 1000 }, at)).toBe('scrub: 1000 chunks read back; now tracing what the snapshots and the central copy need')
+    expect(scrubProgressLine({ startedAt, phase: 'reading', checked: 0, total: 0, pace: 0 }, at)).toBe('scrub: reading back every chunk: 0 of 0 (0%)')
+    expect(scrubProgressLine({ startedAt, phase: 'reading', checked: 250, total: 1000, pace: 0 }, at)).toBe('scrub: reading back every chunk: 250 of 1000 (25%), about 30 s left')
+    expect(scrubProgressLine({ startedAt, phase: 'reading', checked: 250, total: 1000, pace: 64 * 1024 ** 2 }, at)).toBe('scrub: reading back every chunk (paced at 64.0 MiB/s): 250 of 1000 (25%), about 30 s left')
+    expect(scrubProgressLine({ startedAt, phase: 'tracing', checked: 1000, total: 1000, pace: 0 }, at)).toBe('scrub: 1000 chunks read back; now tracing what the snapshots and the central copy need')
   })
 })

@@ -7,6 +7,12 @@
  * today, an S3-compatible one can later, and both pass the same compliance tests
  * (test/store/chunk-store-compliance.ts).
  */
+export interface VerifyOptions {
+  signal?: AbortSignal
+  onProgress?(done: number, total: number): void
+  pace?(bytes: number): Promise<void>
+}
+
 export interface ChunkStore {
   /**
    * Whether each chunk is stored, in order. A chunk found damaged (by get or verify) counts as
@@ -34,10 +40,11 @@ export interface ChunkStore {
   stats(): Promise<ChunkStoreStats>
   /**
    * Reads back every stored chunk and reports those that no longer verify (scrub); they then
-   * count as not stored (see has). Progress is in chunks: `done` of `total`, ending at total.
+   * count as not stored (see has). Progress is in chunks: `done` of `total`, from 0 and ending
+   * at total. `pace` is awaited with the bytes of each read before the next (a rate limit).
    * Rejects with the signal's reason when aborted.
    */
-  verify(options?: { signal?: AbortSignal, onProgress?(done: number, total: number): void }): Promise<DamagedChunk[]>
+  verify(options?: VerifyOptions): Promise<DamagedChunk[]>
   /**
    * Garbage collection: forgets the chunks nobody needs and gives their space back. `mark` is
    * called once the store has started counting what it must keep, and resolves to the live set

@@ -1,4 +1,4 @@
-export type { ChunkStore, ChunkStoreStats, CollectOptions, CollectResult, DamagedChunk, GetOptions, HasOptions, PutOptions, StoredChunkForm } from './chunk-store.ts'
+export type { ChunkStore, ChunkStoreStats, CollectOptions, CollectResult, DamagedChunk, GetOptions, HasOptions, PutOptions, StoredChunkForm, VerifyOptions } from './chunk-store.ts'
 export { changePassphrase, createKeyring, keyringFiles, keyringState, openBlob, sealBlob, setLocked, unlockWithLocalSecret, unlockWithPassphrase } from './data-key.ts'
 export type { KeyringFiles, KeyringState } from './data-key.ts'
 export { compressIfItPays, decompress } from './chunk-compression.ts'

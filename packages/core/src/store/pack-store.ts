@@ -12,7 +12,7 @@ import { syncDirectory, writeAll } from '../util/durable-io.ts'
 import { INDEX_FILE, openPackIndex, REBUILD_HINT } from './pack-index.ts'
 import type { KeyObject } from 'node:crypto'
 import type { FileHandle } from 'node:fs/promises'
-import type { ChunkStore, CollectOptions, CollectResult, DamagedChunk, GetOptions } from './chunk-store.ts'
+import type { ChunkStore, CollectOptions, CollectResult, DamagedChunk, GetOptions, VerifyOptions } from './chunk-store.ts'
 import type { PackAppender } from './pack-files.ts'
 import type { ChunkPlace, PackIndex, PackRecord } from './pack-index.ts'
 
@@ -294,7 +294,7 @@ export async function openPackStore (options: PackStoreOptions): Promise<ChunkSt
     throw damaged(place, plain, cause)
   }
 
-  async function verify (options: { signal?: AbortSignal, onProgress?(done: number, total: number): void } = {}): Promise<DamagedChunk[]> {
+  async function verify (options: VerifyOptions = {}): Promise<DamagedChunk[]> {
     const signal = options.signal === undefined ? closing.signal : AbortSignal.any([options.signal, closing.signal])
     const total = index.stats().chunks
     const found: DamagedChunk[] = []
@@ -328,6 +328,7 @@ export async function openPackStore (options: PackStoreOptions): Promise<ChunkSt
             const into = place.length > buf.byteLength ? Buffer.allocUnsafe(place.length) : buf
             block = into.subarray(0, await readFully(file, into, 0, into.byteLength, place.at))
             blockAt = place.at
+            await options.pace?.(block.byteLength)
           }
           if (place.at + place.length > blockAt + block.byteLength) {
             report(place, 'its pack file is cut short')

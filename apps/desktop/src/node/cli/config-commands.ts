@@ -1,4 +1,5 @@
-import { parseRate, settingsOf, withSettings } from '../device-settings.ts'
+import { parseRate } from '@aerie/core/basics'
+import { settingsOf, withSettings } from '../device-settings.ts'
 import { tryCallAgent } from '../control-client.ts'
 import { parse, UsageError } from './args.ts'
 import { formatBytes } from './progress-line.ts'

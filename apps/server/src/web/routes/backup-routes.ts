@@ -33,7 +33,7 @@ const scrubSchema = closed({
   error: str
 }, ['startedAt', 'finishedAt', 'checked', 'damaged', 'snapshots', 'centralFiles'])
 const integer = { type: 'integer', minimum: 0 }
-const scrubProgressSchema = closed({ startedAt: str, phase: { type: 'string', enum: ['reading', 'tracing'] }, checked: integer, total: integer })
+const scrubProgressSchema = closed({ startedAt: str, phase: { type: 'string', enum: ['reading', 'tracing'] }, checked: integer, total: integer, pace: integer })
 const gcSchema = closed({
   startedAt: str, finishedAt: str, live: integer, chunks: integer, swept: integer, sweptBytes: integer, spared: integer,
   compacted: integer, deletedPacks: integer, freedBytes: { type: 'integer' }, skipped: str

@@ -178,7 +178,7 @@ function integritySection (initial, onScrubbed) {
     failure: 'Could not scrub'
   }, async () => {
     const answer = api('POST', '/backup/scrub')
-    void follow({ phase: 'reading', checked: 0, total: 0 }).catch(() => {})
+    void follow({ phase: 'reading', checked: 0, total: 0, pace: 0 }).catch(() => {})
     report = (await answer).report
     finals++
     show()
@@ -205,10 +205,11 @@ function integritySection (initial, onScrubbed) {
 }
 
 /** How far a running scrub is, in words. */
-function scrubProgressText ({ phase, checked, total }) {
+function scrubProgressText ({ phase, checked, total, pace }) {
   if (phase === 'tracing') return `Scrubbing: ${checked.toLocaleString()} chunks read back; now finding what the snapshots and the central copy need.`
   if (total === 0) return 'Scrubbing: reading back every chunk. This can take a while on a large store.'
-  return `Scrubbing: ${checked.toLocaleString()} of ${total.toLocaleString()} chunks read back (${Math.floor(100 * checked / total)}%).`
+  const paced = pace > 0 ? ` The daily scrub reads at ${bytes(pace)}/s to leave the disk to the devices; Scrub now runs it at full speed.` : ''
+  return `Scrubbing: ${checked.toLocaleString()} of ${total.toLocaleString()} chunks read back (${Math.floor(100 * checked / total)}%).${paced}`
 }
 
 /** The last garbage collection, and one now: what forgotten snapshots and pruned versions alone needed is freed. */
