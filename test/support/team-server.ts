@@ -30,10 +30,24 @@ export class ServerProcess {
     return { ...process.env, AERIE_DATA: this.dataDir, AERIE_MDNS: 'false' }
   }
 
-  /** Starts the server; its console is plain HTTP unless `https` (then with the org CA's certificate, or `--tls-cert`). */
-  async start (args: string[] = [], env: Record<string, string> = {}, options: { https?: boolean } = {}): Promise<ServerState> {
+  /**
+   * Starts the server; its console is plain HTTP unless `https` (then with the org CA's
+   * certificate, or `--tls-cert`). `storeBytes`: its chunk store on a file system of that size
+   * of its own (a tmpfs in a mount namespace only the server sees: `unshare`, as root), to
+   * fill its disk.
+   */
+  async start (args: string[] = [], env: Record<string, string> = {}, options: { https?: boolean, storeBytes?: number } = {}): Promise<ServerState> {
     const argv = [BIN, 'start', '--host', '127.0.0.1', ...(options.https === true ? [] : ['--http']), '--port', '0', '--p2p-listen', '/ip4/127.0.0.1/tcp/0', '--org', 'Example', ...args]
-    this.process = spawn(process.execPath, argv, { env: { ...this.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    const spawnEnv = { ...this.env, ...env }
+    if (options.storeBytes === undefined) {
+      this.process = spawn(process.execPath, argv, { env: spawnEnv, stdio: ['ignore', 'pipe', 'pipe'] })
+    } else {
+      const store = join(this.dataDir, 'store')
+      await mkdir(store, { recursive: true, mode: 0o700 })
+      // unshare and sh exec what follows: the child's pid is the server's.
+      this.process = spawn('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', 'mount -t tmpfs -o "size=$1" tmpfs "$2" && shift 2 && exec "$@"',
+        'sh', String(options.storeBytes), store, process.execPath, ...argv], { env: spawnEnv, stdio: ['ignore', 'pipe', 'pipe'] })
+    }
     const started = this.process
     started.stdout!.on('data', (d: Buffer) => { this.log += d.toString() })
     started.stderr!.on('data', (d: Buffer) => { this.log += d.toString() })

@@ -82,6 +82,11 @@ export class WrongPassphraseError extends AerieError {
   constructor (message: string, options?: ErrorOptions) { super('ERR_WRONG_PASSPHRASE', message, options) }
 }
 
+/** The disk holding a store is full (or over its quota): what was being stored was not, and the store is as it was. */
+export class StoreFullError extends AerieError {
+  constructor (message: string, options?: ErrorOptions) { super('ERR_STORE_FULL', message, options) }
+}
+
 /** Stored bytes no longer verify: a chunk or blob was changed, cut short or lost on disk. */
 export class StoreDamagedError extends AerieError {
   constructor (message: string, options?: ErrorOptions) { super('ERR_STORE_DAMAGED', message, options) }

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import {
   AerieError, BACKUP_ERROR, BACKUP_GET, BACKUP_LACKS, BACKUP_NOT_FOUND, BACKUP_OK, BACKUP_OK_COMPRESSED, BACKUP_PROTOCOL, BACKUP_PUT, BACKUP_PUT_COMPRESSED, BACKUP_REFUSED, BACKUP_REQUEST, BACKUP_WINDOW,
   backupFrameParts, chunkIdFromHex, chunkIdHex, decodeChunkList, decodeTree, decompress, MAX_BACKUP_BLOB, MAX_BACKUP_FRAME, MAX_BACKUP_JSON, MAX_LACKS, messageChannel,
-  parseBackupRequest, ProtocolError, readSizeField, referencesOf, releaseBytes, sizeField, SnapshotNotFoundError, StoreDamagedError
+  parseBackupRequest, ProtocolError, readSizeField, referencesOf, releaseBytes, sizeField, SnapshotNotFoundError, StoreDamagedError, StoreFullError
 } from '@aerie/core'
 import { snapshotChecker } from './snapshot-check.ts'
 import type { BackupRequest, BackupResponse, ChunkStore, FrameParts, SnapshotSummary } from '@aerie/core'
@@ -113,6 +113,23 @@ export function backupService (init: BackupServiceInit): BackupService {
     return damagedByReads.size > 0
   }
 
+  // Since when the store's disk has been full (it refused a put), until a put succeeds again:
+  // the admin hears of it once per episode, every device at each refused backup.
+  let fullSince: Date | undefined
+  const storeFull = (err: StoreFullError, device: BackupDevice): StoreFullError => {
+    if (fullSince === undefined) {
+      fullSince = now()
+      init.log(`backups refused: ${err.message}; free space (a garbage collection, retention) or give the store more disk`)
+      audit.record({ actor: 'chunk store', action: 'backup.store_full', target: 'store', detail: { error: err.message, device: device.deviceName } }, now())
+    }
+    return new StoreFullError('its disk for backups is full, so nothing of this backup was committed (the next one sends only what the server lacks); tell an administrator')
+  }
+  const stored = (): void => {
+    if (fullSince === undefined) return
+    init.log(`backups stored again: the store has room (it was full from ${fullSince.toISOString()})`)
+    fullSince = undefined
+  }
+
   function session (device: BackupDevice, options: { compresses?: boolean } = {}): BackupSession {
     // What this stream may read: the snapshots it opened, and what their objects refer to, as it reads them.
     const readable = new Map<string, Readable>()
@@ -221,6 +238,7 @@ export function backupService (init: BackupServiceInit): BackupService {
           // The store checks the bytes against the id before it writes anything. A device that
           // compresses (1.1.0) sent this plain because compression does not pay: not tried again.
           await store.put(body.subarray(0, 32), body.subarray(32), { compress: options.compresses !== true })
+          stored()
           received.chunks++
           received.bytes += body.byteLength - 32
           return backupFrameParts(BACKUP_OK)
@@ -235,6 +253,7 @@ export function backupService (init: BackupServiceInit): BackupService {
           try { bytes = decompress(compressed, size) } catch { throw new ProtocolError(`bad backup request: a compressed put does not unpack to the ${size} bytes it names`) }
           // The store checks the unpacked bytes against the id, and keeps the compressed form it was sent.
           await store.put(body.subarray(0, 32), bytes, { compressed })
+          stored()
           releaseBytes(bytes)
           received.chunks++
           received.bytes += compressed.byteLength
@@ -289,7 +308,8 @@ export function backupService (init: BackupServiceInit): BackupService {
       async answer (frame) {
         try {
           return await answer(frame)
-        } catch (err) {
+        } catch (caught) {
+          const err = caught instanceof StoreFullError ? storeFull(caught, device) : caught
           const code = err instanceof AerieError ? err.code : 'ERR_INTERNAL'
           if (!(err instanceof AerieError)) init.log(`backup request from ${device.deviceName} failed: ${(err as Error).stack ?? String(err)}`)
           return backupFrameParts(BACKUP_ERROR, new TextEncoder().encode(JSON.stringify({ code, message: (err as Error).message })))

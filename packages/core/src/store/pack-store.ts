@@ -1,7 +1,7 @@
 import { mkdir, open, stat, unlink } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { chunkIdHex, isChunk } from '../chunking/chunk-id.ts'
-import { InvalidInputError, InvalidKeyError, NotConfiguredError, StoreDamagedError } from '../errors.ts'
+import { InvalidInputError, InvalidKeyError, NotConfiguredError, StoreDamagedError, StoreFullError } from '../errors.ts'
 import { OpenFiles } from '../util/open-files.ts'
 import { QuickReads, readFully } from '../util/read-fully.ts'
 import { releaseBytes } from '../util/release-bytes.ts'
@@ -36,6 +36,8 @@ const VERIFY_BLOCK = 4 * 1024 * 1024
  */
 const BATCH_BYTES = 8 * 1024 * 1024
 const KEY_CHECK = 'key-check'
+/** node:sqlite's `errcode` for "database or disk is full". */
+const SQLITE_FULL = 13
 const DEFAULT_GRACE_MS = 24 * 60 * 60 * 1000
 const DEFAULT_COMPACT_BELOW = 0.5
 /** Touches remembered for the grace period; past this a collection sweeps nothing until they age out. */
@@ -57,8 +59,9 @@ interface Pending {
 /** A batch written to its packs, not yet fsynced or indexed. */
 interface Written {
   batch: Pending[]
-  /** The packs it wrote to, to fsync. */
+  /** The packs it wrote to, to fsync, and where in each its bytes begin. */
   packs: PackAppender[]
+  starts: Map<PackAppender, number>
   newPacks: PackRecord[]
   places: Array<ChunkPlace & { replaces: boolean }>
   /** Set when a write failed. */
@@ -145,7 +148,7 @@ export async function openPackStore (options: PackStoreOptions): Promise<ChunkSt
   /** Places one batch in the packs and writes it (not yet durable); a failed write is in `failure`. */
   async function write (batch: Pending[]): Promise<Written> {
     const writes = new Map<PackAppender, { at: number, buffers: Buffer[] }>()
-    const written: Written = { batch, packs: [], newPacks: [], places: [] }
+    const written: Written = { batch, packs: [], starts: new Map(), newPacks: [], places: [] }
     try {
       for (const { hash, sealed, length, size, replaces } of batch) {
         const bytes = ENTRY_HEADER_BYTES + length
@@ -159,7 +162,10 @@ export async function openPackStore (options: PackStoreOptions): Promise<ChunkSt
           packs.set(appender.id, appender.name)
         }
         let write = writes.get(appender)
-        if (write === undefined) writes.set(appender, write = { at: appender.end, buffers: [] })
+        if (write === undefined) {
+          writes.set(appender, write = { at: appender.end, buffers: [] })
+          written.starts.set(appender, appender.end)
+        }
         write.buffers.push(entryHeader(hash, length), ...sealed)
         written.places.push({ hash, pack: appender.id, at: appender.end + ENTRY_HEADER_BYTES, length, size, replaces })
         appender.end += bytes
@@ -167,7 +173,7 @@ export async function openPackStore (options: PackStoreOptions): Promise<ChunkSt
       written.packs = [...writes.keys()]
       for (const [pack, { at, buffers }] of writes) await writeAll(pack.file, buffers, at)
     } catch (err) {
-      written.failure = { err }
+      written.failure = { err: diskError(err) }
     } finally {
       // Written (or given up): nothing reads the sealed copies again.
       for (const entry of batch) for (const part of entry.sealed) releaseBytes(part)
@@ -185,7 +191,7 @@ export async function openPackStore (options: PackStoreOptions): Promise<ChunkSt
       }
       index.record({ packs: written.newPacks, chunks: written.places })
     } catch (err) {
-      return { err }
+      return { err: diskError(err) }
     }
   }
 
@@ -226,9 +232,13 @@ export async function openPackStore (options: PackStoreOptions): Promise<ChunkSt
       if (unsynced !== undefined) settle(unsynced.batch, synced)
       const failure = synced ?? written?.failure
       if (written !== undefined && failure !== undefined) settle(written.batch, failure)
-      if (failure !== undefined && appender !== undefined) {
-        retired.push(appender)
-        appender = undefined
+      if (failure !== undefined) {
+        // Nothing will index what the failed batches wrote: give its space back (a full disk most of all).
+        await giveBack([...(synced === undefined ? [] : [unsynced!]), ...(written === undefined ? [] : [written])])
+        if (appender !== undefined) {
+          retired.push(appender)
+          appender = undefined
+        }
       }
       unsynced = failure === undefined ? written : undefined
       // Packs closed for appends are closed once no batch still to be fsynced wrote to them.
@@ -238,6 +248,20 @@ export async function openPackStore (options: PackStoreOptions): Promise<ChunkSt
       await Promise.all(done.map(async pack => { await pack.file.close().catch(() => {}) }))
     }
     flushing = undefined
+  }
+
+  /** Cuts each pack the failed batches wrote to back to where the first of them began in it (best effort). */
+  async function giveBack (failed: Written[]): Promise<void> {
+    const from = new Map<PackAppender, number>()
+    for (const { starts } of failed) for (const [pack, at] of starts) from.set(pack, Math.min(at, from.get(pack) ?? at))
+    for (const [pack, at] of from) await pack.file.truncate(at).catch(() => {})
+  }
+
+  /** A full disk (or quota, or database) as a StoreFullError that says where; other errors as they are. */
+  function diskError (err: unknown): unknown {
+    const code = (err as NodeJS.ErrnoException | undefined)?.code
+    const full = code === 'ENOSPC' || code === 'EDQUOT' || (err as { errcode?: number } | undefined)?.errcode === SQLITE_FULL
+    return full ? new StoreFullError(`the disk that holds the chunk store (${dir}) is full: ${(err as Error).message}`, { cause: err }) : err
   }
 
   function damaged (place: ChunkPlace, reason: string, cause?: unknown): StoreDamagedError {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { chunkId, chunkIdHex } from '../../src/chunking/chunk-id.ts'
-import { InvalidKeyError, NotConfiguredError, StoreDamagedError } from '../../src/errors.ts'
+import { InvalidKeyError, NotConfiguredError, StoreDamagedError, StoreFullError } from '../../src/errors.ts'
 import { openPackStore } from '../../src/store/index.ts'
 import { describeChunkStore, randomChunk, textChunk } from './chunk-store-compliance.ts'
 import { fileHandleMethods } from '../util/file-handle-methods.ts'
@@ -256,6 +256,8 @@ describe('pack store', () => {
     const b = randomChunk(10_000)
     const c = randomChunk(10_000)
     await putAll([a])
+    const [first] = await packFiles()
+    const before = (await stat(first!)).size
     const prototype = await fileHandleMethods()
     const sync = vi.spyOn(prototype, 'sync').mockRejectedValueOnce(Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' }))
     try {
@@ -264,10 +266,41 @@ describe('pack store', () => {
       sync.mockRestore()
     }
     expect(await store.has([a.hash, b.hash])).toEqual([true, false])
+    // What the failed group wrote is cut off again: no unindexed bytes take space.
+    expect((await stat(first!)).size).toBe(before)
     await putAll([b, c])
     await reopen()
     await expectReadable([a, b, c])
     expect(await packFiles()).toHaveLength(2)
+    expect(await store.verify()).toEqual([])
+  })
+
+  it('on a full disk: a StoreFullError that says where, the half-written bytes given back, and the next put stored', async () => {
+    const a = randomChunk(10_000)
+    const b = randomChunk(200_000)
+    await putAll([a])
+    const [pack] = await packFiles()
+    const before = (await stat(pack!)).size
+    const methods = await fileHandleMethods()
+    const writev = methods.writev
+    // The disk takes the entry's header, then has no room for the rest.
+    const spy = vi.spyOn(methods, 'writev').mockImplementationOnce(async function (this: unknown, ...args: unknown[]) {
+      const [buffers, at] = args as [Uint8Array[], number]
+      await writev.call(this, buffers.slice(0, 1), at)
+      throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' })
+    })
+    try {
+      const failed = store.put(b.hash, b.bytes)
+      await expect(failed).rejects.toBeInstanceOf(StoreFullError)
+      await expect(failed).rejects.toThrow(`the disk that holds the chunk store (${dir}) is full: ENOSPC`)
+    } finally {
+      spy.mockRestore()
+    }
+    expect((await stat(pack!)).size).toBe(before)
+    expect(await store.has([a.hash, b.hash])).toEqual([true, false])
+    await putAll([b])
+    await reopen()
+    await expectReadable([a, b])
     expect(await store.verify()).toEqual([])
   })
 
