@@ -77,7 +77,10 @@ async function answer (socket: Socket, commands: ControlCommands): Promise<void>
   } catch (err) {
     send({ error: { code: err instanceof AerieError ? err.code : 'ERR_INTERNAL', message: (err as Error).message } })
   }
+  // One request per connection. The socket still flows (firstLine read it): what else comes is
+  // dropped, and the caller's end closes it.
   socket.end()
+  socket.resume()
 }
 
 function firstLine (socket: Socket): Promise<string> {
@@ -111,7 +114,14 @@ export async function callControl<T> (dataDir: string, command: string, onProgre
     socket.on('data', (data: Buffer) => {
       text += data.toString('utf8')
       for (let end = text.indexOf('\n'); end >= 0; end = text.indexOf('\n')) {
-        const message = JSON.parse(text.slice(0, end)) as { progress?: unknown, result?: T, error?: { code: string, message: string } }
+        let message: { progress?: unknown, result?: T, error?: { code: string, message: string } }
+        try {
+          message = JSON.parse(text.slice(0, end)) as typeof message
+        } catch {
+          settle(() => { reject(new AerieError('ERR_PROTOCOL', `what answers on ${where.path} is not an Aerie team server (it sent a line that is not JSON)`)) })
+          socket.destroy()
+          return
+        }
         text = text.slice(end + 1)
         if (message.error !== undefined) settle(() => { reject(new AerieError(message.error!.code, message.error!.message)) })
         else if ('result' in message) settle(() => { resolve(message.result as T) })

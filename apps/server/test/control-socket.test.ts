@@ -1,5 +1,5 @@
-import { createConnection } from 'node:net'
-import { mkdtemp, rm, stat } from 'node:fs/promises'
+import { createConnection, createServer } from 'node:net'
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
@@ -9,6 +9,11 @@ import { callControl, controlSocketPath, serveControl, ServerNotRunningError } f
 // The running server's local control channel over a real Unix socket: a command's progress and
 // result reach the caller, failures come back as errors with their codes, and what is not a
 // command is refused without stopping the server.
+
+/** Polls `ok` every 10 ms for at most 2 s. */
+async function waitUntil (ok: () => Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 200 && !await ok(); i++) await new Promise(resolve => setTimeout(resolve, 10))
+}
 
 /** Sends raw bytes and returns everything the server wrote back before it ended the connection. */
 async function raw (path: string, bytes: string): Promise<string> {
@@ -66,6 +71,27 @@ describe('the server\'s control socket', () => {
     expect(await raw(path, 'not json\n')).toMatch(/"code":"ERR_INVALID_INPUT".*one JSON line/)
     expect(await raw(path, 'x'.repeat(10_000))).toMatch(/at most 4096 bytes/)
     expect(await callControl(dir, 'count')).toEqual({ counted: 3 })
+  })
+
+  it('closes each connection once answered: twenty calls leave no open files behind', async () => {
+    const openFiles = async (): Promise<number> => (await readdir('/proc/self/fd')).length
+    await callControl(dir, 'count')
+    const before = await openFiles()
+    for (let i = 0; i < 20; i++) await callControl(dir, i % 2 === 0 ? 'count' : 'refuse').catch(() => {})
+    await waitUntil(async () => await openFiles() <= before)
+    expect(await openFiles()).toBeLessThanOrEqual(before)
+  })
+
+  it('refuses what answers on the socket without speaking the protocol', async () => {
+    const other = await mkdtemp(join(tmpdir(), 'aerie-control-other-'))
+    const impostor = createServer(socket => { socket.end('hello there\n') })
+    await new Promise<void>(resolve => { impostor.listen(join(other, 'control.sock'), resolve) })
+    try {
+      await expect(callControl(other, 'count')).rejects.toMatchObject({ code: 'ERR_PROTOCOL', message: expect.stringMatching(/is not an Aerie team server/) })
+    } finally {
+      impostor.close()
+      await rm(other, { recursive: true, force: true })
+    }
   })
 
   it('says so when the data directory\'s path is too long for a Unix socket, on both ends', async () => {

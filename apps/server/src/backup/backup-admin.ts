@@ -163,7 +163,8 @@ export function backupAdmin (init: BackupAdminInit): BackupAdmin {
         scrubPace.setRate(pace)
         scrubbing = scrubAndRecord(async () => await scrub(progress => {
           scrubProgress = progress
-          for (const watcher of scrubWatchers) watcher(progress)
+          // A watcher that fails (its caller went away) must not stop the scrub.
+          for (const watcher of scrubWatchers) try { watcher(progress) } catch {}
         }, scrubPace)).finally(() => { scrubbing = undefined; scrubProgress = undefined })
       } else if (pace === 0 && scrubPace.stats().rate !== 0) {
         scrubPace.setRate(0)
