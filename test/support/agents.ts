@@ -22,6 +22,12 @@ export class Device {
   log = ''
   /** A network namespace (made by the test) that this device's processes run in. */
   netns?: string
+  /**
+   * A small disk of its own: a tmpfs of `bytes` at `dir` (made here) that only this device's
+   * processes see. The agent starts in a mount namespace of its own (`unshare`, as root) that
+   * mounts it; CLI commands join that namespace (`nsenter`), and so does `onDisk`.
+   */
+  smallDisk?: { dir: string, bytes: number }
 
   constructor (home: string) {
     this.home = home
@@ -61,9 +67,22 @@ export class Device {
     await waitFor(async () => (await this.cli('status', '--json')).code === 0, `agent in ${this.home} to start\n${this.log}`)
   }
 
-  /** `ip netns exec` replaces itself with node, so the PID we hold is the agent's. */
+  /** `ip netns exec`, `unshare` and `sh -c exec` replace themselves with node, so the PID we hold is the agent's. */
   private command (args: string[]): [string, string[]] {
+    if (this.smallDisk !== undefined) {
+      const running = this.agent?.pid
+      if (running !== undefined && this.agent!.exitCode === null && this.agent!.signalCode === null) return ['nsenter', ['--target', String(running), '--mount', process.execPath, ...args]]
+      return ['unshare', ['--mount', '--propagation', 'private', 'sh', '-c', 'mkdir -p "$2" && mount -t tmpfs -o "size=$1" tmpfs "$2" && shift 2 && exec "$@"',
+        'sh', String(this.smallDisk.bytes), this.smallDisk.dir, process.execPath, ...args]]
+    }
     return this.netns == null ? [process.execPath, args] : ['ip', ['netns', 'exec', this.netns, process.execPath, ...args]]
+  }
+
+  /** Runs a program (mkdir, cat, mount…) where this device's agent sees its files: on its small disk if it has one. */
+  async onDisk (program: string, ...args: string[]): Promise<Buffer> {
+    const pid = this.agent?.pid
+    const [file, argv] = this.smallDisk === undefined || pid === undefined ? [program, args] : ['nsenter', ['--target', String(pid), '--mount', program, ...args]]
+    return (await run(file, argv, { encoding: 'buffer', maxBuffer: 64 * 1024 * 1024 })).stdout
   }
 
   async stop (): Promise<void> {

@@ -82,6 +82,11 @@ export class WrongPassphraseError extends AerieError {
   constructor (message: string, options?: ErrorOptions) { super('ERR_WRONG_PASSPHRASE', message, options) }
 }
 
+/** A device's disk has too little free space for a file: it is not written (the disk keeps a share free). */
+export class DiskFullError extends AerieError {
+  constructor (message: string, options?: ErrorOptions) { super('ERR_DISK_FULL', message, options) }
+}
+
 /** The disk holding a store is full (or over its quota): what was being stored was not, and the store is as it was. */
 export class StoreFullError extends AerieError {
   constructor (message: string, options?: ErrorOptions) { super('ERR_STORE_FULL', message, options) }

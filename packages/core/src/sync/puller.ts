@@ -6,6 +6,7 @@ import { promisify } from 'node:util'
 import { encodeVersion, LOCAL } from '../index/index.ts'
 import { TEMP_PREFIX } from '../scan/folder-marker.ts'
 import { conflictName } from './conflict-name.ts'
+import { DiskRoom } from './disk-room.ts'
 import { inParallel } from '../util/in-parallel.ts'
 import { isChunk } from '../chunking/index.ts'
 import { PassChunks } from './pass-chunks.ts'
@@ -48,6 +49,8 @@ export interface PullerInit {
   onProgress?(progress: PullProgress): void
   /** Bytes of files built at once (FILE_BYTES_IN_FLIGHT unless given; tests make it small). */
   fileBytesInFlight?: number
+  /** The room the folder's disk has for new files (a DiskRoom on `root`, which keeps 1% free, unless given). */
+  room?: Pick<DiskRoom, 'take'>
 }
 
 export interface PullProgress {
@@ -98,6 +101,7 @@ interface Pass {
   init: PullerInit
   result: PullResult
   sourcing: PassChunks
+  room: Pick<DiskRoom, 'take'>
   /** Whether small file system calls run on the event loop (see SyncWhileQuick). */
   calls: SyncWhileQuick
   /** Folder paths this pass wrote into, so known to be real directories ('.' is the root). */
@@ -193,7 +197,7 @@ export async function pullFolder (init: PullerInit, signal?: AbortSignal): Promi
     }
   }
 
-  const pass: Pass = { init, result, sourcing: new PassChunks(init), calls: new SyncWhileQuick(), safeDirs, ...(signal === undefined ? {} : { signal }) }
+  const pass: Pass = { init, result, sourcing: new PassChunks(init), room: init.room ?? new DiskRoom({ path: root }), calls: new SyncWhileQuick(), safeDirs, ...(signal === undefined ? {} : { signal }) }
   const dirs = needed.filter(item => !item.winner.deleted && item.winner.type === 'dir')
   const files = needed.filter(item => !item.winner.deleted && item.winner.type === 'file')
   const links = needed.filter(item => !item.winner.deleted && item.winner.type === 'symlink')
@@ -327,9 +331,16 @@ async function buildFile (pass: Pass, item: Needed): Promise<Stats | 'skipped'> 
     if (before !== undefined && !await diskMatchesIndex(init, item.path, before)) return 'skipped'
   }
 
-  if (!pass.safeDirs.has(dirname(item.path))) await mkdir(dirname(target), { recursive: true })
+  // Never the disk's last bytes: the user's other programs must still be able to save.
+  const release = await pass.room.take(winner.size)
+  let built: Stats
   const temp = join(dirname(target), tempName(item.path, winner))
-  const built = (winner.size <= SMALL_FILE_BYTES ? await writeSmallTemp(pass, item, temp) : undefined) ?? await writeTemp(pass, item, temp)
+  try {
+    if (!pass.safeDirs.has(dirname(item.path))) await mkdir(dirname(target), { recursive: true })
+    built = (winner.size <= SMALL_FILE_BYTES ? await writeSmallTemp(pass, item, temp) : undefined) ?? await writeTemp(pass, item, temp)
+  } finally {
+    release()
+  }
 
   // Checked again at the last moment: the user may have saved while we were building.
   const now = await lstatQuick(pass, target)

@@ -2,6 +2,7 @@ import { lstat, mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { pullFolder } from '../../src/sync/puller.ts'
+import { DiskRoom } from '../../src/sync/disk-room.ts'
 import { createLocalChunks } from '../../src/sync/local-chunks.ts'
 import { openVersionHistory } from '../../src/sync/version-history.ts'
 import { announce, chunk, DEVICE_A, DEVICE_B, file, tempIndexes } from '../index/fixtures.ts'
@@ -140,5 +141,22 @@ describe('the puller', () => {
     expect(result.problems).toEqual([])
     expect(await readFile(join(root, 'small.txt'), 'utf8')).toBe('first part, second part')
     expect(await readdir(root)).toEqual(['small.txt'])
+  })
+
+  it('keeps a share of the disk free: a file that does not fit is not begun, the others are built, and it comes once there is room', async () => {
+    ownerHas({ path: 'small.txt', pieces: ['a small file'] }, { path: 'big.bin', pieces: ['a file too big for the room that is left on it'] })
+    // A disk of 10 000 bytes with 140 free: 1% (100 bytes) is kept, so 40 bytes of room.
+    const disk = { bsize: 1, blocks: 10_000, bavail: 140 }
+    const room = new DiskRoom({ path: root, statfs: async () => disk })
+    const full = await pullFolder({ ...init(), room })
+    expect(await readFile(join(root, 'small.txt'), 'utf8')).toBe('a small file')
+    expect(full.problems).toEqual([{ path: 'big.bin', message: expect.stringMatching(/^not enough free space on the disk of .*: this file needs 0\.0 MiB, .* are kept free; free some space/) }])
+    // Nothing of it was written, not even a temporary file.
+    expect((await readdir(root)).sort()).toEqual(['small.txt'])
+
+    disk.bavail = 5_000
+    const later = await pullFolder({ ...init(), room: new DiskRoom({ path: root, statfs: async () => disk }) })
+    expect(later.problems).toEqual([])
+    expect(await readFile(join(root, 'big.bin'), 'utf8')).toBe('a file too big for the room that is left on it')
   })
 })

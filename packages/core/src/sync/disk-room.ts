@@ -1,0 +1,72 @@
+import { statfs } from 'node:fs/promises'
+import { DiskFullError } from '../errors.ts'
+
+/**
+ * What a pull keeps free on the disk it writes to (Syncthing's minDiskFree): a file is built
+ * only when, after it, this share of the disk is still free. A disk that sync filled to the last
+ * byte would make the user's other programs fail to save their work.
+ */
+export const KEEP_FREE_SHARE = 0.01
+
+/** How long a look at the file system's free space is trusted (other programs write too). */
+const LOOK_AGAIN_MS = 1000
+
+export interface DiskRoomInit {
+  /** A path on the disk (the folder's root). */
+  path: string
+  /** The share of the disk kept free; KEEP_FREE_SHARE unless given. */
+  keepFree?: number
+  statfs?(path: string): Promise<{ bsize: number, blocks: number, bavail: number }>
+  now?(): number
+}
+
+/**
+ * The room a pull has on its disk: `take` a file's bytes before building it, and release them
+ * once it is built (or given up). Free space is read from the file system at most every
+ * LOOK_AGAIN_MS. Files being built count whole until released (the part they have written
+ * is then counted twice: a file may wait that would just have fitted, never the reverse);
+ * released ones count until the next look shows their bytes.
+ */
+export class DiskRoom {
+  private readonly init: DiskRoomInit
+  private free = 0
+  private total = 0
+  private lookedAt = -Infinity
+  private building = 0
+  private builtSinceLook = 0
+
+  constructor (init: DiskRoomInit) {
+    this.init = init
+  }
+
+  /** Takes `bytes` of the room, or throws DiskFullError saying how much is free and kept; returns the release. */
+  async take (bytes: number): Promise<() => void> {
+    const now = this.init.now?.() ?? performance.now()
+    if (now - this.lookedAt >= LOOK_AGAIN_MS) {
+      const disk = await (this.init.statfs ?? statfs)(this.init.path)
+      this.free = disk.bavail * disk.bsize
+      this.total = disk.blocks * disk.bsize
+      this.lookedAt = now
+      this.builtSinceLook = 0
+    }
+    const share = this.init.keepFree ?? KEEP_FREE_SHARE
+    const kept = Math.ceil(this.total * share)
+    const free = Math.max(0, this.free - this.building - this.builtSinceLook)
+    if (bytes > free - kept) {
+      throw new DiskFullError(`not enough free space on the disk of ${this.init.path}: this file needs ${mib(bytes)}, ${mib(free)} ` +
+        `are free and ${mib(kept)} (${Math.round(share * 100)}% of the disk) are kept free; free some space and it is pulled then`)
+    }
+    this.building += bytes
+    let released = false
+    return () => {
+      if (released) return
+      released = true
+      this.building -= bytes
+      this.builtSinceLook += bytes
+    }
+  }
+}
+
+function mib (bytes: number): string {
+  return `${(bytes / 2 ** 20).toFixed(1)} MiB`
+}
