@@ -53,7 +53,7 @@ describe('a team server whose store disk is full', () => {
     expect(full.code).toBe(1)
     expect(full.stderr).toMatch(/its disk for backups is full, so nothing of this backup was committed.*tell an administrator/)
     expect(JSON.parse(await ada.ok('restore', 'list', '--json'))).toEqual([])
-    await waitFor(() => /backups refused: the disk that holds the chunk store \(.*\/store\) is full/.test(server.log), `the server to log the full disk\n${server.log}`)
+    await waitFor(() => /backups refused: the disk that holds the chunk store(?=.*\/store).* is full/.test(server.log), `the server to log the full disk\n${server.log}`)
     const admin = await server.setUpAdmin()
     const audit = (await admin.get('/api/v1/audit?limit=200')).body.entries as Json[]
     expect(audit.filter(e => e.action === 'backup.store_full')).toHaveLength(1)

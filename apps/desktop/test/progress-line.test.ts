@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { formatBytes, progressLine } from '../src/node/cli/progress-line.ts'
+import { formatBytes } from '@aerie/core/basics'
+import { progressLine } from '../src/node/cli/progress-line.ts'
 
 // `aerie run` on a terminal redraws one line while a folder syncs: items, bytes, rate, time left.
 describe('the progress line of aerie run', () => {

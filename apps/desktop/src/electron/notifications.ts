@@ -1,4 +1,4 @@
-import { formatBytes } from '../node/cli/progress-line.ts'
+import { formatBytes } from '@aerie/core/basics'
 import type { BackupJob } from '../node/backup/backup-agent.ts'
 import type { UiStatus } from '../node/ui/ui-api.ts'
 

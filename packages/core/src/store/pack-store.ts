@@ -1,7 +1,9 @@
 import { mkdir, open, stat, unlink } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { chunkIdHex, isChunk } from '../chunking/chunk-id.ts'
-import { InvalidInputError, InvalidKeyError, NotConfiguredError, StoreDamagedError, StoreFullError } from '../errors.ts'
+import { DiskFullError, InvalidInputError, InvalidKeyError, NotConfiguredError, StoreDamagedError, StoreFullError } from '../errors.ts'
+import { DiskRoom } from '../util/disk-room.ts'
+import type { DiskRoomInit } from '../util/disk-room.ts'
 import { OpenFiles } from '../util/open-files.ts'
 import { QuickReads, readFully } from '../util/read-fully.ts'
 import { releaseBytes } from '../util/release-bytes.ts'
@@ -25,6 +27,14 @@ export interface PackStoreOptions {
   packSize?: number
   /** Pack files kept open for reading; 64 by default. */
   openPacks?: number
+  /**
+   * Where a group of puts is written only when this share of the disk stays free after it
+   * (KEEP_FREE_SHARE, 1%, unless given; 0: none): the databases beside the store (the team
+   * server's metadata and audit log) can still write. Compaction, which frees space, may use it.
+   */
+  keepFree?: number
+  /** The disk's free space (fs.statfs unless given; tests fake a small disk). */
+  statfs?: DiskRoomInit['statfs']
 }
 
 const DEFAULT_PACK_SIZE = 64 * 1024 * 1024
@@ -109,6 +119,7 @@ export async function openPackStore (options: PackStoreOptions): Promise<ChunkSt
     throw err
   }
 
+  const room = new DiskRoom({ path: dir, ...(options.keepFree === undefined ? {} : { keepFree: options.keepFree }), ...(options.statfs === undefined ? {} : { statfs: options.statfs }) })
   const packs = new Map<number, string>(index.packs().map(p => [p.id, p.name]))
   let nextPackId = (index.packs().at(-1)?.id ?? 0) + 1
   const pending = new Map<string, Promise<void>>()
@@ -149,7 +160,9 @@ export async function openPackStore (options: PackStoreOptions): Promise<ChunkSt
   async function write (batch: Pending[]): Promise<Written> {
     const writes = new Map<PackAppender, { at: number, buffers: Buffer[] }>()
     const written: Written = { batch, packs: [], starts: new Map(), newPacks: [], places: [] }
+    let release: (() => void) | undefined
     try {
+      release = await room.take(batch.reduce((sum, entry) => sum + ENTRY_HEADER_BYTES + entry.length, 0))
       for (const { hash, sealed, length, size, replaces } of batch) {
         const bytes = ENTRY_HEADER_BYTES + length
         if (appender !== undefined && appender.end + bytes > packSize && appender.end > PACK_MAGIC.byteLength) {
@@ -175,6 +188,7 @@ export async function openPackStore (options: PackStoreOptions): Promise<ChunkSt
     } catch (err) {
       written.failure = { err: diskError(err) }
     } finally {
+      release?.()
       // Written (or given up): nothing reads the sealed copies again.
       for (const entry of batch) for (const part of entry.sealed) releaseBytes(part)
     }
@@ -260,6 +274,7 @@ export async function openPackStore (options: PackStoreOptions): Promise<ChunkSt
   /** A full disk (or quota, or database) as a StoreFullError that says where; other errors as they are. */
   function diskError (err: unknown): unknown {
     const code = (err as NodeJS.ErrnoException | undefined)?.code
+    if (err instanceof DiskFullError) return new StoreFullError(`the disk that holds the chunk store is full: ${err.message}`, { cause: err })
     const full = code === 'ENOSPC' || code === 'EDQUOT' || (err as { errcode?: number } | undefined)?.errcode === SQLITE_FULL
     return full ? new StoreFullError(`the disk that holds the chunk store (${dir}) is full: ${(err as Error).message}`, { cause: err }) : err
   }

@@ -6,7 +6,7 @@ import { promisify } from 'node:util'
 import { encodeVersion, LOCAL } from '../index/index.ts'
 import { TEMP_PREFIX } from '../scan/folder-marker.ts'
 import { conflictName } from './conflict-name.ts'
-import { DiskRoom } from './disk-room.ts'
+import { DiskRoom } from '../util/disk-room.ts'
 import { inParallel } from '../util/in-parallel.ts'
 import { isChunk } from '../chunking/index.ts'
 import { PassChunks } from './pass-chunks.ts'
@@ -197,7 +197,7 @@ export async function pullFolder (init: PullerInit, signal?: AbortSignal): Promi
     }
   }
 
-  const pass: Pass = { init, result, sourcing: new PassChunks(init), room: init.room ?? new DiskRoom({ path: root }), calls: new SyncWhileQuick(), safeDirs, ...(signal === undefined ? {} : { signal }) }
+  const pass: Pass = { init, result, sourcing: new PassChunks(init), room: init.room ?? new DiskRoom({ path: root, advice: 'free some space and it is pulled then' }), calls: new SyncWhileQuick(), safeDirs, ...(signal === undefined ? {} : { signal }) }
   const dirs = needed.filter(item => !item.winner.deleted && item.winner.type === 'dir')
   const files = needed.filter(item => !item.winner.deleted && item.winner.type === 'file')
   const links = needed.filter(item => !item.winner.deleted && item.winner.type === 'symlink')

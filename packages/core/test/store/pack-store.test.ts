@@ -275,6 +275,22 @@ describe('pack store', () => {
     expect(await store.verify()).toEqual([])
   })
 
+  it('keeps the last 1% of its disk free: a group that would take it is refused, and nothing of it written', async () => {
+    await store.close()
+    // A disk of 100 MiB with 1.5 MiB free: 1 MiB is kept, so half a MiB of room.
+    const disk = { bsize: 4096, blocks: 100 * 256, bavail: 384 }
+    store = await openPackStore({ dir, dataKey, packSize: 1024 * 1024, statfs: async () => ({ ...disk }) })
+    const small = randomChunk(100_000)
+    const big = randomChunk(600_000)
+    await putAll([small])
+    const failed = store.put(big.hash, big.bytes)
+    await expect(failed).rejects.toBeInstanceOf(StoreFullError)
+    await expect(failed).rejects.toThrow(/^the disk that holds the chunk store is full: not enough free space on the disk of .*: 58\d\.\d KiB needed, .* free and 1\.0 MiB \(1% of the disk\) kept free$/)
+    expect(await store.has([small.hash, big.hash])).toEqual([true, false])
+    const [pack] = await packFiles()
+    expect((await stat(pack!)).size).toBeLessThan(200_000)
+  })
+
   it('on a full disk: a StoreFullError that says where, the half-written bytes given back, and the next put stored', async () => {
     const a = randomChunk(10_000)
     const b = randomChunk(200_000)

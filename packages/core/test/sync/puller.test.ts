@@ -2,7 +2,7 @@ import { lstat, mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { pullFolder } from '../../src/sync/puller.ts'
-import { DiskRoom } from '../../src/sync/disk-room.ts'
+import { DiskRoom } from '../../src/util/disk-room.ts'
 import { createLocalChunks } from '../../src/sync/local-chunks.ts'
 import { openVersionHistory } from '../../src/sync/version-history.ts'
 import { announce, chunk, DEVICE_A, DEVICE_B, file, tempIndexes } from '../index/fixtures.ts'
@@ -150,7 +150,7 @@ describe('the puller', () => {
     const room = new DiskRoom({ path: root, statfs: async () => disk })
     const full = await pullFolder({ ...init(), room })
     expect(await readFile(join(root, 'small.txt'), 'utf8')).toBe('a small file')
-    expect(full.problems).toEqual([{ path: 'big.bin', message: expect.stringMatching(/^not enough free space on the disk of .*: this file needs 0\.0 MiB, .* are kept free; free some space/) }])
+    expect(full.problems).toEqual([{ path: 'big.bin', message: expect.stringMatching(/^not enough free space on the disk of .*: 46 B needed, .* kept free$/) }])
     // Nothing of it was written, not even a temporary file.
     expect((await readdir(root)).sort()).toEqual(['small.txt'])
 

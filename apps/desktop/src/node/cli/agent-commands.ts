@@ -1,8 +1,8 @@
-import { AGENT_V8_FLAGS, brakeAdvice, NotConfiguredError, restartWithV8Flags } from '@aerie/core/basics'
+import { AGENT_V8_FLAGS, brakeAdvice, formatBytes, NotConfiguredError, restartWithV8Flags } from '@aerie/core/basics'
 import { callAgent, tryCallAgent } from '../control-client.ts'
 import { readUiSecret, uiLink } from '../ui/ui-secret.ts'
 import { parse, UsageError } from './args.ts'
-import { formatBytes, progressLine } from './progress-line.ts'
+import { progressLine } from './progress-line.ts'
 import type { AgentStatus } from '../agent.ts'
 import type { CommandContext } from './main.ts'
 

@@ -1,8 +1,7 @@
-import { parseRate } from '@aerie/core/basics'
+import { formatBytes, parseRate } from '@aerie/core/basics'
 import { settingsOf, withSettings } from '../device-settings.ts'
 import { tryCallAgent } from '../control-client.ts'
 import { parse, UsageError } from './args.ts'
-import { formatBytes } from './progress-line.ts'
 import type { DeviceSettings } from '../device-settings.ts'
 import type { CommandContext } from './main.ts'
 

@@ -1,13 +1,5 @@
+import { formatBytes } from '@aerie/core/basics'
 import type { PullProgress } from '@aerie/core'
-
-/** Sizes as people read them: 1023 B, 1.5 KiB, 12.0 MiB. */
-export function formatBytes (bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB']
-  let value = bytes
-  let unit = 0
-  while (value >= 1024 && unit < units.length - 1) { value /= 1024; unit++ }
-  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]!}`
-}
 
 /** The live line `aerie run` draws while a folder syncs: on a terminal only, redrawn in place. */
 export function progressLine (stream: Pick<NodeJS.WriteStream, 'isTTY' | 'write'>, now: () => number = Date.now): { show(p: PullProgress): void, clear(): void } {

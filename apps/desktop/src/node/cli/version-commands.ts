@@ -1,3 +1,4 @@
+import { formatBytes } from '@aerie/core/basics'
 import { lstat, realpath } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path'
@@ -5,7 +6,7 @@ import { brakeAdvice, DEFAULT_RETENTION, InvalidInputError, VERSIONS_DIR } from 
 import { tryCallAgent } from '../control-client.ts'
 import { restoreVersion, versionsOf } from '../versions.ts'
 import { folderIn, setFolderRetention } from '../folder-config.ts'
-import { formatBytes, formatTime } from './progress-line.ts'
+import { formatTime } from './progress-line.ts'
 import { parse, parseDuration, UsageError } from './args.ts'
 import type { FolderStatus, ServerVersion } from '@aerie/core'
 import type { VersionTarget } from '../versions.ts'

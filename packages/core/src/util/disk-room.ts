@@ -1,10 +1,12 @@
 import { statfs } from 'node:fs/promises'
 import { DiskFullError } from '../errors.ts'
+import { formatBytes } from './format-bytes.ts'
 
 /**
- * What a pull keeps free on the disk it writes to (Syncthing's minDiskFree): a file is built
- * only when, after it, this share of the disk is still free. A disk that sync filled to the last
- * byte would make the user's other programs fail to save their work.
+ * What Aerie keeps free on a disk it writes to (Syncthing's minDiskFree): a pull builds a file,
+ * and a chunk store writes a group, only when this share of the disk is still free after it. A
+ * disk filled to the last byte would make the user's other programs (or the server's own
+ * databases and audit log) fail to save.
  */
 export const KEEP_FREE_SHARE = 0.01
 
@@ -16,13 +18,15 @@ export interface DiskRoomInit {
   path: string
   /** The share of the disk kept free; KEEP_FREE_SHARE unless given. */
   keepFree?: number
+  /** What the refusal ends with: what to do, and what happens then. */
+  advice?: string
   statfs?(path: string): Promise<{ bsize: number, blocks: number, bavail: number }>
   now?(): number
 }
 
 /**
- * The room a pull has on its disk: `take` a file's bytes before building it, and release them
- * once it is built (or given up). Free space is read from the file system at most every
+ * The room a writer has on its disk: `take` the bytes of a file (or a group of chunks) before
+ * writing it, and release them once it is written (or given up). Free space is read from the file system at most every
  * LOOK_AGAIN_MS. Files being built count whole until released (the part they have written
  * is then counted twice: a file may wait that would just have fitted, never the reverse);
  * released ones count until the next look shows their bytes.
@@ -53,8 +57,8 @@ export class DiskRoom {
     const kept = Math.ceil(this.total * share)
     const free = Math.max(0, this.free - this.building - this.builtSinceLook)
     if (bytes > free - kept) {
-      throw new DiskFullError(`not enough free space on the disk of ${this.init.path}: this file needs ${mib(bytes)}, ${mib(free)} ` +
-        `are free and ${mib(kept)} (${Math.round(share * 100)}% of the disk) are kept free; free some space and it is pulled then`)
+      throw new DiskFullError(`not enough free space on the disk of ${this.init.path}: ${formatBytes(bytes)} needed, ${formatBytes(free)} ` +
+        `free and ${formatBytes(kept)} (${Math.round(share * 100)}% of the disk) kept free${this.init.advice === undefined ? '' : `; ${this.init.advice}`}`)
     }
     this.building += bytes
     let released = false
@@ -65,8 +69,4 @@ export class DiskRoom {
       this.builtSinceLook += bytes
     }
   }
-}
-
-function mib (bytes: number): string {
-  return `${(bytes / 2 ** 20).toFixed(1)} MiB`
 }
