@@ -46,19 +46,13 @@ export class DiskRoom {
   /** Takes `bytes` of the room, or throws DiskFullError saying how much is free and kept; returns the release. */
   async take (bytes: number): Promise<() => void> {
     const now = this.init.now?.() ?? performance.now()
-    if (now - this.lookedAt >= LOOK_AGAIN_MS) {
-      const disk = await (this.init.statfs ?? statfs)(this.init.path)
-      this.free = disk.bavail * disk.bsize
-      this.total = disk.blocks * disk.bsize
-      this.lookedAt = now
-      this.builtSinceLook = 0
-    }
-    const share = this.init.keepFree ?? KEEP_FREE_SHARE
-    const kept = Math.ceil(this.total * share)
-    const free = Math.max(0, this.free - this.building - this.builtSinceLook)
-    if (bytes > free - kept) {
-      throw new DiskFullError(`not enough free space on the disk of ${this.init.path}: ${formatBytes(bytes)} needed, ${formatBytes(free)} ` +
-        `free and ${formatBytes(kept)} (${Math.round(share * 100)}% of the disk) kept free${this.init.advice === undefined ? '' : `; ${this.init.advice}`}`)
+    if (now - this.lookedAt >= LOOK_AGAIN_MS) await this.look(now)
+    // A refusal is always from a fresh look: space freed since the last one counts.
+    if (bytes > this.room() && this.lookedAt !== now) await this.look(now)
+    if (bytes > this.room()) {
+      const share = this.init.keepFree ?? KEEP_FREE_SHARE
+      throw new DiskFullError(`not enough free space on the disk of ${this.init.path}: ${formatBytes(bytes)} needed, ${formatBytes(this.unused())} ` +
+        `free and ${formatBytes(this.kept())} (${Math.round(share * 100)}% of the disk) kept free${this.init.advice === undefined ? '' : `; ${this.init.advice}`}`)
     }
     this.building += bytes
     let released = false
@@ -68,5 +62,26 @@ export class DiskRoom {
       this.building -= bytes
       this.builtSinceLook += bytes
     }
+  }
+
+  private async look (now: number): Promise<void> {
+    const disk = await (this.init.statfs ?? statfs)(this.init.path)
+    this.free = disk.bavail * disk.bsize
+    this.total = disk.blocks * disk.bsize
+    this.lookedAt = now
+    this.builtSinceLook = 0
+  }
+
+  /** Free as far as this room knows: what the last look saw, less what was written or begun since. */
+  private unused (): number {
+    return Math.max(0, this.free - this.building - this.builtSinceLook)
+  }
+
+  private kept (): number {
+    return Math.ceil(this.total * (this.init.keepFree ?? KEEP_FREE_SHARE))
+  }
+
+  private room (): number {
+    return this.unused() - this.kept()
   }
 }

@@ -35,6 +35,16 @@ describe('the room a pull has on its disk', () => {
     await expect(room.take(1)).rejects.toThrow(/10\.0 MiB free/)
   })
 
+  it('looks again before it refuses: space freed a moment ago counts', async () => {
+    let clock = 0
+    const disk = { bsize: 1, blocks: 1000, bavail: 20 }
+    const room = new DiskRoom({ path: '/d', now: () => clock, statfs: async () => ({ ...disk }) })
+    await expect(room.take(15)).rejects.toThrow(/15 B needed, 20 B free and 10 B/)
+    disk.bavail = 500
+    clock = 10
+    await room.take(15)
+  })
+
   it('keeps the share it is given', async () => {
     const room = new DiskRoom({ path: '/data', keepFree: 0.5, statfs: async () => ({ bsize: 1, blocks: 100, bavail: 60 }) })
     await room.take(10)
