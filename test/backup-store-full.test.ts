@@ -57,6 +57,13 @@ describe('a team server whose store disk is full', () => {
     const admin = await server.setUpAdmin()
     const audit = (await admin.get('/api/v1/audit?limit=200')).body.entries as Json[]
     expect(audit.filter(e => e.action === 'backup.store_full')).toHaveLength(1)
+    // The console's Space panel sees the store's own disk: 24 MiB, too little left for a group of chunks (8 MiB).
+    const space = (await admin.get('/api/v1/backup/space')).body as Json
+    expect(space.disk.total).toBe(24 * MiB)
+    expect(space.disk.free).toBeLessThan(8.5 * MiB)
+    expect(space.disk.kept).toBe(Math.ceil(24 * MiB / 100))
+    expect(space.store.chunks).toBeGreaterThan(0)
+    expect(Date.parse(space.fullSince)).toBeGreaterThan(0)
     // What reached the store before the disk filled is whole.
     expect((await server.cli(['scrub', '--now'])).code).toBe(0)
 
@@ -66,6 +73,7 @@ describe('a team server whose store disk is full', () => {
     expect(snapshot.received.bytes).toBeGreaterThan(0)
     expect(snapshot.received.bytes).toBeLessThan(big.byteLength * 0.75)
     expect(server.log).toMatch(/backups stored again: the store has room/)
+    expect((await admin.get('/api/v1/backup/space')).body).toMatchObject({ disk: { total: 128 * MiB }, fullSince: null })
 
     const to = join(root, 'restored')
     await ada.ok('restore', snapshot.id, '--to', to)

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { chooseSnapshots, InvalidInputError, TokenBucket } from '@aerie/core'
-import type { BackupRetention, ChunkStore } from '@aerie/core'
+import type { BackupRetention, ChunkStore, ChunkStoreStats } from '@aerie/core'
 import { NotFoundError } from '../accounts/errors.ts'
 import type { AuditLog } from '../audit/audit-log.ts'
 import type { GcReport } from './chunk-gc.ts'
@@ -28,6 +28,10 @@ export interface BackupAdminInit {
   store?: ChunkStore
   /** Runs a garbage collection over the server's store (chunk-gc.ts); absent where there is no store. */
   collect?: () => Promise<GcReport>
+  /** The disk the store is on: free and total bytes, and what the store keeps free of it (statfs); absent where there is no store. */
+  disk?: () => Promise<DiskSpace>
+  /** Since when the store has refused backups for want of space (BackupService.storeFullSince). */
+  fullSince?: () => Date | undefined
   log(line: string): void
   now?(): Date
 }
@@ -73,6 +77,18 @@ export interface BackupAdmin {
   collectGarbage(): Promise<GcReport>
   /** The last collection's report since the server started (each is in the audit log too). */
   lastGc(): GcReport | undefined
+  /** What the store holds and how much room its disk has left; refused where there is no store. */
+  space(): Promise<StoreSpace>
+}
+
+export interface DiskSpace { free: number, total: number, kept: number }
+
+export interface StoreSpace {
+  /** Chunks stored, their plain bytes (each once: after dedupe), and the bytes their packs take (after compression). */
+  store: ChunkStoreStats
+  disk: DiskSpace
+  /** Since when backups have been refused for want of space (ISO time); null while they are not. */
+  fullSince: string | null
 }
 
 export function backupAdmin (init: BackupAdminInit): BackupAdmin {
@@ -182,7 +198,11 @@ export function backupAdmin (init: BackupAdminInit): BackupAdmin {
       collecting ??= collectAndRecord(init.collect).finally(() => { collecting = undefined })
       return await collecting
     },
-    lastGc: () => lastGc
+    lastGc: () => lastGc,
+    async space () {
+      if (init.store === undefined || init.disk === undefined) throw new InvalidInputError('this server has no chunk store')
+      return { store: await init.store.stats(), disk: await init.disk(), fullSince: init.fullSince?.()?.toISOString() ?? null }
+    }
   }
   async function collectAndRecord (collect: () => Promise<GcReport>): Promise<GcReport> {
     let report: GcReport

@@ -62,6 +62,8 @@ export interface BackupService {
   openRoots (): string[]
   /** After a garbage collection swept chunks: directories remembered as complete are checked again. */
   forgetChecked (): void
+  /** Since when the store has refused puts for want of space; undefined once one succeeds again (or none was refused). */
+  storeFullSince (): Date | undefined
 }
 
 type Readable = 'tree' | 'list' | 'data'
@@ -321,6 +323,7 @@ export function backupService (init: BackupServiceInit): BackupService {
   return {
     session,
     openRoots: () => [...inUse.keys()],
+    storeFullSince: () => fullSince,
     forgetChecked: () => { checker.forget() },
     async serve (stream, device) {
       const channel = messageChannel(stream, MAX_BACKUP_FRAME)

@@ -28,6 +28,9 @@ describe('the Backups page in a browser', () => {
   let context: BrowserContext
   let page: Page
   const problems: string[] = []
+  // The store's disk as the page is told of it: 2 TB with plenty free unless a test says otherwise.
+  const disk = { free: 1.5e12, total: 2e12, kept: 2e10 }
+  let fullSince: Date | undefined
   let scrubHeld = Promise.resolve()
   /** Holds the next scrubs once they have read every chunk back; returns the release. */
   const hold = (): () => void => {
@@ -52,7 +55,9 @@ describe('the Backups page in a browser', () => {
         centralFiles: () => []
       }, { onProgress }),
       // No grace: what no snapshot names is swept at once (the server's default is a day).
-      collect: async () => await collectGarbage({ store: tree.store, snapshots, centralFiles: () => [], openRoots: () => [], graceMs: 0 })
+      collect: async () => await collectGarbage({ store: tree.store, snapshots, centralFiles: () => [], openRoots: () => [], graceMs: 0 }),
+      disk: async () => ({ ...disk }),
+      fullSince: () => fullSince
     })
     admin = await setUpAdmin(web.base)
     // An hour apart: OLDER, NEWER, then Bob's.
@@ -213,6 +218,34 @@ describe('the Backups page in a browser', () => {
     await daily
     await page.locator('#scrub-status').getByText('Scrub finished: 1 damaged chunk found.').waitFor()
     expect(await page.locator('#scrub-damaged').textContent()).toMatch(/✕.*1 chunk/)
+    expect(problems).toEqual([])
+  })
+
+  it('shows what the store holds and its disk\'s room, warning in words while it runs low and once backups are refused', async () => {
+    const stats = await tree.store.stats()
+    await page.goto(`${web.base}/#/backups`)
+    await page.getByRole('heading', { name: 'Space', level: 2 }).waitFor()
+    expect(await page.locator('#store-space').textContent()).toContain(`${stats.chunks.toLocaleString('en-US')} chunks`)
+    expect(await page.locator('#store-disk').textContent()).toBe('1.5 TB free of 2.0 TB')
+
+    disk.free = 1.5e11
+    await page.reload()
+    await page.getByRole('heading', { name: 'Space', level: 2 }).waitFor()
+    expect(await page.locator('#store-disk').textContent()).toMatch(/^! Low: 150 GB free of 2\.0 TB\. Backups are refused once only 20\.0 GB is left\.$/)
+
+    disk.free = 1.9e10
+    await page.reload()
+    await page.getByRole('heading', { name: 'Space', level: 2 }).waitFor()
+    expect(await page.locator('#store-disk').textContent()).toMatch(/^✕ Full: 19\.0 GB free of 2\.0 TB\. Backups are refused until space is freed/)
+
+    // Refused for a group that did not fit, with more than the share kept still free.
+    disk.free = 1.2e11
+    fullSince = new Date()
+    await page.reload()
+    await page.getByRole('heading', { name: 'Space', level: 2 }).waitFor()
+    expect(await page.locator('#store-disk').textContent()).toMatch(/^✕ Full: 120 GB free of 2\.0 TB\. Backups are refused since .* until space is freed/)
+    fullSince = undefined
+    disk.free = 1.5e12
     expect(problems).toEqual([])
   })
 

@@ -238,6 +238,19 @@ export function backupRoutes (ctx: WebContext): FastifyPluginAsync {
       return { report }
     })
 
+    app.get('/backup/space', {
+      config: { access: 'admin' },
+      schema: {
+        summary: 'What the chunk store holds (chunks, their bytes once each, the bytes their packs take), its disk\'s room (free, total, and the share the store keeps free: backups are refused below it), and since when backups have been refused for want of space',
+        tags: ['backup'],
+        response: responses(closed({
+          store: closed({ chunks: integer, uniqueBytes: integer, storedBytes: integer }),
+          disk: closed({ free: integer, total: integer, kept: integer }),
+          fullSince: { anyOf: [str, { type: 'null' }] }
+        }))
+      }
+    }, async () => await backups().space())
+
     app.get('/backup/gc', {
       config: { access: 'admin' },
       schema: { summary: 'The last garbage collection\'s report since the server started (null before the first)', tags: ['backup'], response: responses(closed({ report: { anyOf: [gcSchema, { type: 'null' }] } })) }

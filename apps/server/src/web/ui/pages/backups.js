@@ -10,14 +10,15 @@ import { restoreCommand, snapshotHref } from './snapshot.js'
 const SHOWN_FILES = 50
 
 export async function render (main, ctx) {
-  const [{ snapshots }, { devices }, { grants }, { policies }, { holds }, scrub, gc] = await Promise.all([
+  const [{ snapshots }, { devices }, { grants }, { policies }, { holds }, scrub, gc, space] = await Promise.all([
     api('GET', '/backup/snapshots'),
     api('GET', '/devices'),
     api('GET', '/backup/restore-grants'),
     api('GET', '/backup/retention'),
     api('GET', '/backup/holds'),
     api('GET', '/backup/scrub'),
-    api('GET', '/backup/gc')
+    api('GET', '/backup/gc'),
+    api('GET', '/backup/space')
   ])
   const deviceNames = new Map(devices.map(d => [d.deviceId, d.deviceName]))
   for (const s of snapshots) if (!deviceNames.has(s.deviceId)) deviceNames.set(s.deviceId, s.deviceName)
@@ -33,7 +34,7 @@ export async function render (main, ctx) {
     pageHeading('Backups'),
     h('p', { class: 'muted' }, 'Each device backs up to this server; only the server forgets snapshots, by the retention policies below, and never while a legal hold is on.'),
     integrity.el,
-    spaceSection(gc.report),
+    spaceSection(gc.report, space),
     snapshotList.el,
     grantList.el,
     retentionSection(policies, backupDevices, deviceNames, afterForgetting),
@@ -212,18 +213,31 @@ function scrubProgressText ({ phase, checked, total, pace }) {
   return `Scrubbing: ${checked.toLocaleString()} of ${total.toLocaleString()} chunks read back (${Math.floor(100 * checked / total)}%).${paced}`
 }
 
-/** The last garbage collection, and one now: what forgotten snapshots and pruned versions alone needed is freed. */
-function spaceSection (initial) {
+/**
+ * The store's size and its disk's room (backups are refused once only the share kept free is
+ * left), the last garbage collection, and one now: what forgotten snapshots and pruned
+ * versions alone needed is freed.
+ */
+function spaceSection (initial, initialSpace) {
   let report = initial
+  let space = initialSpace
+  const usage = h('div', { id: 'store-space' })
   const body = h('div', { id: 'gc-report' })
   const announce = h('p', { id: 'gc-status', role: 'status' })
   const button = h('button', { type: 'button', id: 'gc-now', class: 'secondary' }, 'Free space now')
   const section = h('section', { class: 'panel', 'aria-labelledby': 'space-title' },
     h('h2', { id: 'space-title' }, 'Space'),
+    usage,
     h('p', { class: 'muted' }, 'Forgetting a snapshot frees nothing by itself. A garbage collection frees the chunks that no snapshot, no central-copy file and no backup in progress needs any more; anything stored or used in the last day is kept. The server collects daily.'),
     body,
     h('div', { class: 'actions' }, button),
     announce)
+  const showUsage = () => {
+    const { store, disk } = space
+    fill(usage, h('dl', { class: 'facts' },
+      h('dt', {}, 'Stored'), h('dd', {}, `${store.chunks.toLocaleString()} ${store.chunks === 1 ? 'chunk' : 'chunks'}, ${bytes(store.uniqueBytes)} of data (each chunk once), ${bytes(store.storedBytes)} on disk`),
+      h('dt', {}, 'Disk'), h('dd', { id: 'store-disk' }, diskText(disk, space.fullSince))))
+  }
   const show = () => {
     if (!report) {
       fill(body, h('p', {}, 'No collection since the server started (the audit log lists earlier ones).'))
@@ -243,10 +257,21 @@ function spaceSection (initial) {
   }, async () => {
     report = (await api('POST', '/backup/gc')).report
     show()
+    space = await api('GET', '/backup/space')
+    showUsage()
     return status('ok', `Collection finished: ${bytes(Math.max(0, report.freedBytes))} freed.`)
   })
   show()
+  showUsage()
   return section
+}
+
+/** The disk's room in words, warning (not by colour alone) while it runs low and once backups are refused. */
+function diskText ({ free, total, kept }, fullSince) {
+  const room = `${bytes(free)} free of ${bytes(total)}`
+  if (fullSince || free <= kept) return status('bad', `Full: ${room}. Backups are refused${fullSince ? ` since ${timeText(fullSince)}` : ''} until space is freed; ${bytes(kept)} (1%) is kept for the server's own databases.`)
+  if (free < total / 10) return status('warn', `Low: ${room}. Backups are refused once only ${bytes(kept)} is left.`)
+  return room
 }
 
 /**
