@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { chmod, lstat, lutimes, mkdir, open, rm, symlink, utimes } from 'node:fs/promises'
+import { chmod, lstat, lutimes, mkdir, open, rm, stat, symlink, utimes } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { StoreDamagedError } from '../errors.ts'
 import { readChunks } from '../store/chunk-streams.ts'
@@ -7,6 +7,7 @@ import { syncDirectory, writeAll } from '../util/durable-io.ts'
 import { ByteBudget } from '../util/byte-budget.ts'
 import { releaseBytes } from '../util/release-bytes.ts'
 import { BatchedRenames } from '../util/batched-renames.ts'
+import { DiskRoom } from '../util/disk-room.ts'
 import { inParallel } from '../util/in-parallel.ts'
 import { RestoreConflictError, SnapshotNotFoundError } from './errors.ts'
 import { fileChunks, getVerified, readTree } from './tree.ts'
@@ -30,6 +31,8 @@ export interface RestoreOptions {
   /** The item is written as to/<its name>; the whole snapshot's top entries go straight into `to`. */
   to: string
   overwrite?: boolean
+  /** The room on the disk at `to` (a DiskRoom there, which keeps 1% free, unless given). */
+  room?: Pick<DiskRoom, 'take'>
   signal?: AbortSignal
   onProgress?(progress: RestoreProgress): void
 }
@@ -115,13 +118,18 @@ export async function restoreSnapshot (options: RestoreOptions): Promise<Restore
 
   // Refuse before writing anything: a half-restored tree over the user's files helps nobody.
   const conflicts: string[] = []
+  let replaced = 0
   await inParallel([...files, ...links, ...dirs], FILES_AT_ONCE, async ({ entry, disk }) => {
     const existing = await lstat(disk).catch(() => undefined)
     if (existing === undefined) return
+    if (entry.type === 'file' && existing.isFile()) replaced += existing.size
     if (entry.type === 'dir' && existing.isDirectory()) return
     if (options.overwrite !== true || (entry.type !== 'dir') !== !existing.isDirectory()) conflicts.push(disk)
   })
   if (conflicts.length > 0) throw new RestoreConflictError(conflicts.sort(), to)
+  // Refuse before writing anything too when the disk cannot hold it (what is overwritten gives its room back).
+  const room = options.room ?? new DiskRoom({ path: await existingAncestor(to) })
+  const release = await room.take(Math.max(0, progress.needBytes - replaced), 'restore to a disk with more room, or a part of the snapshot (`aerie restore SNAPSHOT PATH`)')
 
   await mkdir(to, { recursive: true })
   for (const { disk } of dirs) await mkdir(disk, { recursive: true })
@@ -169,8 +177,17 @@ export async function restoreSnapshot (options: RestoreOptions): Promise<Restore
     await chmod(disk, entry.mode)
     await utimes(disk, entry.mtimeMs / 1000, entry.mtimeMs / 1000)
   }
+  release()
   result.failed.sort((a, b) => a.path < b.path ? -1 : 1)
   return result
+}
+
+/** `path`, or the nearest directory above it that exists (where the restore's disk is). */
+async function existingAncestor (path: string): Promise<string> {
+  // Bounded: each turn goes one level up, and the root exists.
+  for (let at = path; ; at = dirname(at)) {
+    if (await stat(at).then(() => true, () => false) || dirname(at) === at) return at
+  }
 }
 
 /** Directory objects asked for at once while the restore is planned. */

@@ -197,7 +197,7 @@ export async function pullFolder (init: PullerInit, signal?: AbortSignal): Promi
     }
   }
 
-  const pass: Pass = { init, result, sourcing: new PassChunks(init), room: init.room ?? new DiskRoom({ path: root, advice: 'free some space and it is pulled then' }), calls: new SyncWhileQuick(), safeDirs, ...(signal === undefined ? {} : { signal }) }
+  const pass: Pass = { init, result, sourcing: new PassChunks(init), room: init.room ?? new DiskRoom({ path: root }), calls: new SyncWhileQuick(), safeDirs, ...(signal === undefined ? {} : { signal }) }
   const dirs = needed.filter(item => !item.winner.deleted && item.winner.type === 'dir')
   const files = needed.filter(item => !item.winner.deleted && item.winner.type === 'file')
   const links = needed.filter(item => !item.winner.deleted && item.winner.type === 'symlink')
@@ -332,7 +332,7 @@ async function buildFile (pass: Pass, item: Needed): Promise<Stats | 'skipped'> 
   }
 
   // Never the disk's last bytes: the user's other programs must still be able to save.
-  const release = await pass.room.take(winner.size)
+  const release = await pass.room.take(winner.size, 'free some space and it is pulled then')
   let built: Stats
   const temp = join(dirname(target), tempName(item.path, winner))
   try {

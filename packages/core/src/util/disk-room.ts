@@ -18,8 +18,6 @@ export interface DiskRoomInit {
   path: string
   /** The share of the disk kept free; KEEP_FREE_SHARE unless given. */
   keepFree?: number
-  /** What the refusal ends with: what to do, and what happens then. */
-  advice?: string
   statfs?(path: string): Promise<{ bsize: number, blocks: number, bavail: number }>
   now?(): number
 }
@@ -43,8 +41,11 @@ export class DiskRoom {
     this.init = init
   }
 
-  /** Takes `bytes` of the room, or throws DiskFullError saying how much is free and kept; returns the release. */
-  async take (bytes: number): Promise<() => void> {
+  /**
+   * Takes `bytes` of the room, or throws DiskFullError saying how much is free and kept, ending
+   * with `advice` (what to do, and what happens then); returns the release.
+   */
+  async take (bytes: number, advice?: string): Promise<() => void> {
     const now = this.init.now?.() ?? performance.now()
     if (now - this.lookedAt >= LOOK_AGAIN_MS) await this.look(now)
     // A refusal is always from a fresh look: space freed since the last one counts.
@@ -52,7 +53,7 @@ export class DiskRoom {
     if (bytes > this.room()) {
       const share = this.init.keepFree ?? KEEP_FREE_SHARE
       throw new DiskFullError(`not enough free space on the disk of ${this.init.path}: ${formatBytes(bytes)} needed, ${formatBytes(this.unused())} ` +
-        `free and ${formatBytes(this.kept())} (${Math.round(share * 100)}% of the disk) kept free${this.init.advice === undefined ? '' : `; ${this.init.advice}`}`)
+        `free and ${formatBytes(this.kept())} (${Math.round(share * 100)}% of the disk) kept free${advice === undefined ? '' : `; ${advice}`}`)
     }
     this.building += bytes
     let released = false

@@ -5,6 +5,8 @@ import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { backupPaths, findEntry, listEntries, RestoreConflictError, restoreSnapshot, storeRepository } from '../../src/backup/index.ts'
 import { openPackStore } from '../../src/store/index.ts'
+import { DiskFullError } from '../../src/errors.ts'
+import { DiskRoom } from '../../src/util/disk-room.ts'
 import type { BackupTarget, BlobSource } from '../../src/backup/index.ts'
 import type { ChunkStore } from '../../src/store/index.ts'
 
@@ -150,6 +152,21 @@ describe('snapshots to a chunk store and restores from it', () => {
     const done = await restoreSnapshot({ source: repo, root: snap, path: src, to, overwrite: true })
     expect(done.failed).toEqual([])
     expect(await readFile(join(to, 'Documents/docs/report.txt'), 'utf8')).toBe('quarterly numbers\n')
+  })
+
+  it('refuses a restore the disk has no room for before writing anything, saying how much it needs', async () => {
+    const { root: snap } = await backupPaths({ paths: [src], target: repo })
+    const to = join(root, 'cramped')
+    // A disk of 100 MB with 1.5 MB free: 1 MB is kept, so half a MB of room for a tree of over 6 MiB.
+    const room = new DiskRoom({ path: to, statfs: async () => ({ bsize: 1, blocks: 100_000_000, bavail: 1_500_000 }) })
+    const refused = restoreSnapshot({ source: repo, root: snap, path: src, to, room })
+    await expect(refused).rejects.toBeInstanceOf(DiskFullError)
+    await expect(refused).rejects.toThrow(/^not enough free space on the disk of .*cramped: 6\.0 MiB needed, 1\.4 MiB free and 976\.6 KiB \(1% of the disk\) kept free; restore to a disk with more room, or a part of the snapshot/)
+    await expect(lstat(to)).rejects.toThrow(/ENOENT/)
+    // A part of it fits.
+    const part = await restoreSnapshot({ source: repo, root: snap, path: `${src}/docs`, to, room: new DiskRoom({ path: to, statfs: async () => ({ bsize: 1, blocks: 100_000_000, bavail: 1_500_000 }) }) })
+    expect(part.failed).toEqual([])
+    expect(await readFile(join(to, 'docs/report.txt'), 'utf8')).toBe('quarterly numbers\n')
   })
 
   it('fails only the files that need a damaged chunk, and names them', async () => {

@@ -11,10 +11,10 @@ describe('the room a pull has on its disk', () => {
     let looks = 0
     // A 1000 MiB disk with 30 MiB free: 10 MiB are kept, so 20 MiB of room.
     const disk = { bsize: 4096, blocks: 1000 * MiB / 4096, bavail: 30 * MiB / 4096 }
-    const room = new DiskRoom({ path: '/data/team', advice: 'free some space', now: () => clock, statfs: async () => { looks++; return { ...disk } } })
+    const room = new DiskRoom({ path: '/data/team', now: () => clock, statfs: async () => { looks++; return { ...disk } } })
     const first = await room.take(12 * MiB)
     await room.take(8 * MiB)
-    const refused = room.take(1)
+    const refused = room.take(1, 'free some space')
     await expect(refused).rejects.toBeInstanceOf(DiskFullError)
     await expect(refused).rejects.toThrow('not enough free space on the disk of /data/team: 1 B needed, 10.0 MiB free and 10.0 MiB (1% of the disk) kept free; free some space')
     // A built file's bytes count until a look shows them on the disk.
