@@ -14,7 +14,7 @@ export const KEEP_FREE_SHARE = 0.01
 const LOOK_AGAIN_MS = 1000
 
 export interface DiskRoomInit {
-  /** A path on the disk (the folder's root). */
+  /** A path on the disk (a folder's root, a store's directory, a restore's target). */
   path: string
   /** The share of the disk kept free; KEEP_FREE_SHARE unless given. */
   keepFree?: number
@@ -24,10 +24,10 @@ export interface DiskRoomInit {
 
 /**
  * The room a writer has on its disk: `take` the bytes of a file (or a group of chunks) before
- * writing it, and release them once it is written (or given up). Free space is read from the file system at most every
- * LOOK_AGAIN_MS. Files being built count whole until released (the part they have written
- * is then counted twice: a file may wait that would just have fitted, never the reverse);
- * released ones count until the next look shows their bytes.
+ * writing it, and release them once it is written (or given up). Free space is read from the
+ * file system after LOOK_AGAIN_MS, and before any refusal. Files being built count whole until
+ * released (the part they have written is then counted twice: a file may wait that would just
+ * have fitted, never the reverse); released ones count until the next look shows their bytes.
  */
 export class DiskRoom {
   private readonly init: DiskRoomInit
