@@ -146,13 +146,20 @@ describe('endpoint backup administration', () => {
   it('frees the chunks only forgotten snapshots needed, never a held snapshot\'s, the central copy\'s or the latest\'s', async () => {
     // Two collections a grace period apart: the first fences off what was stored up to it (and
     // sweeps what lies before an older fence), the second sweeps the rest. Both reports, summed.
-    const collect = async (): Promise<Json> => {
+    // The second by `aerie-server gc --now` when `viaCli`.
+    const collect = async (viaCli = false): Promise<Json> => {
       const first = await api('POST', '/backup/gc', {})
       expect(first.status).toBe(200)
       await new Promise(resolve => setTimeout(resolve, 1_100))
-      const second = await api('POST', '/backup/gc', {})
-      expect(second.status).toBe(200)
-      const [a, b] = [first.body.report, second.body.report]
+      let b: Json
+      if (viaCli) {
+        b = JSON.parse(await server.ok(['gc', '--now', '--json']))
+      } else {
+        const second = await api('POST', '/backup/gc', {})
+        expect(second.status).toBe(200)
+        b = second.body.report
+      }
+      const a = first.body.report
       return { ...b, sweptBytes: a.sweptBytes + b.sweptBytes, freedBytes: a.freedBytes + b.freedBytes }
     }
     // The central copy: a folder on ada that the server keeps, whose file is also in ada's backup set.
@@ -180,7 +187,7 @@ describe('endpoint backup administration', () => {
 
     // Lifted: the held snapshot is forgotten, and the next collection frees what it alone needed.
     expect((await api('DELETE', '/backup/holds/device/' + first.deviceId)).body.forgotten).toContain(held.id)
-    const report = await collect()
+    const report = await collect(true)
     expect(report.skipped).toBeUndefined()
     expect(report.sweptBytes).toBeGreaterThanOrEqual(unique.byteLength)
     expect(report.freedBytes).toBeGreaterThan(0)
@@ -195,7 +202,11 @@ describe('endpoint backup administration', () => {
     expect(download.status).toBe(200)
     expect(Buffer.from(await download.arrayBuffer()).equals(central)).toBe(true)
     expect((await api('POST', '/backup/scrub', {})).body.report).toMatchObject({ damaged: [], snapshots: [] })
-    const audit = (await api('GET', '/audit?limit=200')).body.entries as Array<{ action: string, detail: Record<string, string> }>
+    const audit = (await api('GET', '/audit?limit=200')).body.entries as Array<{ action: string, actor: string, detail: Record<string, string> }>
     expect(audit.find(e => e.action === 'backup.gc')?.detail).toMatchObject({ swept: expect.any(Number) })
+    expect(audit).toContainEqual(expect.objectContaining({ action: 'backup.gc_requested', actor: 'local operator (aerie-server gc --now)' }))
+    // In words: nothing left to free now.
+    expect(await server.ok(['gc', '--now'])).toMatch(/^gc .*: 0 unneeded chunks \(0 B\) freed, \d+ kept as recent, \d+ still needed\n  \d+ packs? compacted, \d+ deleted: .* of disk given back\n$/)
+    expect((await server.cli(['gc'])).stderr).toMatch(/say `aerie-server gc --now`/)
   })
 })

@@ -20,7 +20,8 @@ import { formatScrubReport, runScrub, scrubProgressLine } from './backup/scrub.t
 import type { ScrubProgress } from './backup/scrub.ts'
 import { callControl, serveControl, ServerNotRunningError } from './control-socket.ts'
 import type { ScrubReport } from './metadata/stores.ts'
-import { collectGarbage } from './backup/chunk-gc.ts'
+import { collectGarbage, formatGcReport } from './backup/chunk-gc.ts'
+import type { GcReport } from './backup/chunk-gc.ts'
 import type { ServerState } from './team-server.ts'
 
 export const USAGE = `usage: aerie-server [COMMAND] [--data DIR] [options]
@@ -42,6 +43,7 @@ export const USAGE = `usage: aerie-server [COMMAND] [--data DIR] [options]
   devices                  every device the CA certified
   passphrase change        rewrap the data key under a new admin passphrase (AERIE_PASSPHRASE → AERIE_NEW_PASSPHRASE)
   scrub [--now] [--json]   the last scrub's report (the server scrubs daily); --now: the running server scrubs now, with progress: exit 1 when it found damage
+  gc --now [--json]        the running server frees the chunks no snapshot or central-copy file needs (it does daily), and says how much
   store rebuild-index      rebuild the chunk store's index from its packs, the server stopped (the old index is kept): exit 1 when damage was found
   audit verify             check the audit log's hash chain: exit 1 and name the first edited, deleted or reordered entry
   locked on|off            locked mode: no key on disk, every start waits for the passphrase (needs AERIE_PASSPHRASE)`
@@ -67,6 +69,7 @@ export async function main (argv: string[]): Promise<number> {
         return await verifyAudit(args.slice(1))
       }
       case 'scrub': return await printScrub(args)
+      case 'gc': return await collectNow(args)
       case 'store': {
         if (args[0] !== 'rebuild-index') throw new InvalidInputError('say `aerie-server store rebuild-index`')
         return await rebuildStoreIndex(args.slice(1))
@@ -185,6 +188,10 @@ async function start (args: string[]): Promise<number> {
     scrub: async (report) => {
       audit.record({ actor: 'local operator (aerie-server scrub --now)', action: 'backup.scrub_requested', target: 'store' })
       return await backups.scrub(report)
+    },
+    gc: async () => {
+      audit.record({ actor: 'local operator (aerie-server gc --now)', action: 'backup.gc_requested', target: 'store' })
+      return await backups.collectGarbage()
     }
   }, log)
   await server.publishState(url)
@@ -332,6 +339,17 @@ async function scrubNow (dataDir: string): Promise<ScrubReport> {
     if (state?.locked === true) throw new NotConfiguredError('the team server is locked: unlock it first (its console asks for the admin passphrase), then scrub')
     throw err
   }
+}
+
+/** `gc --now`: the running server frees the chunks nothing needs any more (its daily garbage collection, now). */
+async function collectNow (args: string[]): Promise<number> {
+  const flags = parse(args, { json: { type: 'boolean' }, now: { type: 'boolean' } })
+  if (flags.now !== true) throw new InvalidInputError('say `aerie-server gc --now`: the server collects daily; this runs one now (the console\'s Space panel shows the last)')
+  const config = loadConfig(flags, process.env, flags.config as string | undefined)
+  process.stderr.write('gc: finding what snapshots and the central copy still need, then freeing the rest…\n')
+  const report = await callControl<GcReport>(config.dataDir, 'gc')
+  process.stdout.write(flags.json === true ? JSON.stringify(report) + '\n' : formatGcReport(report) + '\n')
+  return 0
 }
 
 /**

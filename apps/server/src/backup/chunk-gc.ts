@@ -1,4 +1,4 @@
-import { AerieError, chunkIdHex } from '@aerie/core'
+import { AerieError, chunkIdHex, formatBytes } from '@aerie/core'
 import type { ChunkStore, CollectResult } from '@aerie/core'
 import type { BackupStore } from '../metadata/stores.ts'
 import { neededBlobs } from './needed-blobs.ts'
@@ -71,4 +71,14 @@ async function markLive (init: ChunkGcInit, signal?: AbortSignal): Promise<Set<s
     ...init.snapshots.listSnapshots().map(s => ({ root: s.root, of: `snapshot ${s.id}` }))
   ]
   return await neededBlobs(roots, init.centralFiles(), read, signal)
+}
+
+/** The report as `aerie-server gc --now` prints it. */
+export function formatGcReport (report: GcReport): string {
+  const size = (bytes: number): string => formatBytes(Math.max(0, bytes))
+  const lines = [report.skipped === undefined
+    ? `gc ${report.finishedAt}: ${report.swept} unneeded ${report.swept === 1 ? 'chunk' : 'chunks'} (${size(report.sweptBytes)}) freed, ${report.spared} kept as recent, ${report.live} still needed`
+    : `gc ${report.finishedAt}: nothing swept (${report.skipped}); ${report.live} chunks still needed`]
+  lines.push(`  ${report.compacted} ${report.compacted === 1 ? 'pack' : 'packs'} compacted, ${report.deletedPacks} deleted: ${size(report.freedBytes)} of disk given back`)
+  return lines.join('\n')
 }
