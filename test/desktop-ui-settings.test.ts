@@ -95,6 +95,19 @@ describe('the desktop UI\'s Settings', () => {
     expect(await alice.ok('config', 'download-limit', 'off')).toMatch(/download-limit\s+no limit/)
   })
 
+  it('sets the share of each disk a pull keeps free, refusing what is out of range', async () => {
+    expect(await a.getByLabel('Keep free on each disk (%)').inputValue()).toBe('1')
+    await a.getByLabel('Keep free on each disk (%)').fill('5')
+    await a.getByRole('button', { name: 'Save settings' }).click()
+    await a.locator('#min-disk-free').getByText('Keeps 5% of each disk free').waitFor()
+    expect(await alice.ok('config')).toMatch(/min-free\s+5% of each disk kept free/)
+    expect((await alice.status() as unknown as { settings: { minDiskFree: number } }).settings.minDiskFree).toBe(5)
+    // The agent checks what it is sent, whatever the form allows.
+    const refused = await alice.control<unknown>('POST', '/v1/settings', { minDiskFree: 75 }).catch((err: Error) => err)
+    expect(String(refused)).toMatch(/0 to 50/)
+    expect(await alice.ok('config', 'min-free', '1')).toMatch(/min-free\s+1% of each disk/)
+  })
+
   it('renames the device as this agent shows it, keeping the certificate\'s name', async () => {
     await a.getByLabel('Device name shown here').fill('alice laptop')
     await a.getByRole('button', { name: 'Save settings' }).click()

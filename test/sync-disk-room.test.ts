@@ -59,5 +59,18 @@ describe('a member with little room on its disk', () => {
     await bob.ok('folder', 'rescan', 'team')
     await waitFor(async () => (await syncStatus(bob)).folders.find(f => f.id === 'team')?.inSync === true, `bob to catch up\n${bob.log.slice(-2000)}`, 40_000)
     for (const [name, bytes] of files) expect(sha(await bob.onDisk('cat', join(b, name)))).toBe(sha(bytes))
+
+    // The share is bob's to choose: on a 20 MiB disk holding 9 MiB, at 50% a fourth file of 3 MiB waits; at 1% it comes.
+    await bob.onDisk('mount', '-o', 'remount,size=20m', disk)
+    expect(await bob.ok('config', 'min-free', '50%')).toMatch(/min-free\s+50% of each disk kept free/)
+    expect((await bob.cli('config', 'min-free', '80')).stderr).toMatch(/0 to 50/)
+    expect((await bob.cli('config', 'min-free', 'lots')).stderr).toMatch(/is not a share of the disk: give a percentage/)
+    const four = randomBytes(3 * MiB)
+    await writeFile(join(a, 'four.bin'), four)
+    await waitFor(async () => (await syncStatus(bob)).folders.find(f => f.id === 'team')?.pullProblems.some(p => p.path === 'four.bin' && /\(50% of the disk\) kept free/.test(p.message)) === true, `four.bin to wait for room\n${bob.log.slice(-2000)}`, 40_000)
+    expect(await bob.ok('config', 'min-free', '1')).toMatch(/min-free\s+1% of each disk/)
+    await bob.ok('folder', 'rescan', 'team')
+    await waitFor(async () => (await syncStatus(bob)).folders.find(f => f.id === 'team')?.inSync === true, `bob to take four.bin\n${bob.log.slice(-2000)}`, 40_000)
+    expect(sha(await bob.onDisk('cat', join(b, 'four.bin')))).toBe(sha(four))
   })
 })

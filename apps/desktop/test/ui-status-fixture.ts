@@ -14,7 +14,7 @@ export function uiStatus (folders: Array<Partial<UiFolderStatus>> = [], extra: P
     peers: [{ deviceId: 'bbbbbbbbbbbbbbbb', deviceName: 'desk', user: 'ada@example.com', peerId: 'Qm2', connected: true, bytesIn: 0, bytesOut: 0 }],
     offers: [],
     certificateName: 'laptop',
-    settings: { deviceName: 'laptop', lanOnly: false, uploadLimit: 0, downloadLimit: 0 },
+    settings: { deviceName: 'laptop', lanOnly: false, uploadLimit: 0, downloadLimit: 0, minDiskFree: 1 },
     bandwidth: { upload: { bytes: 0, delayedBytes: 0, waits: 0, waitedMs: 0, rate: 0 }, download: { bytes: 0, delayedBytes: 0, waits: 0, waitedMs: 0, rate: 0 } },
     folders: folders.map((f, i) => ({
       id: `f${i}`,

@@ -193,6 +193,7 @@ export class Agent {
       teamServer: () => this.known.teamServer()?.deviceId,
       uploadLimit: this.settings.uploadLimit,
       downloadLimit: this.settings.downloadLimit,
+      minDiskFree: this.settings.minDiskFree,
       log
     })
     if (this.options.onProgress !== undefined) this.sync.addEventListener('progress', (evt) => { this.options.onProgress?.(evt.detail) })
@@ -372,6 +373,10 @@ export class Agent {
     if (before.uploadLimit !== this.settings.uploadLimit || before.downloadLimit !== this.settings.downloadLimit) {
       this.sync.setLimits({ upload: this.settings.uploadLimit, download: this.settings.downloadLimit })
       log(`bandwidth limits: upload ${rateText(this.settings.uploadLimit)}, download ${rateText(this.settings.downloadLimit)}`)
+    }
+    if (before.minDiskFree !== this.settings.minDiskFree) {
+      this.sync.setMinDiskFree(this.settings.minDiskFree)
+      log(`pulls keep ${this.settings.minDiskFree}% of each disk free`)
     }
     if (before.deviceName !== this.settings.deviceName) log(`device name is now "${this.settings.deviceName}" here (its certificate keeps "${this.identity.deviceName}")`)
     return this.settings

@@ -2,6 +2,7 @@ import { chmod, mkdir, readFile, stat } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { NotConfiguredError, writeFileAtomic } from '@aerie/core/basics'
+import { MAX_MIN_DISK_FREE } from './device-settings.ts'
 
 /**
  * A device's state directory (`--home`, `AERIE_HOME`, default ~/.aerie). Everything the
@@ -48,10 +49,11 @@ export interface DeviceConfig {
   mdns: boolean
   folders: FolderConfig[]
   backup?: BackupConfig
-  /** LAN-only mode and chunk bandwidth limits (bytes/s): see device-settings.ts. */
+  /** LAN-only mode, chunk bandwidth limits (bytes/s) and the share of a disk a pull keeps free (%): see device-settings.ts. */
   lanOnly?: boolean
   uploadLimit?: number
   downloadLimit?: number
+  minDiskFree?: number
 }
 
 export const DEFAULT_LISTEN = '/ip4/0.0.0.0/tcp/4001'
@@ -108,7 +110,8 @@ export class DeviceHome {
         ...(config.backup === undefined ? {} : { backup: config.backup }),
         ...(config.lanOnly === true ? { lanOnly: true } : {}),
         ...(typeof config.uploadLimit === 'number' && config.uploadLimit > 0 ? { uploadLimit: config.uploadLimit } : {}),
-        ...(typeof config.downloadLimit === 'number' && config.downloadLimit > 0 ? { downloadLimit: config.downloadLimit } : {})
+        ...(typeof config.downloadLimit === 'number' && config.downloadLimit > 0 ? { downloadLimit: config.downloadLimit } : {}),
+        ...(typeof config.minDiskFree === 'number' && config.minDiskFree >= 0 && config.minDiskFree <= MAX_MIN_DISK_FREE ? { minDiskFree: config.minDiskFree } : {})
       }
     } catch {
       throw new NotConfiguredError(`${this.path('config.json')} is not valid JSON; fix or remove it`)

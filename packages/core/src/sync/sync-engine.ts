@@ -23,6 +23,7 @@ import type { PullProgress } from './puller.ts'
 import type { RetentionPolicy, VersionHistory } from './version-history.ts'
 import type { ServerVersion } from '../protocol/index.ts'
 import type { Connection } from '@libp2p/interface'
+import { DiskRoom, KEEP_FREE_SHARE } from '../util/disk-room.ts'
 import { TokenBucket } from '../util/token-bucket.ts'
 import type { TokenBucketStats } from '../util/token-bucket.ts'
 
@@ -66,6 +67,8 @@ export interface SyncEngineInit {
   /** Chunk bandwidth limits in bytes per second (0 or absent: none); setLimits changes them. */
   uploadLimit?: number
   downloadLimit?: number
+  /** The share of a folder's disk (%) a pull keeps free (1 unless given); setMinDiskFree changes it. */
+  minDiskFree?: number
   log(line: string): void
 }
 
@@ -132,12 +135,15 @@ export class SyncEngine extends TypedEventEmitter<SyncEngineEvents> {
   /** This device's user, as its certificate names it. */
   private readonly user: string
   private readonly bandwidth: Bandwidth
+  /** The share of a folder's disk (%) a pull keeps free. */
+  private minDiskFree: number
 
   private constructor (init: SyncEngineInit) {
     super()
     this.init = init
     this.user = readDeviceCertificate(init.certificate).user
     this.bandwidth = { upload: new TokenBucket({ rate: init.uploadLimit ?? 0 }), download: new TokenBucket({ rate: init.downloadLimit ?? 0 }) }
+    this.minDiskFree = init.minDiskFree ?? KEEP_FREE_SHARE * 100
     this.localChunks = createLocalChunks(init.index, folder => this.folders.get(folder)?.config.path)
     this.pulls = new PullScheduler({
       pull: async (id) => await this.runPull(id),
@@ -322,6 +328,11 @@ export class SyncEngine extends TypedEventEmitter<SyncEngineEvents> {
   }
 
   /** Changes the chunk bandwidth limits (bytes per second, 0: none) for every peer, at once. */
+  /** The share of a folder's disk (%) pulls keep free from now on. */
+  setMinDiskFree (percent: number): void {
+    this.minDiskFree = percent
+  }
+
   setLimits (limits: { upload?: number, download?: number }): void {
     if (limits.upload !== undefined) this.bandwidth.upload.setRate(limits.upload)
     if (limits.download !== undefined) this.bandwidth.download.setRate(limits.download)
@@ -434,6 +445,7 @@ export class SyncEngine extends TypedEventEmitter<SyncEngineEvents> {
         localChunks: this.localChunks,
         ignores: folder.runner.ignores,
         fetchChunk: async (hash, size, device) => await this.exchange.fetchChunk(id, hash, size, device),
+        room: new DiskRoom({ path, keepFree: this.minDiskFree / 100 }),
         onProgress: (progress) => {
           folder.progress = progress
           this.safeDispatchEvent('progress', { detail: progress })

@@ -24,7 +24,8 @@ function describe (s: DeviceSettings): string[] {
     `name            ${s.deviceName}`,
     `lan-only        ${s.lanOnly ? 'on (no connections outside the local network; a team server on a public address is out of reach)' : 'off'}`,
     `upload-limit    ${rate(s.uploadLimit)}`,
-    `download-limit  ${rate(s.downloadLimit)}`
+    `download-limit  ${rate(s.downloadLimit)}`,
+    `min-free        ${s.minDiskFree}% of each disk kept free (a file that would take it waits)`
   ]
 }
 
@@ -50,6 +51,16 @@ export function configLimit (key: 'uploadLimit' | 'downloadLimit'): (ctx: Comman
     const s = await change(ctx, { [key]: parseRate(positionals[0]!) })
     ctx.out(describe(s)[key === 'uploadLimit' ? 2 : 3]!)
   }
+}
+
+/** `aerie config min-free PERCENT`: the share of each disk a pull keeps free. */
+export async function configMinFree (ctx: CommandContext): Promise<void> {
+  const { positionals } = parse(ctx.args, {}, { min: 1, max: 1, names: 'PERCENT (of each disk, e.g. 1 or 5%)' })
+  const text = positionals[0]!.trim().replace(/%$/, '')
+  const percent = /^\d+(\.\d+)?$/.test(text) ? Number(text) : NaN
+  if (Number.isNaN(percent)) throw new UsageError(`"${positionals[0]!}" is not a share of the disk: give a percentage, e.g. 1 or 5%`)
+  const s = await change(ctx, { minDiskFree: percent })
+  ctx.out(describe(s)[4]!)
 }
 
 /** `aerie config name NAME`: what this agent calls itself; the certificate keeps the enrolled name. */

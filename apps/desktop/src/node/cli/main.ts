@@ -31,6 +31,7 @@ const commands: Record<string, () => Promise<Command>> = {
   'config upload-limit': async () => (await import('./config-commands.ts')).configLimit('uploadLimit'),
   'config download-limit': async () => (await import('./config-commands.ts')).configLimit('downloadLimit'),
   'config name': async () => (await import('./config-commands.ts')).configName,
+  'config min-free': async () => (await import('./config-commands.ts')).configMinFree,
   'folder add': async () => (await import('./folder-commands.ts')).folderAdd,
   'folder remove': async () => (await import('./folder-commands.ts')).folderRemove,
   'folder share': async () => (await import('./folder-commands.ts')).folderShare,

@@ -12,11 +12,12 @@ export const USAGE = `usage: aerie [--home DIR] <command> [options]
   revoke DEVICE [--passphrase-file F]
                               revoke a device everywhere (CA holder)
   peer add DEVICE ADDR        connect to a device at a fixed address
-  config                      this device's settings: name, LAN-only mode, bandwidth limits
+  config                      this device's settings: name, LAN-only mode, bandwidth limits, free space kept
   config lan-only on|off      connect only to and from local-network addresses (private, link-local,
                               loopback); a team server on a public address is then out of reach
   config upload-limit RATE / config download-limit RATE
                               limit chunk traffic to / from peers, e.g. 2M (bytes/s, binary units), or off
+  config min-free PERCENT     the share of each disk a pull keeps free (default 1%); a file that would take it waits
   config name NAME            what this agent calls itself (its certificate keeps the enrolled name)
   folder add PATH [--id ID] [--label L]
                               sync a directory (scanned now and every minute)
