@@ -31,7 +31,9 @@ export interface RestoreOptions {
   /** The item is written as to/<its name>; the whole snapshot's top entries go straight into `to`. */
   to: string
   overwrite?: boolean
-  /** The room on the disk at `to` (a DiskRoom there, which keeps 1% free, unless given). */
+  /** The share of the disk at `to` kept free (KEEP_FREE_SHARE unless given). */
+  keepFree?: number
+  /** The room on the disk at `to` (a DiskRoom there keeping `keepFree`, unless given). */
   room?: Pick<DiskRoom, 'take'>
   signal?: AbortSignal
   onProgress?(progress: RestoreProgress): void
@@ -128,7 +130,7 @@ export async function restoreSnapshot (options: RestoreOptions): Promise<Restore
   })
   if (conflicts.length > 0) throw new RestoreConflictError(conflicts.sort(), to)
   // Refuse before writing anything too when the disk cannot hold it (what is overwritten gives its room back).
-  const room = options.room ?? new DiskRoom({ path: await existingAncestor(to) })
+  const room = options.room ?? new DiskRoom({ path: await existingAncestor(to), ...(options.keepFree === undefined ? {} : { keepFree: options.keepFree }) })
   const release = await room.take(Math.max(0, progress.needBytes - replaced), 'restore to a disk with more room, or a part of the snapshot (`aerie restore SNAPSHOT PATH`)')
 
   await mkdir(to, { recursive: true })

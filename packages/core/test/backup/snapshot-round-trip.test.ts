@@ -169,6 +169,13 @@ describe('snapshots to a chunk store and restores from it', () => {
     expect(await readFile(join(to, 'docs/report.txt'), 'utf8')).toBe('quarterly numbers\n')
   })
 
+  it('keeps the share of the real disk it is given (the device\'s min-free setting)', async () => {
+    const { root: snap } = await backupPaths({ paths: [src], target: repo })
+    // No disk here is 99% free.
+    await expect(restoreSnapshot({ source: repo, root: snap, path: `${src}/docs`, to: join(root, 'kept'), keepFree: 0.99 })).rejects.toThrow(/\(99% of the disk\) kept free/)
+    await expect(lstat(join(root, 'kept'))).rejects.toThrow(/ENOENT/)
+  })
+
   it('fails only the files that need a damaged chunk, and names them', async () => {
     await writeFile(join(src, 'copy-of-report.txt'), 'quarterly numbers\n')
     const { root: snap } = await backupPaths({ paths: [src], target: repo })

@@ -4,6 +4,7 @@ import {
   RestoreIncompleteError, restoreSnapshot
 } from '@aerie/core'
 import { readBackupConfig, scheduleMs } from './backup-config.ts'
+import { settingsOf } from '../device-settings.ts'
 import type { AerieHost, RemoteRepository, SnapshotSummary, TreeEntry } from '@aerie/core'
 import type { Connection } from '@libp2p/interface'
 import type { ControlRoutes } from '../control-server.ts'
@@ -144,6 +145,7 @@ export function createBackupAgent (init: BackupAgentInit): BackupAgent {
         path: request.path,
         to: request.to,
         overwrite: request.overwrite,
+        keepFree: settingsOf(await home.readConfig()).minDiskFree / 100,
         signal: controller.signal,
         onProgress: p => { current.progress = p }
       })
