@@ -62,7 +62,7 @@ export interface BackupService {
   openRoots (): string[]
   /** After a garbage collection swept chunks: directories remembered as complete are checked again. */
   forgetChecked (): void
-  /** Since when the store has refused puts for want of space; undefined once one succeeds again (or none was refused). */
+  /** Since when the store has refused puts for want of space; undefined once a backup is committed again (or none was refused). */
   storeFullSince (): Date | undefined
 }
 
@@ -115,8 +115,9 @@ export function backupService (init: BackupServiceInit): BackupService {
     return damagedByReads.size > 0
   }
 
-  // Since when the store's disk has been full (it refused a put), until a put succeeds again:
-  // the admin hears of it once per episode, every device at each refused backup.
+  // Since when the store's disk has been full (it refused a put), until a backup is committed
+  // again (a single put may fit between refusals): the admin hears of it once per episode,
+  // every device at each refused backup.
   let fullSince: Date | undefined
   const storeFull = (err: StoreFullError, device: BackupDevice): StoreFullError => {
     if (fullSince === undefined) {
@@ -128,7 +129,7 @@ export function backupService (init: BackupServiceInit): BackupService {
   }
   const stored = (): void => {
     if (fullSince === undefined) return
-    init.log(`backups stored again: the store has room (it was full from ${fullSince.toISOString()})`)
+    init.log(`backups stored again: the store had room for a whole backup (it was full from ${fullSince.toISOString()})`)
     fullSince = undefined
   }
 
@@ -217,6 +218,7 @@ export function backupService (init: BackupServiceInit): BackupService {
             detail: { paths: record.paths.join(', '), files: record.counters.files ?? 0, bytes: record.counters.bytes ?? 0, receivedBytes: received.bytes },
             address: device.address
           }, now())
+          stored()
           try { init.onSnapshot?.(record) } catch (err) { init.log(`after backup ${record.id}: ${(err as Error).message}`) }
           init.log(`backup ${record.id} of ${device.deviceName} (${device.deviceId}): ${trees} directories checked, ${chunks} chunks referenced, ${received.chunks} new blobs (${received.bytes} bytes) received`)
           return { type: 'snapshot', snapshot: summary(record) }
@@ -240,7 +242,6 @@ export function backupService (init: BackupServiceInit): BackupService {
           // The store checks the bytes against the id before it writes anything. A device that
           // compresses (1.1.0) sent this plain because compression does not pay: not tried again.
           await store.put(body.subarray(0, 32), body.subarray(32), { compress: options.compresses !== true })
-          stored()
           received.chunks++
           received.bytes += body.byteLength - 32
           return backupFrameParts(BACKUP_OK)
@@ -255,7 +256,6 @@ export function backupService (init: BackupServiceInit): BackupService {
           try { bytes = decompress(compressed, size) } catch { throw new ProtocolError(`bad backup request: a compressed put does not unpack to the ${size} bytes it names`) }
           // The store checks the unpacked bytes against the id, and keeps the compressed form it was sent.
           await store.put(body.subarray(0, 32), bytes, { compressed })
-          stored()
           releaseBytes(bytes)
           received.chunks++
           received.bytes += compressed.byteLength
