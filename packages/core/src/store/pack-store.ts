@@ -69,8 +69,7 @@ interface Pending {
 /** A batch written to its packs, not yet fsynced or indexed. */
 interface Written {
   batch: Pending[]
-  /** The packs it wrote to, to fsync, and where in each its bytes begin. */
-  packs: PackAppender[]
+  /** The packs it wrote to (to fsync), and where in each its bytes begin. */
   starts: Map<PackAppender, number>
   newPacks: PackRecord[]
   places: Array<ChunkPlace & { replaces: boolean }>
@@ -158,8 +157,8 @@ export async function openPackStore (options: PackStoreOptions): Promise<ChunkSt
 
   /** Places one batch in the packs and writes it (not yet durable); a failed write is in `failure`. */
   async function write (batch: Pending[]): Promise<Written> {
-    const writes = new Map<PackAppender, { at: number, buffers: Buffer[] }>()
-    const written: Written = { batch, packs: [], starts: new Map(), newPacks: [], places: [] }
+    const writes = new Map<PackAppender, Buffer[]>()
+    const written: Written = { batch, starts: new Map(), newPacks: [], places: [] }
     let release: (() => void) | undefined
     try {
       release = await room.take(batch.reduce((sum, entry) => sum + ENTRY_HEADER_BYTES + entry.length, 0))
@@ -174,17 +173,16 @@ export async function openPackStore (options: PackStoreOptions): Promise<ChunkSt
           written.newPacks.push({ id: appender.id, name: appender.name, size: 0 })
           packs.set(appender.id, appender.name)
         }
-        let write = writes.get(appender)
-        if (write === undefined) {
-          writes.set(appender, write = { at: appender.end, buffers: [] })
+        let buffers = writes.get(appender)
+        if (buffers === undefined) {
+          writes.set(appender, buffers = [])
           written.starts.set(appender, appender.end)
         }
-        write.buffers.push(entryHeader(hash, length), ...sealed)
+        buffers.push(entryHeader(hash, length), ...sealed)
         written.places.push({ hash, pack: appender.id, at: appender.end + ENTRY_HEADER_BYTES, length, size, replaces })
         appender.end += bytes
       }
-      written.packs = [...writes.keys()]
-      for (const [pack, { at, buffers }] of writes) await writeAll(pack.file, buffers, at)
+      for (const [pack, buffers] of writes) await writeAll(pack.file, buffers, written.starts.get(pack)!)
     } catch (err) {
       written.failure = { err: diskError(err) }
     } finally {
@@ -198,7 +196,7 @@ export async function openPackStore (options: PackStoreOptions): Promise<ChunkSt
   /** Makes a written batch durable (fsync), then indexes it; the failure if that fails. */
   async function persist (written: Written): Promise<{ err: unknown } | undefined> {
     try {
-      for (const pack of written.packs) {
+      for (const pack of written.starts.keys()) {
         await pack.file.sync()
         for (const newDir of pack.newDirs) await syncDirectory(newDir)
         pack.newDirs = []
@@ -256,7 +254,7 @@ export async function openPackStore (options: PackStoreOptions): Promise<ChunkSt
       }
       unsynced = failure === undefined ? written : undefined
       // Packs closed for appends are closed once no batch still to be fsynced wrote to them.
-      const stillWritten = new Set(unsynced?.packs)
+      const stillWritten = new Set(unsynced?.starts.keys())
       const done = retired.filter(pack => !stillWritten.has(pack))
       retired = retired.filter(pack => stillWritten.has(pack))
       await Promise.all(done.map(async pack => { await pack.file.close().catch(() => {}) }))
@@ -273,8 +271,8 @@ export async function openPackStore (options: PackStoreOptions): Promise<ChunkSt
 
   /** A full disk (or quota, or database) as a StoreFullError that says where; other errors as they are. */
   function diskError (err: unknown): unknown {
-    const code = (err as NodeJS.ErrnoException | undefined)?.code
     if (err instanceof DiskFullError) return new StoreFullError(`the disk that holds the chunk store is full: ${err.message}`, { cause: err })
+    const code = (err as NodeJS.ErrnoException | undefined)?.code
     const full = code === 'ENOSPC' || code === 'EDQUOT' || (err as { errcode?: number } | undefined)?.errcode === SQLITE_FULL
     return full ? new StoreFullError(`the disk that holds the chunk store (${dir}) is full: ${(err as Error).message}`, { cause: err }) : err
   }
