@@ -1,7 +1,7 @@
-import { readFile, statfs } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { AerieError, changePassphrase, InvalidInputError, KEEP_FREE_SHARE, NotConfiguredError, parseDuration, rebuildPackIndex, setLocked, unlockWithPassphrase } from '@aerie/core'
+import { AerieError, changePassphrase, DiskRoom, InvalidInputError, NotConfiguredError, parseDuration, rebuildPackIndex, setLocked, unlockWithPassphrase } from '@aerie/core'
 import { CONFIG_FLAGS, loadConfig } from './config.ts'
 import type { ServerConfig } from './config.ts'
 import { issueEnrollmentCode, listDevices } from './enrollment-codes.ts'
@@ -15,7 +15,6 @@ import { deviceShares } from './device-shares.ts'
 import { createShareLinks } from './share/share-links.ts'
 import { backupService } from './backup/backup-service.ts'
 import { backupAdmin, backupMaintenance } from './backup/backup-admin.ts'
-import type { DiskSpace } from './backup/backup-admin.ts'
 import { formatScrubReport, runScrub, scrubProgressLine } from './backup/scrub.ts'
 import type { ScrubProgress } from './backup/scrub.ts'
 import { callControl, serveControl, ServerNotRunningError } from './control-socket.ts'
@@ -163,7 +162,8 @@ async function start (args: string[]): Promise<number> {
     log,
     store: server.chunkStore(),
     scrubRate: config.scrubRate,
-    disk: async () => await diskSpace(serverPaths(config.dataDir).store),
+    // The room as the store's own reserve counts it (its default share).
+    disk: async () => await new DiskRoom({ path: serverPaths(config.dataDir).store }).space(),
     fullSince: () => service.storeFullSince(),
     scrub: async (onProgress, pace) => {
       const report = await runScrub({ store: server.chunkStore(), snapshots: metadata.backups, centralFiles: () => server.centralFileChunks() }, { onProgress, pace })
@@ -244,13 +244,6 @@ async function lockedMode (args: string[]): Promise<number> {
     ? 'locked mode is on: the local secret is gone, and every start waits for the admin passphrase\n'
     : 'locked mode is off: the server restarts unattended\n')
   return 0
-}
-
-/** The disk at `path`: free and total bytes, and the share the chunk store keeps free (KEEP_FREE_SHARE). */
-async function diskSpace (path: string): Promise<DiskSpace> {
-  const disk = await statfs(path)
-  const total = disk.blocks * disk.bsize
-  return { free: disk.bavail * disk.bsize, total, kept: Math.ceil(total * KEEP_FREE_SHARE) }
 }
 
 async function runningState (dataDir: string): Promise<ServerState> {

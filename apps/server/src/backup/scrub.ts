@@ -1,4 +1,4 @@
-import { chunkIdFromHex, chunkIdHex, decodeChunkList, decodeTree } from '@aerie/core'
+import { chunkIdFromHex, chunkIdHex, decodeChunkList, decodeTree, formatBytes } from '@aerie/core'
 import { neededBlobs } from './needed-blobs.ts'
 import type { ChunkStore, TokenBucket } from '@aerie/core'
 import type { BackupStore, ScrubReport } from '../metadata/stores.ts'
@@ -172,6 +172,6 @@ export function scrubProgressLine (progress: ScrubProgress, now: Date): string {
   const percent = total > 0 ? Math.floor(100 * checked / total) : 0
   const seconds = (now.getTime() - Date.parse(progress.startedAt)) / 1000
   const left = checked > 0 && total > checked ? Math.ceil(seconds * (total - checked) / checked) : undefined
-  const paced = progress.pace > 0 ? ` (paced at ${(progress.pace / 1024 ** 2).toFixed(1)} MiB/s)` : ''
+  const paced = progress.pace > 0 ? ` (paced at ${formatBytes(progress.pace)}/s)` : ''
   return `scrub: reading back every chunk${paced}: ${checked} of ${total} (${percent}%)${left === undefined ? '' : `, about ${left} s left`}`
 }

@@ -65,6 +65,12 @@ export class DiskRoom {
     }
   }
 
+  /** The disk as it is now: free and total bytes, and what this room keeps free of it. */
+  async space (): Promise<{ free: number, total: number, kept: number }> {
+    await this.look(this.init.now?.() ?? performance.now())
+    return { free: this.free, total: this.total, kept: this.kept() }
+  }
+
   private async look (now: number): Promise<void> {
     const disk = await (this.init.statfs ?? statfs)(this.init.path)
     this.free = disk.bavail * disk.bsize
