@@ -318,18 +318,23 @@ async function printScrub (args: string[]): Promise<number> {
 async function scrubNow (dataDir: string): Promise<ScrubReport> {
   let shownAt = 0
   let phase: ScrubProgress['phase'] | undefined
+  return await callServer<ScrubReport>(dataDir, 'scrub', (value) => {
+    const progress = value as ScrubProgress
+    if (progress.phase === phase && Date.now() - shownAt < 1000) return
+    phase = progress.phase
+    shownAt = Date.now()
+    process.stderr.write(scrubProgressLine(progress, new Date()) + '\n')
+  })
+}
+
+/** A command to the running server (callControl); a locked one, which serves nothing yet, is named as such. */
+async function callServer<T> (dataDir: string, command: string, onProgress?: (progress: unknown) => void): Promise<T> {
   try {
-    return await callControl<ScrubReport>(dataDir, 'scrub', (value) => {
-      const progress = value as ScrubProgress
-      if (progress.phase === phase && Date.now() - shownAt < 1000) return
-      phase = progress.phase
-      shownAt = Date.now()
-      process.stderr.write(scrubProgressLine(progress, new Date()) + '\n')
-    })
+    return await callControl<T>(dataDir, command, onProgress)
   } catch (err) {
     if (!(err instanceof ServerNotRunningError)) throw err
     const state = await runningState(dataDir).catch(() => undefined)
-    if (state?.locked === true) throw new NotConfiguredError('the team server is locked: unlock it first (its console asks for the admin passphrase), then scrub')
+    if (state?.locked === true) throw new NotConfiguredError(`the team server is locked: unlock it first (its console asks for the admin passphrase), then run \`aerie-server ${command} --now\` again`)
     throw err
   }
 }
@@ -340,7 +345,7 @@ async function collectNow (args: string[]): Promise<number> {
   if (flags.now !== true) throw new InvalidInputError('say `aerie-server gc --now`: the server collects daily; this runs one now (the console\'s Space panel shows the last)')
   const config = loadConfig(flags, process.env, flags.config as string | undefined)
   process.stderr.write('gc: finding what snapshots and the central copy still need, then freeing the rest…\n')
-  const report = await callControl<GcReport>(config.dataDir, 'gc')
+  const report = await callServer<GcReport>(config.dataDir, 'gc')
   process.stdout.write(flags.json === true ? JSON.stringify(report) + '\n' : formatGcReport(report) + '\n')
   return 0
 }
