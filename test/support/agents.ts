@@ -3,6 +3,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { promisify } from 'node:util'
+import { onSmallDisk } from './small-disk.ts'
 import type { ChildProcess } from 'node:child_process'
 
 /**
@@ -72,8 +73,7 @@ export class Device {
     if (this.smallDisk !== undefined) {
       const running = this.agent?.pid
       if (running !== undefined && this.agent!.exitCode === null && this.agent!.signalCode === null) return ['nsenter', ['--target', String(running), '--mount', process.execPath, ...args]]
-      return ['unshare', ['--mount', '--propagation', 'private', 'sh', '-c', 'mkdir -p "$2" && mount -t tmpfs -o "size=$1" tmpfs "$2" && shift 2 && exec "$@"',
-        'sh', String(this.smallDisk.bytes), this.smallDisk.dir, process.execPath, ...args]]
+      return onSmallDisk(this.smallDisk, args)
     }
     return this.netns == null ? [process.execPath, args] : ['ip', ['netns', 'exec', this.netns, process.execPath, ...args]]
   }

@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path'
 import { promisify } from 'node:util'
 import { Client } from '../../apps/server/test/web/harness.ts'
 import { waitFor } from './agents.ts'
+import { onSmallDisk } from './small-disk.ts'
 import type { ChildProcess } from 'node:child_process'
 import type { Device } from './agents.ts'
 
@@ -44,9 +45,8 @@ export class ServerProcess {
     } else {
       const store = join(this.dataDir, 'store')
       await mkdir(store, { recursive: true, mode: 0o700 })
-      // unshare and sh exec what follows: the child's pid is the server's.
-      this.process = spawn('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', 'mount -t tmpfs -o "size=$1" tmpfs "$2" && shift 2 && exec "$@"',
-        'sh', String(options.storeBytes), store, process.execPath, ...argv], { env: spawnEnv, stdio: ['ignore', 'pipe', 'pipe'] })
+      const [file, onDisk] = onSmallDisk({ dir: store, bytes: options.storeBytes }, argv)
+      this.process = spawn(file, onDisk, { env: spawnEnv, stdio: ['ignore', 'pipe', 'pipe'] })
     }
     const started = this.process
     started.stdout!.on('data', (d: Buffer) => { this.log += d.toString() })
